@@ -1,0 +1,153 @@
+//! Attributing findings to responsible units (乡镇 → 行政村, and 帮扶单位 on its own), because
+//! Article 27(6) penalises units, not cells.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::check::Population;
+use crate::finding::{Category, Finding, Severity};
+use crate::schema::Schema;
+
+/// Where a unit stands on the Article 27(6) ladder, from the ledger (`null` without one).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Repeat {
+    pub periods_with_errors: u32,
+    pub consecutive: u32,
+    /// 0 clean, 1 offence, 2 second consecutive offence, 3 repeated or serious.
+    pub level: u8,
+    pub action: String,
+    /// Rules that failed in this round and the one before.
+    pub repeated_rules: Vec<String>,
+    /// Findings of the previous round fixed / still present / new in this round.
+    pub fixed: Option<u32>,
+    pub persisting: Option<u32>,
+    pub new: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnitReport {
+    pub level: String,
+    pub name: String,
+    pub path: Vec<String>,
+    pub rows: usize,
+    pub households: usize,
+    pub households_with_errors: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    /// Errors per 100 rows, two decimals.
+    pub error_rate: f64,
+    pub by_rule: BTreeMap<String, usize>,
+    pub by_category: BTreeMap<Category, usize>,
+    pub repeat: Option<Repeat>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub rows: usize,
+    pub households: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub by_category: BTreeMap<Category, usize>,
+}
+
+pub fn summarize(findings: &[Finding], rows: usize, households: usize) -> Summary {
+    let mut by_category: BTreeMap<Category, usize> =
+        Category::ALL.iter().map(|c| (*c, 0)).collect();
+    let (mut errors, mut warnings) = (0, 0);
+    for f in findings {
+        match f.severity {
+            Severity::Error => errors += 1,
+            Severity::Warning => warnings += 1,
+        }
+        *by_category.entry(f.category).or_default() += 1;
+    }
+    Summary {
+        rows,
+        households,
+        errors,
+        warnings,
+        by_category,
+    }
+}
+
+/// The path of a unit at `level` for a finding's or population's unit cells: hierarchical levels
+/// take their prefix (乡镇, 行政村), an assist dimension stands alone.
+fn unit_path(schema: &Schema, cells: &[(String, String)], level: &str) -> Option<Vec<String>> {
+    let get = |l: &str| cells.iter().find(|(k, _)| k == l).map(|(_, v)| v.clone());
+    if let Some(pos) = schema.units.levels.iter().position(|l| l == level) {
+        schema.units.levels[..=pos].iter().map(|l| get(l)).collect()
+    } else {
+        get(level).map(|v| vec![v])
+    }
+}
+
+/// Per-unit counts at every level, sorted by level order then by errors (most first).
+pub fn attribute(
+    schema: &Schema,
+    findings: &[Finding],
+    population: &[Population],
+) -> Vec<UnitReport> {
+    let mut out = Vec::new();
+    for level in schema.unit_levels() {
+        let mut units: BTreeMap<Vec<String>, (usize, BTreeSet<&str>, UnitReport)> = BTreeMap::new();
+        let new = |path: &Vec<String>| UnitReport {
+            level: level.to_string(),
+            name: path.last().cloned().unwrap_or_default(),
+            path: path.clone(),
+            rows: 0,
+            households: 0,
+            households_with_errors: 0,
+            errors: 0,
+            warnings: 0,
+            error_rate: 0.0,
+            by_rule: BTreeMap::new(),
+            by_category: Category::ALL.iter().map(|c| (*c, 0)).collect(),
+            repeat: None,
+        };
+        for p in population {
+            if let Some(path) = unit_path(schema, &p.unit, level) {
+                let e = units
+                    .entry(path.clone())
+                    .or_insert_with(|| (0, BTreeSet::new(), new(&path)));
+                e.2.rows += p.rows;
+                e.2.households += p.households.len();
+            }
+        }
+        for f in findings {
+            let Some(cells) = &f.unit else { continue };
+            let Some(path) = unit_path(schema, cells, level) else {
+                continue;
+            };
+            let e = units
+                .entry(path.clone())
+                .or_insert_with(|| (0, BTreeSet::new(), new(&path)));
+            match f.severity {
+                Severity::Error => {
+                    e.2.errors += 1;
+                    if let Some(h) = &f.household {
+                        e.1.insert(h.as_str());
+                    }
+                }
+                Severity::Warning => e.2.warnings += 1,
+            }
+            *e.2.by_rule.entry(f.rule.clone()).or_default() += 1;
+            *e.2.by_category.entry(f.category).or_default() += 1;
+        }
+        let mut level_units: Vec<UnitReport> = units
+            .into_values()
+            .map(|(_, hh, mut u)| {
+                u.households_with_errors = hh.len();
+                u.error_rate = if u.rows == 0 {
+                    0.0
+                } else {
+                    (u.errors as f64 * 10000.0 / u.rows as f64).round() / 100.0
+                };
+                u
+            })
+            .collect();
+        level_units.sort_by(|a, b| b.errors.cmp(&a.errors).then_with(|| a.path.cmp(&b.path)));
+        out.extend(level_units);
+    }
+    out
+}

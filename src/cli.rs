@@ -1,0 +1,314 @@
+//! Command-line arguments (clap) → a validated configuration → a run of the pipeline.
+//!
+//! Everything that can be wrong with the arguments or the schema is found here, before any input
+//! file is opened. Errors are returned as miette reports; only `main.rs` prints them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::attribute;
+use crate::check::{self, CheckOptions};
+use crate::finding::{Lang, Severity};
+use crate::read::{self, HeaderMatcher, ReadOptions};
+use crate::report::{self, Format, Run};
+use crate::schema::{self, Schema};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "povcheck",
+    version,
+    about = "检查建档立卡数据导出表：缺项漏项、数据不正确、逻辑关系错误，按责任单位统计"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    Zh,
+    En,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncodingArg {
+    Auto,
+    Utf8,
+    Gbk,
+    Gb18030,
+    Utf16le,
+    Utf16be,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check export files (xlsx, xlsm, xlsb, xls, ods, csv) against the schema.
+    Check(CheckArgs),
+    /// List the rule catalogue.
+    Rules(RulesArgs),
+    /// Print one rule's documentation.
+    Rule(RuleArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Files to check; all files of one run form one dataset.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Schema TOML (default: the embedded default schema).
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "terminal")]
+    pub format: Format,
+    /// Write the report here instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Reference date for ages (YYYY-MM-DD); default: the schema's as_of, else today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Exit 1 when findings at or above this severity exist.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: LangArg,
+    /// CSV encoding (default: detected).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub encoding: EncodingArg,
+    /// Only these rules (comma-separated codes).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Skip these rules (comma-separated codes).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// CSV list of ID numbers to flag (X101): ID number, reason, source department.
+    #[arg(long)]
+    pub exclude_list: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Terminal,
+    Json,
+    Md,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "terminal")]
+    pub format: RulesFormat,
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: LangArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RuleArgs {
+    pub code: String,
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+}
+
+/// Why the run ended (ruff-style): 0 clean, 1 findings at or above `--fail-on`, 2 usage, schema
+/// or an unreadable input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Clean,
+    Findings,
+    Error,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Clean => 0,
+            ExitStatus::Findings => 1,
+            ExitStatus::Error => 2,
+        }
+    }
+}
+
+/// The result of a command: its status and the diagnostics for the edge to print.
+pub struct Outcome {
+    pub status: ExitStatus,
+    pub diagnostics: Vec<miette::Report>,
+}
+
+impl Outcome {
+    fn fail(report: miette::Report) -> Self {
+        Outcome {
+            status: ExitStatus::Error,
+            diagnostics: vec![report],
+        }
+    }
+}
+
+fn load_schema(path: Option<&Path>) -> Result<Schema, miette::Report> {
+    match path {
+        Some(p) => schema::load_path(p).map_err(miette::Report::new),
+        None => Ok(schema::default_schema()),
+    }
+}
+
+fn lang(l: LangArg) -> Lang {
+    match l {
+        LangArg::Zh => Lang::Zh,
+        LangArg::En => Lang::En,
+    }
+}
+
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// Run one parsed command line, writing reports to `stdout`.
+pub fn run(cli: Cli, stdout: &mut dyn Write) -> Outcome {
+    match cli.command {
+        Command::Check(args) => run_check(args, stdout),
+        Command::Rules(args) => run_rules(args, stdout),
+        Command::Rule(args) => run_rule(args, stdout),
+    }
+}
+
+fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
+    let schema = match load_schema(args.schema.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return Outcome::fail(e),
+    };
+    let as_of = match args.as_of.as_deref().or(schema.as_of.as_deref()) {
+        Some(s) => match parse_date(s) {
+            Some(d) => d,
+            None => {
+                return Outcome::fail(miette::miette!(
+                    "--as-of: 日期 {s} 无法识别，应为 YYYY-MM-DD"
+                ));
+            }
+        },
+        None => chrono::Local::now().date_naive(),
+    };
+    let read_opts = ReadOptions {
+        encoding: match args.encoding {
+            EncodingArg::Auto => read::Encoding::Auto,
+            EncodingArg::Utf8 => read::Encoding::Utf8,
+            EncodingArg::Gbk | EncodingArg::Gb18030 => read::Encoding::Gbk,
+            EncodingArg::Utf16le => read::Encoding::Utf16Le,
+            EncodingArg::Utf16be => read::Encoding::Utf16Be,
+        },
+        ..ReadOptions::default()
+    };
+    let matcher = HeaderMatcher::from_schema(&schema);
+    let mut diagnostics = Vec::new();
+    let mut tables = Vec::new();
+    let mut inputs = Vec::new();
+    for path in &args.files {
+        let display = path.display().to_string();
+        let fr = read::read_file(path, &display, &read_opts, &matcher);
+        tables.extend(fr.tables);
+        inputs.extend(fr.inputs);
+        diagnostics.extend(fr.errors.into_iter().map(miette::Report::new));
+    }
+    let opts = CheckOptions {
+        as_of,
+        lang: lang(args.lang),
+        select: args.select,
+        ignore: args.ignore,
+        exclusions: Vec::new(),
+    };
+    let result = check::check(&tables, &schema, &opts);
+    let summary = attribute::summarize(&result.findings, result.rows, result.households);
+    let units = attribute::attribute(&schema, &result.findings, &result.population);
+    let worst = result.findings.iter().map(|f| f.severity).max();
+    let run = Run {
+        tool_version: env!("CARGO_PKG_VERSION"),
+        schema: &schema,
+        as_of: as_of.to_string(),
+        period: None,
+        inputs,
+        skipped_rules: result.skipped_rules,
+        summary,
+        units,
+        findings: result.findings,
+        lang: opts.lang,
+    };
+    let written = match &args.output {
+        Some(p) => std::fs::File::create(p)
+            .and_then(|f| {
+                let mut w = std::io::BufWriter::new(f);
+                report::write(&run, args.format, &mut w)?;
+                w.flush()
+            })
+            .map_err(|e| miette::miette!("{}: 无法写入报告: {e}", p.display())),
+        None => match report::write(&run, args.format, stdout) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            r => r.map_err(|e| miette::miette!("无法写入报告: {e}")),
+        },
+    };
+    if let Err(e) = written {
+        diagnostics.push(e);
+    }
+    let failing = match (args.fail_on, worst) {
+        (FailOn::Never, _) | (_, None) => false,
+        (FailOn::Warning, Some(_)) => true,
+        (FailOn::Error, Some(s)) => s == Severity::Error,
+    };
+    let status = if !diagnostics.is_empty() {
+        ExitStatus::Error
+    } else if failing {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    };
+    Outcome {
+        status,
+        diagnostics,
+    }
+}
+
+fn run_rules(args: RulesArgs, stdout: &mut dyn Write) -> Outcome {
+    let schema = match load_schema(args.schema.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return Outcome::fail(e),
+    };
+    let _ = (lang(args.lang), args.format);
+    for r in &schema.rules {
+        let _ = writeln!(
+            stdout,
+            "{}\t{}\t{}\t{}",
+            r.code,
+            r.category.as_str(),
+            r.severity.as_str(),
+            r.message
+        );
+    }
+    Outcome {
+        status: ExitStatus::Clean,
+        diagnostics: Vec::new(),
+    }
+}
+
+fn run_rule(args: RuleArgs, stdout: &mut dyn Write) -> Outcome {
+    let schema = match load_schema(args.schema.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return Outcome::fail(e),
+    };
+    match schema.rule(&args.code.to_uppercase()) {
+        Some(r) => {
+            let _ = writeln!(stdout, "{} — {}\n\n{}", r.code, r.message, r.doc);
+            Outcome {
+                status: ExitStatus::Clean,
+                diagnostics: Vec::new(),
+            }
+        }
+        None => Outcome::fail(miette::miette!("没有规则 {}", args.code)),
+    }
+}

@@ -1,0 +1,1 @@
+//! The repeat-offence ledger: submission rounds per unit in a SQLite file.

@@ -1,0 +1,1 @@
+//! Seeded synthetic exports (fictitious people only) for samples, tests and benchmarks.
