@@ -4,6 +4,11 @@
 //! errors), the rules skipped per file with the reason, and the population per unit.
 
 pub mod columns;
+pub(crate) mod emit;
+pub mod engine;
+pub(crate) mod typing;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 
@@ -54,8 +59,121 @@ pub struct CheckResult {
     pub households: usize,
 }
 
+/// Whether a rule code is selected by `--select`/`--ignore` (codes or prefixes such as `V1`).
+pub fn selected(code: &str, select: &[String], ignore: &[String]) -> bool {
+    let matches = |pat: &String| {
+        let p = pat.trim().to_uppercase();
+        !p.is_empty() && code.starts_with(&p)
+    };
+    (select.is_empty() || select.iter().any(matches)) && !ignore.iter().any(matches)
+}
+
 /// Run every enabled rule of `schema` over `tables` (one dataset).
+///
+/// The schema must have been validated (`schema::load`); a rule whose SQL does not compile here
+/// is an internal error and is reported as skipped rather than aborting the run.
 pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckResult {
-    let _ = (tables, schema, opts);
-    CheckResult::default()
+    let enabled: HashSet<String> = schema
+        .rules
+        .iter()
+        .filter(|r| r.enabled && selected(&r.code, &opts.select, &opts.ignore))
+        .map(|r| r.code.clone())
+        .collect();
+    let exclusions: HashMap<String, String> = opts
+        .exclusions
+        .iter()
+        .map(|e| {
+            let reason = if e.source.is_empty() {
+                e.reason.clone()
+            } else {
+                format!("{}（{}）", e.reason, e.source)
+            };
+            (e.id.clone(), reason)
+        })
+        .collect();
+    let mut emit = emit::Emitter::new(schema, opts.lang, enabled.clone());
+    let mut skipped = Vec::new();
+    let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &mut emit);
+    let population = population(&ds);
+    let households = ds
+        .hh
+        .iter()
+        .enumerate()
+        .map(|(g, k)| k.clone().unwrap_or_else(|| format!("\u{2}{g}")))
+        .collect::<BTreeSet<_>>()
+        .len();
+    match engine::compile_all(schema, &|c| enabled.contains(c)) {
+        Ok(compiled) => {
+            engine::age_skips(&ds, &compiled, &mut skipped);
+            engine::exit_line_skips(&ds, &compiled, &mut skipped);
+            if let Err(e) = engine::run_rules(&mut ds, &compiled, &mut emit, &mut skipped) {
+                for c in &compiled {
+                    engine::push_skip(
+                        &mut skipped,
+                        "*",
+                        &c.rule.code,
+                        format!("规则引擎出错: {e}"),
+                    );
+                }
+            }
+        }
+        Err(e) => engine::push_skip(&mut skipped, "*", "*", format!("规则无法编译: {e}")),
+    }
+    let rows = ds.len();
+    let mut findings = emit.findings;
+    sort_findings(&mut findings, tables);
+    CheckResult {
+        findings,
+        skipped_rules: skipped,
+        population,
+        rows,
+        households,
+    }
+}
+
+/// Dataset order: table, row, then column, then rule code.
+fn sort_findings(findings: &mut [Finding], tables: &[Table]) {
+    let _ = tables;
+    findings.sort_by(|a, b| {
+        (
+            a.table,
+            a.row.unwrap_or(0),
+            a.col_indices.first().copied(),
+            &a.rule,
+        )
+            .cmp(&(
+                b.table,
+                b.row.unwrap_or(0),
+                b.col_indices.first().copied(),
+                &b.rule,
+            ))
+    });
+}
+
+fn population(ds: &typing::Dataset) -> Vec<Population> {
+    let mut map: std::collections::BTreeMap<UnitCells, (usize, BTreeSet<String>)> =
+        Default::default();
+    for g in 0..ds.len() {
+        let unit: UnitCells = ds
+            .schema
+            .unit_levels()
+            .map(|l| {
+                (
+                    l.to_string(),
+                    ds.display(g, l)
+                        .unwrap_or_else(|| crate::finding::UNIT_BLANK.to_string()),
+                )
+            })
+            .collect();
+        let e = map.entry(unit).or_default();
+        e.0 += 1;
+        e.1.insert(ds.hh[g].clone().unwrap_or_else(|| format!("\u{2}{g}")));
+    }
+    map.into_iter()
+        .map(|(unit, (rows, hh))| Population {
+            unit,
+            rows,
+            households: hh.into_iter().collect(),
+        })
+        .collect()
 }

@@ -1,0 +1,386 @@
+//! Turning "rule X fires on row g" into a [`Finding`]: where it lands (file, sheet, row, cell,
+//! header), its unit, and its message and hint with placeholders filled from the row.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::finding::{Finding, FindingScope, Lang, UNIT_BLANK, a1};
+use crate::read::Table;
+use crate::schema::{Field, Rule, RuleScope, Schema};
+use crate::types;
+
+use super::typing::Dataset;
+
+/// Values a built-in check adds to the placeholders of its message and hint.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Extra {
+    pub suggestion: Option<String>,
+    pub upgraded: Option<String>,
+    pub expected: Option<String>,
+    pub reason: Option<String>,
+    pub min: Option<String>,
+    pub max: Option<String>,
+    /// Computed-column values (name → formatted) for SQL rules.
+    pub computed: Vec<(String, String)>,
+}
+
+impl Extra {
+    pub fn reason(r: String) -> Self {
+        Extra {
+            reason: Some(r),
+            ..Extra::default()
+        }
+    }
+    pub fn suggestion(s: Option<String>) -> Self {
+        Extra {
+            suggestion: s,
+            ..Extra::default()
+        }
+    }
+    pub fn range(f: &Field) -> Self {
+        Extra {
+            min: f.min.map(fmt_num),
+            max: f.max.map(fmt_num),
+            ..Extra::default()
+        }
+    }
+    pub fn id(issue: &types::id_number::IdIssue, chk: &types::id_number::IdCheck) -> Self {
+        use types::id_number::IdIssue;
+        Extra {
+            upgraded: chk.upgraded.clone(),
+            expected: match issue {
+                IdIssue::Checksum { expected } => Some(expected.to_string()),
+                _ => None,
+            },
+            reason: match issue {
+                IdIssue::Malformed(r) => Some(r.clone()),
+                _ => None,
+            },
+            ..Extra::default()
+        }
+    }
+}
+
+/// Format a number as a clerk writes it: no trailing ".0", at most two decimals.
+pub(crate) fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+pub(crate) struct Emitter<'s> {
+    schema: &'s Schema,
+    lang: Lang,
+    enabled: HashSet<String>,
+    pub findings: Vec<Finding>,
+    /// (household key, field, code) → index of the finding already emitted for that household.
+    household_seen: HashMap<(String, String, String), usize>,
+}
+
+impl<'s> Emitter<'s> {
+    pub fn new(schema: &'s Schema, lang: Lang, enabled: HashSet<String>) -> Self {
+        Emitter {
+            schema,
+            lang,
+            enabled,
+            findings: Vec::new(),
+            household_seen: HashMap::new(),
+        }
+    }
+
+    pub fn enabled(&self, code: &str) -> bool {
+        self.enabled.contains(code)
+    }
+
+    fn rule(&self, code: &str) -> Option<&'s Rule> {
+        self.schema.rule(code)
+    }
+
+    /// A file-scope finding (C001): no row, no unit.
+    pub fn file_finding(&mut self, table: &Table, table_idx: usize, code: &str, field: &str) {
+        if !self.enabled(code) {
+            return;
+        }
+        let Some(rule) = self.rule(code) else { return };
+        let vars = |name: &str| match name {
+            "column" | "field" | "header" => Some(field.to_string()),
+            "file" => Some(table.file.clone()),
+            "sheet" => table.sheet.clone(),
+            _ => None,
+        };
+        let (message, hint) = self.texts(rule, &vars);
+        self.findings.push(Finding {
+            file: table.file.clone(),
+            sheet: table.sheet.clone(),
+            row: None,
+            cell: None,
+            column: Some(field.to_string()),
+            columns: vec![field.to_string()],
+            header: None,
+            rule: code.to_string(),
+            category: rule.category,
+            severity: rule.severity,
+            scope: FindingScope::File,
+            household: None,
+            unit: None,
+            value: None,
+            message,
+            hint,
+            table: Some(table_idx),
+            col_indices: Vec::new(),
+        });
+    }
+
+    /// A built-in check on one cell. Findings on a household field are reported once per
+    /// household: on the anchor row when it carries the bad value, else on the first row that does.
+    pub fn cell_finding(
+        &mut self,
+        ds: &Dataset,
+        g: usize,
+        code: &str,
+        field: &str,
+        household_field: bool,
+        extra: Extra,
+    ) {
+        if !self.enabled(code) {
+            return;
+        }
+        if household_field && let Some(k) = &ds.hh[g] {
+            let key = (k.clone(), field.to_string(), code.to_string());
+            if let Some(&idx) = self.household_seen.get(&key) {
+                if ds.anchor[g] {
+                    let f = self.build(
+                        ds,
+                        g,
+                        code,
+                        &[field.to_string()],
+                        &extra,
+                        FindingScope::Cell,
+                    );
+                    if let Some(f) = f {
+                        self.findings[idx] = f;
+                    }
+                }
+                return;
+            }
+            if let Some(f) = self.build(
+                ds,
+                g,
+                code,
+                &[field.to_string()],
+                &extra,
+                FindingScope::Cell,
+            ) {
+                self.household_seen.insert(key, self.findings.len());
+                self.findings.push(f);
+            }
+            return;
+        }
+        if let Some(f) = self.build(
+            ds,
+            g,
+            code,
+            &[field.to_string()],
+            &extra,
+            FindingScope::Cell,
+        ) {
+            self.findings.push(f);
+        }
+    }
+
+    /// A rule finding on row `g` pointing at `columns` (scope from the rule).
+    pub fn rule_finding(
+        &mut self,
+        ds: &Dataset,
+        g: usize,
+        code: &str,
+        columns: &[String],
+        extra: Extra,
+    ) {
+        if !self.enabled(code) {
+            return;
+        }
+        let Some(rule) = self.rule(code) else { return };
+        let scope = match rule.scope {
+            RuleScope::Row if columns.len() == 1 => FindingScope::Cell,
+            RuleScope::Row => FindingScope::Row,
+            RuleScope::Household => FindingScope::Household,
+            RuleScope::Dataset => FindingScope::Dataset,
+        };
+        if let Some(f) = self.build(ds, g, code, columns, &extra, scope) {
+            self.findings.push(f);
+        }
+    }
+
+    fn build(
+        &self,
+        ds: &Dataset,
+        g: usize,
+        code: &str,
+        columns: &[String],
+        extra: &Extra,
+        scope: FindingScope,
+    ) -> Option<Finding> {
+        let rule = self.rule(code)?;
+        let table = ds.table(g);
+        let t = ds.t[g] as usize;
+        let row = table.rows.get(ds.i[g] as usize)?;
+        // Household values inherited from another row are shown where they are written.
+        let col_indices: Vec<usize> = columns
+            .iter()
+            .filter_map(|c| ds.present[t].get(c).map(|p| table.columns[*p].index))
+            .collect();
+        let first_present = columns.iter().find(|c| ds.present[t].contains_key(*c));
+        let first = first_present.or(columns.first());
+        let header = first_present.map(|c| table.columns[ds.present[t][c]].header.clone());
+        let value = first.and_then(|c| ds.cell(g, c)).and_then(types::cell_text);
+        let unit = ds
+            .schema
+            .unit_levels()
+            .map(|l| {
+                (
+                    l.to_string(),
+                    ds.display(g, l).unwrap_or_else(|| UNIT_BLANK.to_string()),
+                )
+            })
+            .collect();
+        let vars = |name: &str| -> Option<String> {
+            match name {
+                "value" => value.clone(),
+                "header" => header.clone().or_else(|| first.cloned()),
+                "column" | "field" => first.cloned(),
+                "suggestion" => extra.suggestion.clone(),
+                "upgraded" => extra.upgraded.clone(),
+                "expected" => extra.expected.clone(),
+                "reason" => extra.reason.clone(),
+                "min" => extra.min.clone(),
+                "max" => extra.max.clone(),
+                "household" => ds.household_id[g].clone(),
+                _ => {
+                    if let Some((_, v)) = extra.computed.iter().find(|(k, _)| k == name) {
+                        return Some(v.clone());
+                    }
+                    if name.starts_with('_') {
+                        return computed_display(ds, g, name);
+                    }
+                    ds.display(g, name)
+                }
+            }
+        };
+        let (message, hint) = self.texts(rule, &vars);
+        Some(Finding {
+            file: table.file.clone(),
+            sheet: table.sheet.clone(),
+            row: Some(row.number),
+            cell: col_indices.first().map(|c| a1(*c, row.number)),
+            column: first.cloned(),
+            columns: columns.to_vec(),
+            header,
+            rule: code.to_string(),
+            category: rule.category,
+            severity: rule.severity,
+            scope,
+            household: ds.household_id[g].clone(),
+            unit: Some(unit),
+            value,
+            message,
+            hint,
+            table: Some(t),
+            col_indices,
+        })
+    }
+
+    fn texts(&self, rule: &Rule, vars: &dyn Fn(&str) -> Option<String>) -> (String, String) {
+        let (m, h) = match self.lang {
+            Lang::Zh => (&rule.message, &rule.hint),
+            Lang::En => (
+                &rule.message_en,
+                if rule.hint_en.is_empty() {
+                    &rule.hint
+                } else {
+                    &rule.hint_en
+                },
+            ),
+        };
+        (fill(m, vars), fill(h, vars))
+    }
+}
+
+/// Values of the Rust-derived computed columns, for placeholders of built-in rules.
+fn computed_display(ds: &Dataset, g: usize, name: &str) -> Option<String> {
+    match name {
+        "_age" => ds.age[g].map(|a| a.to_string()),
+        "_id_birth" => ds.id_birth[g].map(|d| d.to_string()),
+        "_birth" => ds.birth[g].map(|d| d.to_string()),
+        "_id_sex" => ds.id_sex[g].map(str::to_string),
+        "_id_region" => ds.id_region[g].clone(),
+        "_exit_line" => ds.exit_line[g].map(fmt_num),
+        "_excluded" => ds.excluded[g].clone(),
+        _ => None,
+    }
+}
+
+/// Fill `{name}` placeholders; an unknown or empty value renders as `（空）`.
+pub(crate) fn fill(template: &str, vars: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                out.push_str(&vars(name).unwrap_or_else(|| "（空）".to_string()));
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Placeholder names used in a template.
+pub fn placeholders(template: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        names.push(&after[..close]);
+        rest = &after[close + 1..];
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fills_placeholders() {
+        let vars = |n: &str| match n {
+            "人数" => Some("3".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            fill("人数 {人数} 与 {_hh_rows} 不符", &vars),
+            "人数 3 与 （空） 不符"
+        );
+        assert_eq!(fill("no braces", &vars), "no braces");
+        assert_eq!(fill("open { only", &vars), "open { only");
+        assert_eq!(placeholders("{a} and {b}"), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn formats_numbers_like_a_clerk() {
+        assert_eq!(fmt_num(6883.0), "6883");
+        assert_eq!(fmt_num(2952.5), "2952.5");
+        assert_eq!(fmt_num(1.234), "1.23");
+    }
+}

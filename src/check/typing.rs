@@ -1,0 +1,491 @@
+//! The typing pass: raw cells → typed, canonical values for every field, the facts the built-in
+//! Rust checks derive (ID birth date, sex, region, age), and the built-in findings (C001, C101,
+//! C106, V1xx–V6xx, L204).
+//!
+//! Runs once over every row, in dataset order (files as given, then sheet, then row). Household
+//! fields left blank on member rows inherit the household's value here, so later stages never see
+//! the export's "written once on the 户主 row" layout.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+
+use crate::read::{Cell, Table};
+use crate::schema::{Field, FieldType, Schema};
+use crate::types;
+
+use super::emit::{Emitter, Extra};
+
+/// A typed column across the whole dataset.
+pub(crate) enum TypedCol {
+    Str(Vec<Option<String>>),
+    Num(Vec<Option<f64>>),
+    Date(Vec<Option<NaiveDate>>),
+}
+
+/// Everything the typing pass learned about the dataset.
+pub(crate) struct Dataset<'a> {
+    pub tables: &'a [Table],
+    pub schema: &'a Schema,
+    pub as_of: NaiveDate,
+    /// Global row → (table, row index within the table).
+    pub t: Vec<u32>,
+    pub i: Vec<u32>,
+    /// Per table: canonical field → position in `Table::columns` (first matching column wins).
+    pub present: Vec<HashMap<String, usize>>,
+    /// Per household field: the global row whose cell supplies this row's value (itself unless the
+    /// cell was blank and inherited).
+    pub source: HashMap<String, Vec<u32>>,
+    pub typed: BTreeMap<String, TypedCol>,
+    /// Household key (table + 户编号); None when 户编号 is blank (the row is its own household).
+    pub hh: Vec<Option<String>>,
+    /// 户编号 as written.
+    pub household_id: Vec<Option<String>>,
+    pub anchor: Vec<bool>,
+    pub id_valid: Vec<bool>,
+    pub id_birth: Vec<Option<NaiveDate>>,
+    pub id_sex: Vec<Option<&'static str>>,
+    pub id_region: Vec<Option<String>>,
+    pub birth: Vec<Option<NaiveDate>>,
+    pub age: Vec<Option<i32>>,
+    pub school_blank: Vec<bool>,
+    pub work_filled: Vec<bool>,
+    pub exit_line: Vec<Option<f64>>,
+    pub excluded: Vec<Option<String>>,
+}
+
+impl Dataset<'_> {
+    pub fn len(&self) -> usize {
+        self.t.len()
+    }
+
+    pub fn table(&self, g: usize) -> &Table {
+        &self.tables[self.t[g] as usize]
+    }
+
+    /// The cell of `field` on global row `g` as the clerk wrote it (household fields: the cell
+    /// the value was inherited from), or None when the column is absent.
+    pub fn cell(&self, g: usize, field: &str) -> Option<&Cell> {
+        let src = self.source.get(field).map_or(g, |s| s[g] as usize);
+        let t = self.t[src] as usize;
+        let pos = *self.present[t].get(field)?;
+        self.tables[t].rows[self.i[src] as usize].cells.get(pos)
+    }
+
+    /// The value as the clerk sees it, trimmed; None when blank or absent.
+    pub fn display(&self, g: usize, field: &str) -> Option<String> {
+        self.cell(g, field)
+            .and_then(types::cell_text)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// Type every row of every table. Built-in findings go to `emit`.
+pub(crate) fn type_tables<'a>(
+    tables: &'a [Table],
+    schema: &'a Schema,
+    as_of: NaiveDate,
+    exclusions: &HashMap<String, String>,
+    emit: &mut Emitter,
+) -> Dataset<'a> {
+    let n: usize = tables.iter().map(|t| t.rows.len()).sum();
+    let mut ds = Dataset {
+        tables,
+        schema,
+        as_of,
+        t: Vec::with_capacity(n),
+        i: Vec::with_capacity(n),
+        present: Vec::with_capacity(tables.len()),
+        source: HashMap::new(),
+        typed: BTreeMap::new(),
+        hh: Vec::with_capacity(n),
+        household_id: Vec::with_capacity(n),
+        anchor: vec![false; n],
+        id_valid: vec![false; n],
+        id_birth: vec![None; n],
+        id_sex: vec![None; n],
+        id_region: vec![None; n],
+        birth: vec![None; n],
+        age: vec![None; n],
+        school_blank: vec![false; n],
+        work_filled: vec![false; n],
+        exit_line: vec![None; n],
+        excluded: vec![None; n],
+    };
+    for (ti, table) in tables.iter().enumerate() {
+        let mut present = HashMap::new();
+        for (pos, c) in table.columns.iter().enumerate() {
+            if let Some(f) = &c.field {
+                present.entry(f.clone()).or_insert(pos);
+            }
+        }
+        ds.present.push(present);
+        for ri in 0..table.rows.len() {
+            ds.t.push(ti as u32);
+            ds.i.push(ri as u32);
+        }
+    }
+
+    // Households and anchors, per table in row order.
+    let mut first_of_hh: HashMap<String, usize> = HashMap::new();
+    let mut head_of_hh: HashMap<String, usize> = HashMap::new();
+    for g in 0..n {
+        let hid = raw_text(&ds, g, "户编号");
+        let key = hid.as_ref().map(|h| format!("{}\u{1}{h}", ds.t[g]));
+        if let Some(k) = &key {
+            first_of_hh.entry(k.clone()).or_insert(g);
+            if raw_text(&ds, g, "与户主关系").as_deref() == Some("户主") {
+                head_of_hh.entry(k.clone()).or_insert(g);
+            }
+        }
+        ds.household_id.push(hid);
+        ds.hh.push(key);
+    }
+    for g in 0..n {
+        match &ds.hh[g] {
+            None => ds.anchor[g] = true,
+            Some(k) => {
+                let a = head_of_hh.get(k).or_else(|| first_of_hh.get(k)).copied();
+                ds.anchor[g] = a == Some(g);
+            }
+        }
+    }
+
+    // Inheritance of household fields: blanks take the household's first non-blank value.
+    for f in schema.fields.iter().filter(|f| f.household) {
+        let mut first_value: HashMap<&str, u32> = HashMap::new();
+        let mut src: Vec<u32> = (0..n as u32).collect();
+        for g in 0..n {
+            if let Some(k) = &ds.hh[g]
+                && !raw_blank(&ds, g, &f.name)
+            {
+                first_value.entry(k.as_str()).or_insert(g as u32);
+            }
+        }
+        for (g, s) in src.iter_mut().enumerate() {
+            if let Some(k) = &ds.hh[g]
+                && raw_blank(&ds, g, &f.name)
+                && let Some(v) = first_value.get(k.as_str())
+            {
+                *s = *v;
+            }
+        }
+        ds.source.insert(f.name.clone(), src);
+    }
+
+    // C001: required columns missing, once per table.
+    for (ti, table) in tables.iter().enumerate() {
+        for f in schema.fields.iter().filter(|f| f.required_column) {
+            if !ds.present[ti].contains_key(&f.name) {
+                emit.file_finding(table, ti, "C001", &f.name);
+            }
+        }
+    }
+
+    for f in &schema.fields {
+        let col = type_field(&mut ds, f, emit);
+        ds.typed.insert(f.name.clone(), col);
+    }
+
+    for g in 0..n {
+        ds.work_filled[g] = !raw_blank(&ds, g, "务工状况");
+    }
+    derive_person_facts(&mut ds, exclusions);
+    household_field_conflicts(&ds, emit);
+    ds
+}
+
+fn raw_cell<'d>(ds: &'d Dataset, g: usize, field: &str) -> Option<&'d Cell> {
+    let t = ds.t[g] as usize;
+    let pos = *ds.present[t].get(field)?;
+    ds.tables[t].rows[ds.i[g] as usize].cells.get(pos)
+}
+
+fn raw_blank(ds: &Dataset, g: usize, field: &str) -> bool {
+    raw_cell(ds, g, field).is_none_or(Cell::is_blank)
+}
+
+fn raw_text(ds: &Dataset, g: usize, field: &str) -> Option<String> {
+    raw_cell(ds, g, field)
+        .and_then(types::cell_text)
+        .map(|s| types::whitespace::trim_all(&s).to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Type one field over all rows, emitting its built-in findings.
+fn type_field(ds: &mut Dataset, f: &Field, emit: &mut Emitter) -> TypedCol {
+    let n = ds.len();
+    let household = f.household;
+    let mut strs: Vec<Option<String>> = Vec::new();
+    let mut nums: Vec<Option<f64>> = Vec::new();
+    let mut dates: Vec<Option<NaiveDate>> = Vec::new();
+    match f.ty {
+        FieldType::Integer | FieldType::Decimal => nums.reserve(n),
+        FieldType::Date => dates.reserve(n),
+        _ => strs.reserve(n),
+    }
+    let empty_rule = f.empty_rule.as_deref().unwrap_or("C101");
+    for g in 0..n {
+        // Inherited household values were checked on the row that carries them.
+        let src = ds.source.get(&f.name).map_or(g, |s| s[g] as usize);
+        let inherited = src != g;
+        let cell = raw_cell(ds, src, &f.name);
+        let present = ds.present[ds.t[g] as usize].contains_key(&f.name);
+        let mut out = |ds: &Dataset, code: &str, extra: Extra| {
+            if !inherited {
+                emit.cell_finding(ds, g, code, &f.name, household, extra);
+            }
+        };
+        let (text, numeric) = match cell {
+            Some(Cell::Error(e)) => {
+                out(
+                    ds,
+                    invalid_code(f.ty),
+                    Extra::reason(format!("单元格是错误值 {e}")),
+                );
+                push_null(f.ty, &mut strs, &mut nums, &mut dates);
+                continue;
+            }
+            Some(c) if !c.is_blank() => (
+                types::cell_text(c).unwrap_or_default(),
+                types::is_numeric(c),
+            ),
+            _ => {
+                if present && f.required && !(household && ds.hh[g].is_some() && inherited) {
+                    out(ds, empty_rule, Extra::default());
+                }
+                if f.name == "在校生状况" && present {
+                    ds.school_blank[g] = true;
+                }
+                push_null(f.ty, &mut strs, &mut nums, &mut dates);
+                continue;
+            }
+        };
+        let trimmed = types::whitespace::trim_all(&text).to_string();
+        if f.ty != FieldType::IdNumber && types::whitespace::has_extra_whitespace(&text) {
+            out(ds, "V602", Extra::default());
+        }
+        if trimmed.is_empty() {
+            if f.name == "在校生状况" {
+                ds.school_blank[g] = true;
+            }
+            if present && f.required {
+                out(ds, empty_rule, Extra::default());
+            }
+            push_null(f.ty, &mut strs, &mut nums, &mut dates);
+            continue;
+        }
+        match f.ty {
+            FieldType::Text => strs.push(Some(trimmed)),
+            FieldType::Digits => {
+                if !trimmed.chars().all(|c| c.is_ascii_digit()) {
+                    out(ds, "V301", Extra::default());
+                }
+                strs.push(Some(trimmed));
+            }
+            FieldType::Name => {
+                if let Some(reason) = types::name::implausible(&trimmed) {
+                    out(ds, "V601", Extra::reason(reason.to_string()));
+                }
+                strs.push(Some(trimmed));
+            }
+            FieldType::Phone => {
+                if !types::phone::is_valid(&trimmed) {
+                    out(ds, "V501", Extra::default());
+                }
+                strs.push(Some(trimmed));
+            }
+            FieldType::BankCard => {
+                if !types::bank_card::is_valid(&trimmed) {
+                    out(ds, "V502", Extra::default());
+                }
+                strs.push(Some(trimmed));
+            }
+            FieldType::Code => match types::code_list::lookup(&trimmed, &f.codes, &f.variants) {
+                types::code_list::CodeLookup::Canonical(c) => strs.push(Some(c)),
+                types::code_list::CodeLookup::Unknown { suggestion } => {
+                    out(ds, "V201", Extra::suggestion(suggestion));
+                    strs.push(None);
+                }
+            },
+            FieldType::Integer | FieldType::Decimal => {
+                match types::number::parse_number(&trimmed) {
+                    Some(v) if f.ty == FieldType::Decimal || types::number::is_integer(v) => {
+                        if let Some(code) = types::number::range_issue(f, v) {
+                            out(ds, code, Extra::range(f));
+                        }
+                        nums.push(Some(v));
+                    }
+                    _ => {
+                        out(ds, "V301", Extra::default());
+                        nums.push(None);
+                    }
+                }
+            }
+            FieldType::Date => {
+                let d = if numeric {
+                    types::number::parse_number(&trimmed)
+                        .and_then(types::date::from_excel_serial)
+                        .or_else(|| types::date::parse_date(&trimmed))
+                } else if let Some(Cell::DateTime(s)) = cell {
+                    types::date::from_excel_serial(*s)
+                } else {
+                    types::date::parse_date(&trimmed)
+                };
+                if d.is_none() {
+                    out(ds, "V401", Extra::default());
+                }
+                dates.push(d);
+            }
+            FieldType::IdNumber => {
+                let chk = types::id_number::check_id(&text, numeric, ds.as_of);
+                let mut valid = true;
+                for issue in &chk.issues {
+                    let code = issue.code();
+                    if matches!(code, "V101" | "V102" | "V103" | "V104" | "V105") {
+                        valid = false;
+                    }
+                    out(ds, code, Extra::id(issue, &chk));
+                }
+                if f.name == "证件号码" {
+                    ds.id_valid[g] = valid;
+                    ds.id_birth[g] = chk.birth;
+                    ds.id_sex[g] = chk.sex.map(|s| s.as_str());
+                    ds.id_region[g] = chk.region.clone();
+                }
+                let usable = !chk.issues.iter().any(|i| i.code() == "V105");
+                strs.push(usable.then_some(chk.normalized));
+            }
+        }
+    }
+    match f.ty {
+        FieldType::Integer | FieldType::Decimal => TypedCol::Num(nums),
+        FieldType::Date => TypedCol::Date(dates),
+        _ => TypedCol::Str(strs),
+    }
+}
+
+fn push_null(
+    ty: FieldType,
+    strs: &mut Vec<Option<String>>,
+    nums: &mut Vec<Option<f64>>,
+    dates: &mut Vec<Option<NaiveDate>>,
+) {
+    match ty {
+        FieldType::Integer | FieldType::Decimal => nums.push(None),
+        FieldType::Date => dates.push(None),
+        _ => strs.push(None),
+    }
+}
+
+/// The rule a broken value (an error cell) of this type raises.
+fn invalid_code(ty: FieldType) -> &'static str {
+    match ty {
+        FieldType::IdNumber => "V101",
+        FieldType::Code => "V201",
+        FieldType::Integer | FieldType::Decimal | FieldType::Digits => "V301",
+        FieldType::Date => "V401",
+        FieldType::Phone => "V501",
+        FieldType::BankCard => "V502",
+        FieldType::Name => "V601",
+        FieldType::Text => "V602",
+    }
+}
+
+/// Birth date, age, the exit line and exclusion-list hits per person.
+fn derive_person_facts(ds: &mut Dataset, exclusions: &HashMap<String, String>) {
+    let n = ds.len();
+    let dob = match ds.typed.get("出生日期") {
+        Some(TypedCol::Date(d)) => Some(d.clone()),
+        _ => None,
+    };
+    let std_col = match ds.typed.get("识别标准") {
+        Some(TypedCol::Str(s)) => Some(s),
+        _ => None,
+    };
+    let year_col = match ds.typed.get("脱贫年度") {
+        Some(TypedCol::Num(v)) => Some(v),
+        _ => None,
+    };
+    let ids = match ds.typed.get("证件号码") {
+        Some(TypedCol::Str(s)) => Some(s),
+        _ => None,
+    };
+    let mut exit_line = vec![None; n];
+    let mut excluded = vec![None; n];
+    for g in 0..n {
+        if let (Some(s), Some(y)) = (std_col, year_col)
+            && let (Some(s), Some(y)) = (&s[g], y[g])
+        {
+            exit_line[g] = ds.schema.exit_line(s, y as i32);
+        }
+        if !exclusions.is_empty()
+            && ds.id_valid[g]
+            && let Some(ids) = ids
+            && let Some(id) = &ids[g]
+        {
+            excluded[g] = exclusions.get(id).cloned();
+        }
+    }
+    for g in 0..n {
+        let b = ds.id_birth[g].or_else(|| dob.as_ref().and_then(|d| d[g]));
+        ds.birth[g] = b;
+        ds.age[g] = b.map(|b| types::date::age_at(b, ds.as_of));
+    }
+    ds.exit_line = exit_line;
+    ds.excluded = excluded;
+}
+
+/// L204: a household field (other than the location, which is D102) with two different
+/// non-blank values inside one household. One finding per household, on the first row whose
+/// value differs from the household's first value.
+fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
+    let location: Vec<&str> = ds.schema.units.levels.iter().map(String::as_str).collect();
+    let fields: Vec<&Field> = ds
+        .schema
+        .fields
+        .iter()
+        .filter(|f| f.household && !location.contains(&f.name.as_str()))
+        .collect();
+    // household key → (first values per field, already reported)
+    let mut first: HashMap<&str, Vec<Option<String>>> = HashMap::new();
+    let mut reported: HashMap<&str, bool> = HashMap::new();
+    for g in 0..ds.len() {
+        let Some(k) = ds.hh[g].as_deref() else {
+            continue;
+        };
+        let values: Vec<Option<String>> = fields.iter().map(|f| raw_text(ds, g, &f.name)).collect();
+        match first.get_mut(k) {
+            None => {
+                first.insert(k, values);
+            }
+            Some(firsts) => {
+                let mut differing = Vec::new();
+                for (j, v) in values.iter().enumerate() {
+                    match (&firsts[j], v) {
+                        (Some(a), Some(b)) if a != b => differing.push(j),
+                        (None, Some(b)) => firsts[j] = Some(b.clone()),
+                        _ => {}
+                    }
+                }
+                if !differing.is_empty() && !reported.get(k).copied().unwrap_or(false) {
+                    reported.insert(k, true);
+                    let cols: Vec<String> =
+                        differing.iter().map(|j| fields[*j].name.clone()).collect();
+                    let j0 = differing[0];
+                    emit.rule_finding(
+                        ds,
+                        g,
+                        "L204",
+                        &cols,
+                        Extra {
+                            expected: firsts[j0].clone(),
+                            ..Extra::default()
+                        },
+                    );
+                }
+            }
+        }
+    }
+}

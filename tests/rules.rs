@@ -1,0 +1,248 @@
+//! Rule case files (tests/rules/<CODE>.toml) and the doc examples of every rule, each run with
+//! only that rule enabled (ruff's `for_rule`), reporting Missing / Noisy findings by row.
+//!
+//! Case file format:
+//! ```toml
+//! rule = "L302"
+//! [[valid]]                      # must produce no finding of the rule
+//! rows = [{ 户编号 = "H1", … }]
+//! [[invalid]]                    # must produce exactly the expected findings
+//! rows = [{ … }, { … }]
+//! expect = [{ row = 1, column = "人均纯收入" }]   # row: 1-based index into `rows`
+//! # several files at once (dataset rules):
+//! # files = [{ name = "a.csv", rows = […] }, { name = "b.csv", rows = […] }]
+//! # expect = [{ file = "b.csv", row = 1 }]
+//! ```
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::{default_schema, records, run, table};
+use povcheck::read::Table;
+use povcheck::schema::Schema;
+
+fn case_tables(case: &toml::Value, schema: &Schema) -> Vec<Table> {
+    if let Some(files) = case.get("files").and_then(|f| f.as_array()) {
+        files
+            .iter()
+            .map(|f| {
+                let name = f.get("name").and_then(|n| n.as_str()).unwrap_or("case.csv");
+                table(
+                    name,
+                    &records(f.get("rows").unwrap_or(&toml::Value::Array(vec![]))),
+                    schema,
+                )
+            })
+            .collect()
+    } else {
+        let rows = case
+            .get("rows")
+            .cloned()
+            .unwrap_or(toml::Value::Array(vec![]));
+        vec![table("case.csv", &records(&rows), schema)]
+    }
+}
+
+/// (file, spreadsheet row, column) of each finding of `code`.
+fn found(tables: &[Table], schema: &Schema, code: &str) -> BTreeSet<(String, u32, Option<String>)> {
+    run(tables, schema, &[code])
+        .findings
+        .into_iter()
+        .filter(|f| f.rule == code)
+        .map(|f| (f.file, f.row.unwrap_or(0), f.column))
+        .collect()
+}
+
+fn check_case_file(path: &Path, schema: &Schema, problems: &mut Vec<String>) {
+    let name = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return problems.push(format!("{name}: {e}")),
+    };
+    let doc: toml::Value = match common::parse_toml(&text) {
+        Ok(d) => d,
+        Err(e) => return problems.push(format!("{name}: {e}")),
+    };
+    let Some(code) = doc.get("rule").and_then(|r| r.as_str()) else {
+        return problems.push(format!("{name}: no `rule`"));
+    };
+    if schema.rule(code).is_none() {
+        return problems.push(format!("{name}: rule {code} is not in the default schema"));
+    }
+    let valid = doc
+        .get("valid")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let invalid = doc
+        .get("invalid")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    if valid.is_empty() || invalid.is_empty() {
+        problems.push(format!(
+            "{name}: needs at least one [[valid]] and one [[invalid]] case"
+        ));
+    }
+    for (i, case) in valid.iter().enumerate() {
+        let tables = case_tables(case, schema);
+        for (file, row, col) in found(&tables, schema, code) {
+            problems.push(format!(
+                "{name}: valid case {}: Noisy {code} at {file} row {row} {col:?}",
+                i + 1
+            ));
+        }
+    }
+    for (i, case) in invalid.iter().enumerate() {
+        let tables = case_tables(case, schema);
+        let default_file = tables.first().map(|t| t.file.clone()).unwrap_or_default();
+        let expected: BTreeSet<(String, u32, Option<String>)> = case
+            .get("expect")
+            .and_then(|e| e.as_array())
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                let file = e
+                    .get("file")
+                    .and_then(|f| f.as_str())
+                    .map_or(default_file.clone(), str::to_string);
+                let row = e.get("row").and_then(|r| r.as_integer()).unwrap_or(0) as u32 + 1;
+                let col = e
+                    .get("column")
+                    .and_then(|c| c.as_str())
+                    .map(str::to_string)
+                    .or_else(|| schema.rule(code).and_then(|r| r.columns.first().cloned()));
+                (file, row, col)
+            })
+            .collect();
+        if expected.is_empty() {
+            problems.push(format!("{name}: invalid case {} has no `expect`", i + 1));
+        }
+        let got = found(&tables, schema, code);
+        for m in expected.difference(&got) {
+            problems.push(format!(
+                "{name}: invalid case {}: Missing {code} at {} row {} {:?}",
+                i + 1,
+                m.0,
+                m.1,
+                m.2
+            ));
+        }
+        for m in got.difference(&expected) {
+            problems.push(format!(
+                "{name}: invalid case {}: Noisy {code} at {} row {} {:?}",
+                i + 1,
+                m.0,
+                m.1,
+                m.2
+            ));
+        }
+    }
+}
+
+#[test]
+fn rule_case_files() {
+    let schema = default_schema();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rules");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/rules exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    let mut problems = Vec::new();
+    for p in &paths {
+        check_case_file(p, &schema, &mut problems);
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn every_rule_has_a_case_file() {
+    let schema = default_schema();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rules");
+    let missing: Vec<&str> = schema
+        .rules
+        .iter()
+        .map(|r| r.code.as_str())
+        .filter(|c| !dir.join(format!("{c}.toml")).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "rules without tests/rules/<CODE>.toml: {missing:?}"
+    );
+}
+
+/// The `## 示例 / Example` table of a rule's doc, as records (header cells are field names).
+fn doc_example(doc: &str) -> Option<Vec<common::Record>> {
+    let start = doc.find("## 示例")?;
+    let section = &doc[start..];
+    let section = &section[section.find('\n')? + 1..];
+    let end = section.find("\n## ").unwrap_or(section.len());
+    let lines: Vec<&str> = section[..end]
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('|'))
+        .collect();
+    let split = |l: &str| -> Vec<String> {
+        l.trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    let header = split(lines.first()?);
+    let rows = lines
+        .iter()
+        .skip(1)
+        .filter(|l| !l.replace(['|', '-', ':', ' '], "").is_empty())
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(split(l).into_iter().map(|v| {
+                    let v = v.trim_matches('`').to_string();
+                    toml::Value::String(if v == "（空）" || v == "(空)" {
+                        String::new()
+                    } else {
+                        v
+                    })
+                }))
+                .collect()
+        })
+        .collect();
+    Some(rows)
+}
+
+#[test]
+fn doc_examples_produce_their_rule() {
+    let schema = default_schema();
+    let mut problems = Vec::new();
+    for r in &schema.rules {
+        let Some(rows) = doc_example(&r.doc) else {
+            problems.push(format!("{}: doc has no example table", r.code));
+            continue;
+        };
+        let t = table("example.csv", &rows, &schema);
+        let got = found(&[t], &schema, &r.code);
+        if got.is_empty() {
+            problems.push(format!(
+                "{}: doc example produces no {} finding",
+                r.code, r.code
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
