@@ -52,3 +52,151 @@ impl HeaderMatcher {
             .map(String::as_str)
     }
 }
+
+/// How many non-blank rows from the top are searched for the header.
+pub const HEADER_SCAN_ROWS: usize = 30;
+
+/// Fewest distinct schema fields a row must name to be taken as the header.
+pub const MIN_HEADER_MATCHES: usize = 3;
+
+/// Pick the header among candidate rows (0-based row, its non-empty cells as (0-based column,
+/// text)): the row naming the most distinct fields, the first on a tie, at least
+/// [`MIN_HEADER_MATCHES`]. Returns its row and the columns it defines. Duplicate header names: the
+/// first column wins the field, later ones stay unmapped, so one field never has two columns.
+pub fn find_header(
+    candidates: &[(u32, Vec<(u32, String)>)],
+    matcher: &HeaderMatcher,
+) -> Option<(u32, Vec<super::Column>)> {
+    let mut best: Option<(usize, u32, &Vec<(u32, String)>)> = None;
+    for (row, cells) in candidates.iter().take(HEADER_SCAN_ROWS) {
+        let mut fields: Vec<&str> = cells
+            .iter()
+            .filter_map(|(_, text)| matcher.field(text))
+            .collect();
+        fields.sort_unstable();
+        fields.dedup();
+        let n = fields.len();
+        if n >= MIN_HEADER_MATCHES && best.is_none_or(|(b, _, _)| n > b) {
+            best = Some((n, *row, cells));
+        }
+    }
+    let (_, row, cells) = best?;
+    let mut seen: Vec<&str> = Vec::new();
+    let columns = cells
+        .iter()
+        .filter(|(_, text)| !text.trim().is_empty())
+        .map(|(col, text)| {
+            let field = matcher.field(text).filter(|f| !seen.contains(f));
+            if let Some(f) = field {
+                seen.push(f);
+            }
+            super::Column {
+                index: *col as usize,
+                header: text.clone(),
+                field: field.map(str::to_string),
+            }
+        })
+        .collect();
+    Some((row, columns))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matcher() -> HeaderMatcher {
+        let xiang = ["乡(镇)".to_string(), "镇".to_string()];
+        let id = ["身份证号码".to_string(), "身份证号".to_string()];
+        let n = ["家庭人口数".to_string()];
+        let none: &[String] = &[];
+        HeaderMatcher::new([
+            ("乡镇", &xiang[..]),
+            ("姓名", none),
+            ("证件号码", &id[..]),
+            ("人数", &n[..]),
+        ])
+    }
+
+    fn row(r: u32, cells: &[&str]) -> (u32, Vec<(u32, String)>) {
+        (
+            r,
+            cells
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !s.is_empty())
+                .map(|(c, s)| (c as u32, s.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn normalize_is_idempotent_and_folds_width() {
+        for s in [
+            "乡（镇）",
+            " 身份证\n号码 ",
+            "ＡＢ　１",
+            "务工时间(月)",
+            "\u{feff}姓名",
+        ] {
+            let once = normalize_header(s);
+            assert_eq!(normalize_header(&once), once, "{s:?}");
+        }
+        assert_eq!(normalize_header("乡（镇）"), "乡(镇)");
+        assert_eq!(normalize_header(" 身份证\r\n号码 "), "身份证号码");
+        assert_eq!(normalize_header("ＡＢ　１"), "AB1");
+    }
+
+    #[test]
+    fn aliases_match_after_normalising() {
+        let m = matcher();
+        assert_eq!(m.field("乡（镇）"), Some("乡镇"));
+        assert_eq!(m.field("乡(镇)"), Some("乡镇"));
+        assert_eq!(m.field("身份证\n号码"), Some("证件号码"));
+        assert_eq!(m.field("家庭人口数"), Some("人数"));
+        assert_eq!(m.field("户主姓名"), None);
+    }
+
+    #[test]
+    fn header_below_title_rows_is_found() {
+        let rows = [
+            row(0, &["某县建档立卡贫困人口信息表"]),
+            row(1, &["导出时间：2017-12-31", "", "单位：人"]),
+            row(3, &["乡（镇）", "姓名", "身份证号码", "家庭人口数", "备注"]),
+            row(4, &["湖光镇", "甲", "1", "3"]),
+        ];
+        let (r, cols) = find_header(&rows, &matcher()).unwrap();
+        assert_eq!(r, 3);
+        assert_eq!(cols.len(), 5);
+        assert_eq!(cols[0].field.as_deref(), Some("乡镇"));
+        assert_eq!(cols[0].header, "乡（镇）");
+        assert_eq!(cols[4].field, None);
+    }
+
+    #[test]
+    fn too_few_matches_is_no_header() {
+        let rows = [row(0, &["姓名", "证件号码", "说明"])];
+        assert!(find_header(&rows, &matcher()).is_none());
+    }
+
+    #[test]
+    fn best_row_wins_and_duplicates_stay_unmapped() {
+        let rows = [
+            row(0, &["姓名", "证件号码", "人数"]),
+            row(1, &["乡镇", "姓名", "证件号码", "人数", "姓名"]),
+        ];
+        let (r, cols) = find_header(&rows, &matcher()).unwrap();
+        assert_eq!(r, 1);
+        assert_eq!(cols[1].field.as_deref(), Some("姓名"));
+        assert_eq!(cols[4].field, None);
+        assert_eq!(cols[4].header, "姓名");
+    }
+
+    #[test]
+    fn only_the_first_30_rows_are_searched() {
+        let mut rows: Vec<_> = (0..30).map(|r| row(r, &["说明"])).collect();
+        rows.push(row(30, &["乡镇", "姓名", "证件号码"]));
+        assert!(find_header(&rows, &matcher()).is_none());
+        rows.remove(0);
+        assert!(find_header(&rows, &matcher()).is_some());
+    }
+}

@@ -6,7 +6,12 @@
 //! 1-based line of the record's first line); values are as the clerk sees them (no type coercion
 //! here; a numeric cell stays [`Cell::Number`] so later stages can tell an ID lost to Excel).
 
+mod csv;
+mod encoding;
 pub mod header;
+mod limits;
+mod sheet;
+mod workbook;
 
 use std::path::Path;
 
@@ -187,18 +192,256 @@ pub fn read_file(
     opts: &ReadOptions,
     matcher: &HeaderMatcher,
 ) -> FileRead {
-    let _ = (path, opts, matcher);
+    // Last line of defence: a parser bug on hostile bytes must cost this file, not the batch.
+    let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_any(path, display, opts, matcher)
+    }));
+    match guarded {
+        Ok(r) => r,
+        Err(_) => unreadable(Error::Format {
+            file: display.to_string(),
+            reason: "读取时发生内部错误（文件内容异常），未能读取".into(),
+        }),
+    }
+}
+
+/// A file-level failure: one unreadable entry carrying the error's reason, and the error.
+fn unreadable(err: Error) -> FileRead {
+    let reason = match &err {
+        Error::Open { reason, .. }
+        | Error::Format { reason, .. }
+        | Error::NoHeader { reason, .. }
+        | Error::Content { reason, .. } => reason.clone(),
+    };
     FileRead {
         tables: Vec::new(),
         inputs: vec![InputEntry {
-            file: display.to_string(),
+            file: err.file().to_string(),
             sheet: None,
             header_row: None,
             rows: 0,
             skipped_rows: 0,
             status: InputStatus::Unreadable,
-            reason: Some("reader not implemented yet".into()),
+            reason: Some(reason),
         }],
-        errors: Vec::new(),
+        errors: vec![err],
     }
+}
+
+const WORKBOOK_EXTS: &[&str] = &["xlsx", "xlsm", "xltx", "xltm", "xlsb", "xls", "ods"];
+
+fn read_any(path: &Path, display: &str, opts: &ReadOptions, matcher: &HeaderMatcher) -> FileRead {
+    let file = display.to_string();
+    let format_err = |reason: String| {
+        unreadable(Error::Format {
+            file: file.clone(),
+            reason,
+        })
+    };
+    let (mut reader, head, len) = match limits::open_head(path) {
+        Ok(x) => x,
+        Err(e) => {
+            let reason = match e.kind() {
+                std::io::ErrorKind::NotFound => "文件不存在".to_string(),
+                std::io::ErrorKind::PermissionDenied => "没有读取权限".to_string(),
+                _ => e.to_string(),
+            };
+            return unreadable(Error::Open { file, reason });
+        }
+    };
+    if len == 0 {
+        return format_err("文件是空的（0 字节）".into());
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let sheets = match limits::sniff(&head) {
+        limits::Kind::Xlsx | limits::Kind::Xlsb | limits::Kind::Ods => {
+            let kind = match limits::check_zip(&mut reader, opts.max_inflated_bytes) {
+                Ok(k) => k,
+                Err(reason) => return format_err(reason),
+            };
+            if let Err(e) = std::io::Seek::rewind(&mut reader) {
+                return unreadable(Error::Open {
+                    file,
+                    reason: e.to_string(),
+                });
+            }
+            match kind {
+                limits::Kind::Xlsb => workbook::read_xlsb(reader, opts.max_cells),
+                limits::Kind::Ods => workbook::read_ods(reader, opts.max_cells),
+                _ => workbook::read_xlsx(reader, opts.max_cells),
+            }
+        }
+        limits::Kind::Cfb => {
+            let bytes = match read_bounded(reader, len, opts) {
+                Ok(b) => b,
+                Err(e) => return unreadable(e.into_error(file)),
+            };
+            if limits::cfb_is_encrypted(&bytes) {
+                return format_err(limits::ENCRYPTED_REASON.into());
+            }
+            workbook::read_xls(std::io::Cursor::new(bytes), opts.max_cells)
+        }
+        limits::Kind::Text => {
+            if WORKBOOK_EXTS.contains(&ext.as_str()) {
+                return format_err(format!(
+                    "扩展名是 .{ext}，但内容不是工作簿（像是文本文件）；请用 Excel 打开后另存为 .xlsx，或改名为 .csv"
+                ));
+            }
+            let bytes = match read_bounded(reader, len, opts) {
+                Ok(b) => b,
+                Err(e) => return unreadable(e.into_error(file)),
+            };
+            return read_csv_file(&bytes, display, opts, matcher);
+        }
+    };
+    match sheets {
+        Ok(sheets) => tables_of(sheets, display, matcher),
+        Err(reason) => format_err(reason),
+    }
+}
+
+enum ReadFail {
+    Io(std::io::Error),
+    TooBig(u64),
+}
+
+impl ReadFail {
+    fn into_error(self, file: String) -> Error {
+        match self {
+            ReadFail::Io(e) => Error::Open {
+                file,
+                reason: e.to_string(),
+            },
+            ReadFail::TooBig(max) => Error::Format {
+                file,
+                reason: format!("文件超过上限 {max} 字节，拒绝读取；如确需检查，请拆分文件"),
+            },
+        }
+    }
+}
+
+/// Whole-file read for formats parsed in memory (xls, CSV), refused above the inflate limit.
+fn read_bounded(
+    mut r: impl std::io::Read,
+    len: u64,
+    opts: &ReadOptions,
+) -> Result<Vec<u8>, ReadFail> {
+    if len > opts.max_inflated_bytes {
+        return Err(ReadFail::TooBig(opts.max_inflated_bytes));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    r.read_to_end(&mut bytes).map_err(ReadFail::Io)?;
+    Ok(bytes)
+}
+
+fn read_csv_file(
+    bytes: &[u8],
+    display: &str,
+    opts: &ReadOptions,
+    matcher: &HeaderMatcher,
+) -> FileRead {
+    match csv::read_csv(bytes, display, opts, matcher) {
+        Ok(table) => FileRead {
+            inputs: vec![checked_entry(&table)],
+            tables: vec![table],
+            errors: Vec::new(),
+        },
+        Err(csv::CsvProblem::NoHeader(reason)) => unreadable(Error::NoHeader {
+            file: display.to_string(),
+            reason,
+        }),
+        Err(csv::CsvProblem::Bad(reason)) => unreadable(Error::Format {
+            file: display.to_string(),
+            reason,
+        }),
+    }
+}
+
+fn checked_entry(t: &Table) -> InputEntry {
+    InputEntry {
+        file: t.file.clone(),
+        sheet: t.sheet.clone(),
+        header_row: Some(t.header_row),
+        rows: t.rows.len(),
+        skipped_rows: t.skipped_rows.len(),
+        status: InputStatus::Checked,
+        reason: None,
+    }
+}
+
+/// One entry per sheet; a file where no sheet has a header is unreadable as a whole.
+fn tables_of(sheets: Vec<workbook::SheetRead>, display: &str, matcher: &HeaderMatcher) -> FileRead {
+    let mut out = FileRead::default();
+    if sheets.is_empty() {
+        return unreadable(Error::Format {
+            file: display.to_string(),
+            reason: "工作簿中没有工作表".into(),
+        });
+    }
+    let entry = |sheet: &str, status, reason: String| InputEntry {
+        file: display.to_string(),
+        sheet: Some(sheet.to_string()),
+        header_row: None,
+        rows: 0,
+        skipped_rows: 0,
+        status,
+        reason: Some(reason),
+    };
+    for s in sheets {
+        let problem = match s.result {
+            Ok((sheet, merges)) => {
+                match sheet.into_table(display, Some(&s.name), &merges, matcher) {
+                    Ok(table) => {
+                        out.inputs.push(checked_entry(&table));
+                        out.tables.push(table);
+                        continue;
+                    }
+                    Err(p) => workbook::SheetError::from(p),
+                }
+            }
+            Err(e) => e,
+        };
+        match problem {
+            workbook::SheetError::NotData(reason) => {
+                out.inputs
+                    .push(entry(&s.name, InputStatus::Skipped, reason));
+            }
+            workbook::SheetError::Broken(reason) => {
+                out.inputs
+                    .push(entry(&s.name, InputStatus::Unreadable, reason.clone()));
+                out.errors.push(Error::Content {
+                    file: display.to_string(),
+                    sheet: Some(s.name.clone()),
+                    reason,
+                });
+            }
+        }
+    }
+    if out.tables.is_empty() {
+        for e in &mut out.inputs {
+            e.status = InputStatus::Unreadable;
+        }
+        if out.errors.is_empty() {
+            let reasons: Vec<String> = out
+                .inputs
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}：{}",
+                        e.sheet.as_deref().unwrap_or_default(),
+                        e.reason.as_deref().unwrap_or_default()
+                    )
+                })
+                .collect();
+            out.errors.push(Error::NoHeader {
+                file: display.to_string(),
+                reason: format!("没有一个工作表有可识别的表头（{}）", reasons.join("；")),
+            });
+        }
+    }
+    out
 }

@@ -1,0 +1,301 @@
+//! Turning the cells of one sheet (any format) into a [`Table`]: a sparse grid, merged ranges,
+//! header detection, blank and totals rows.
+//!
+//! Cells are kept sparse (only non-empty ones), so the cost of a sheet is the number of cells it
+//! really holds, never its declared or apparent extent.
+
+use std::collections::BTreeMap;
+
+use super::header::{HeaderMatcher, find_header};
+use super::{Cell, Column, Row, SkippedRow, Table};
+
+/// A merged range, 0-based and inclusive, as calamine's `Dimensions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Merge {
+    pub start: (u32, u32),
+    pub end: (u32, u32),
+}
+
+/// Why a sheet gave no table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SheetProblem {
+    /// No header (the sheet is skipped; reason in Chinese).
+    NoHeader(String),
+    /// More cells than the configured limit.
+    TooManyCells(u64),
+}
+
+/// The non-empty cells of one sheet, by 0-based row then 0-based column.
+#[derive(Debug, Default)]
+pub struct SparseSheet {
+    rows: BTreeMap<u32, BTreeMap<u32, Cell>>,
+    cells: u64,
+    max_cells: u64,
+}
+
+impl SparseSheet {
+    pub fn new(max_cells: u64) -> Self {
+        SparseSheet {
+            rows: BTreeMap::new(),
+            cells: 0,
+            max_cells,
+        }
+    }
+
+    /// Add a cell; empty cells cost nothing. Errs once the sheet holds more than `max_cells`.
+    pub fn push(&mut self, row: u32, col: u32, cell: Cell) -> Result<(), SheetProblem> {
+        if cell == Cell::Empty {
+            return Ok(());
+        }
+        if self
+            .rows
+            .entry(row)
+            .or_default()
+            .insert(col, cell)
+            .is_none()
+        {
+            self.cells += 1;
+            if self.cells > self.max_cells {
+                return Err(SheetProblem::TooManyCells(self.max_cells));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn get(&self, row: u32, col: u32) -> Option<&Cell> {
+        self.rows.get(&row).and_then(|r| r.get(&col))
+    }
+
+    /// Give every cell a merged range covers the top-left cell's value, but only in rows that
+    /// hold data and columns that have a header: a huge or hostile merge then costs at most the
+    /// size of the table itself.
+    fn apply_merges(&mut self, merges: &[Merge], first_row: u32, columns: &[Column]) {
+        let mut budget = self.max_cells.saturating_sub(self.cells);
+        for m in merges {
+            let Some(value) = self.get(m.start.0, m.start.1).cloned() else {
+                continue;
+            };
+            let lo = m.start.0.max(first_row);
+            if lo > m.end.0 {
+                continue;
+            }
+            for (&r, cells) in self.rows.range_mut(lo..=m.end.0) {
+                for col in columns {
+                    let Ok(c) = u32::try_from(col.index) else {
+                        continue;
+                    };
+                    if c < m.start.1 || c > m.end.1 || (r, c) == m.start {
+                        continue;
+                    }
+                    if budget == 0 {
+                        return;
+                    }
+                    if !cells.contains_key(&c) {
+                        cells.insert(c, value.clone());
+                        budget -= 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Find the header and build the table. `file` and `sheet` are provenance only.
+    pub fn into_table(
+        mut self,
+        file: &str,
+        sheet: Option<&str>,
+        merges: &[Merge],
+        matcher: &HeaderMatcher,
+    ) -> Result<Table, SheetProblem> {
+        if self.is_empty() {
+            return Err(SheetProblem::NoHeader("工作表是空的".into()));
+        }
+        let candidates = self
+            .rows
+            .iter()
+            .filter(|(_, cells)| cells.values().any(|c| !c.is_blank()))
+            .take(super::header::HEADER_SCAN_ROWS)
+            .map(|(&r, cells)| (r, cells.iter().map(|(&c, v)| (c, cell_text(v))).collect()));
+        let candidates: Vec<(u32, Vec<(u32, String)>)> = candidates.collect();
+        let Some((header_row0, columns)) = find_header(&candidates, matcher) else {
+            return Err(SheetProblem::NoHeader(format!(
+                "没有找到表头（前 {} 行中没有与字段名匹配的行）",
+                super::header::HEADER_SCAN_ROWS
+            )));
+        };
+        self.apply_merges(merges, header_row0.saturating_add(1), &columns);
+
+        let mut table = Table {
+            file: file.to_string(),
+            sheet: sheet.map(str::to_string),
+            header_row: header_row0.saturating_add(1),
+            columns,
+            rows: Vec::new(),
+            skipped_rows: Vec::new(),
+        };
+        let name_col = table.column_of("姓名");
+        let id_col = table.column_of("证件号码");
+        let rows = std::mem::take(&mut self.rows);
+        for (r0, mut cells) in rows.into_iter().filter(|(r, _)| *r > header_row0) {
+            let number = r0.saturating_add(1);
+            if cells.values().all(Cell::is_blank) {
+                continue;
+            }
+            let row_cells: Vec<Cell> = table
+                .columns
+                .iter()
+                .map(|c| {
+                    u32::try_from(c.index)
+                        .ok()
+                        .and_then(|i| cells.remove(&i))
+                        .unwrap_or(Cell::Empty)
+                })
+                .collect();
+            if row_cells.iter().all(Cell::is_blank) {
+                let where_ = cells
+                    .keys()
+                    .next()
+                    .map(|&c| crate::finding::a1(c as usize, number))
+                    .unwrap_or_default();
+                table.skipped_rows.push(SkippedRow {
+                    number,
+                    reason: format!("数据只出现在没有表头的列（{where_}），未检查"),
+                });
+                continue;
+            }
+            let blank_at =
+                |i: Option<usize>| i.and_then(|i| row_cells.get(i)).is_none_or(Cell::is_blank);
+            if blank_at(name_col) && blank_at(id_col) {
+                let total = row_cells.iter().find_map(|c| match c {
+                    Cell::Text(s) => ["合计", "总计", "小计"]
+                        .into_iter()
+                        .find(|t| s.trim_start().starts_with(t)),
+                    _ => None,
+                });
+                if let Some(t) = total {
+                    table.skipped_rows.push(SkippedRow {
+                        number,
+                        reason: format!("{t}行，不作为人员记录检查"),
+                    });
+                    continue;
+                }
+            }
+            table.rows.push(Row {
+                number,
+                cells: row_cells,
+            });
+        }
+        Ok(table)
+    }
+}
+
+/// A cell as header text (headers are nearly always text; numbers appear in numbering rows).
+pub fn cell_text(c: &Cell) -> String {
+    match c {
+        Cell::Empty => String::new(),
+        Cell::Text(s) | Cell::Error(s) => s.clone(),
+        Cell::Number(f) | Cell::DateTime(f) => f.to_string(),
+        Cell::Int(i) => i.to_string(),
+        Cell::Bool(b) => b.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matcher() -> HeaderMatcher {
+        let none: &[String] = &[];
+        HeaderMatcher::new([("姓名", none), ("证件号码", none), ("户编号", none)])
+    }
+
+    fn text(s: &str) -> Cell {
+        Cell::Text(s.into())
+    }
+
+    #[test]
+    fn push_counts_against_limit() {
+        let mut s = SparseSheet::new(2);
+        assert!(s.push(0, 0, text("a")).is_ok());
+        assert!(
+            s.push(0, 0, text("b")).is_ok(),
+            "overwrite is not a new cell"
+        );
+        assert!(s.push(5, 5, Cell::Empty).is_ok());
+        assert!(s.push(1, 0, text("c")).is_ok());
+        assert_eq!(s.push(2, 0, text("d")), Err(SheetProblem::TooManyCells(2)));
+    }
+
+    #[test]
+    fn merge_fills_only_data_rows_and_header_columns() {
+        let mut s = SparseSheet::new(100);
+        for (c, h) in ["户编号", "姓名", "证件号码"].iter().enumerate() {
+            s.push(0, c as u32, text(h)).unwrap();
+        }
+        s.push(1, 0, text("H1")).unwrap();
+        s.push(1, 1, text("甲")).unwrap();
+        s.push(2, 1, text("乙")).unwrap();
+        // Merge A2:A1000 and far to the right: only row 3 (the only other data row) is filled.
+        let merges = [Merge {
+            start: (1, 0),
+            end: (999, 9),
+        }];
+        let t = s.into_table("f", None, &merges, &matcher()).unwrap();
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[1].cells[0], text("H1"));
+        assert_eq!(t.rows[1].number, 3);
+        // Column C (证件号码) is inside the merge, so it inherits the top-left value too.
+        assert_eq!(t.rows[1].cells[2], text("H1"));
+    }
+
+    #[test]
+    fn totals_and_headerless_rows_are_skipped_with_reason() {
+        let mut s = SparseSheet::new(100);
+        for (c, h) in ["户编号", "姓名", "证件号码"].iter().enumerate() {
+            s.push(2, c as u32, text(h)).unwrap();
+        }
+        s.push(3, 1, text("甲")).unwrap();
+        s.push(4, 0, text(" 合计：2户")).unwrap();
+        s.push(5, 7, text("stray")).unwrap();
+        s.push(6, 1, text("   ")).unwrap();
+        let t = s.into_table("f", None, &[], &matcher()).unwrap();
+        assert_eq!(t.header_row, 3);
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.skipped_rows.len(), 2);
+        assert_eq!(t.skipped_rows[0].number, 5);
+        assert!(t.skipped_rows[0].reason.starts_with("合计"));
+        assert!(t.skipped_rows[1].reason.contains("H6"));
+    }
+
+    #[test]
+    fn totals_word_in_a_named_row_is_a_person() {
+        let mut s = SparseSheet::new(100);
+        for (c, h) in ["户编号", "姓名", "证件号码"].iter().enumerate() {
+            s.push(0, c as u32, text(h)).unwrap();
+        }
+        s.push(1, 0, text("合计")).unwrap();
+        s.push(1, 1, text("甲")).unwrap();
+        let t = s.into_table("f", None, &[], &matcher()).unwrap();
+        assert_eq!(t.rows.len(), 1);
+        assert!(t.skipped_rows.is_empty());
+    }
+
+    #[test]
+    fn no_header_is_a_problem() {
+        let mut s = SparseSheet::new(100);
+        s.push(0, 0, text("填表说明：请如实填写")).unwrap();
+        assert!(matches!(
+            s.into_table("f", None, &[], &matcher()),
+            Err(SheetProblem::NoHeader(_))
+        ));
+        let s = SparseSheet::new(100);
+        assert!(matches!(
+            s.into_table("f", None, &[], &matcher()),
+            Err(SheetProblem::NoHeader(_))
+        ));
+    }
+}

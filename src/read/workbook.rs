@@ -1,0 +1,205 @@
+//! Reading every sheet of an xlsx/xlsm, xlsb, xls or ods workbook (hidden sheets too) into
+//! sparse sheets with their merged ranges, through calamine.
+//!
+//! xlsx and xlsb are read as a cell stream, so a far-away cell or a lying dimension record costs
+//! nothing. xls and ods can only be read as a whole range; their formats bound the extent (xls:
+//! 65,536 × 256) and calamine caps ods, and the sheet is refused above `max_cells`.
+
+use std::io::{Read, Seek};
+
+use calamine::{Data, DataRef, Ods, Reader, Xls, Xlsb, Xlsx};
+
+use super::Cell;
+use super::sheet::{Merge, SheetProblem, SparseSheet};
+
+/// One sheet as read: its name and either its cells and merges or why it could not be read.
+pub struct SheetRead {
+    pub name: String,
+    pub result: Result<(SparseSheet, Vec<Merge>), SheetError>,
+}
+
+#[derive(Debug)]
+pub enum SheetError {
+    /// Not a worksheet (chart sheet, dialog sheet): skipped, not an error.
+    NotData(String),
+    /// Too many cells, or the sheet XML/records are broken: the sheet is unreadable.
+    Broken(String),
+}
+
+impl From<SheetProblem> for SheetError {
+    fn from(p: SheetProblem) -> Self {
+        match p {
+            SheetProblem::TooManyCells(n) => SheetError::Broken(format!(
+                "单元格数超过上限 {n}，拒绝读取；如确需检查，请拆分工作表"
+            )),
+            SheetProblem::NoHeader(r) => SheetError::NotData(r),
+        }
+    }
+}
+
+pub fn data_ref_cell(d: DataRef<'_>) -> Cell {
+    match d {
+        DataRef::Empty => Cell::Empty,
+        DataRef::String(s) => Cell::Text(s),
+        DataRef::SharedString(s) => Cell::Text(s.to_string()),
+        DataRef::Float(f) => Cell::Number(f),
+        DataRef::Int(i) => Cell::Int(i),
+        DataRef::Bool(b) => Cell::Bool(b),
+        DataRef::DateTime(d) => Cell::DateTime(d.as_f64()),
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::Text(s),
+        DataRef::Error(e) => Cell::Error(e.to_string()),
+    }
+}
+
+pub fn data_cell(d: &Data) -> Cell {
+    match d {
+        Data::Empty => Cell::Empty,
+        Data::String(s) => Cell::Text(s.clone()),
+        Data::Float(f) => Cell::Number(*f),
+        Data::Int(i) => Cell::Int(*i),
+        Data::Bool(b) => Cell::Bool(*b),
+        Data::DateTime(d) => Cell::DateTime(d.as_f64()),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
+        Data::Error(e) => Cell::Error(e.to_string()),
+    }
+}
+
+fn merge(d: &calamine::Dimensions) -> Merge {
+    Merge {
+        start: d.start,
+        end: d.end,
+    }
+}
+
+/// Open an xlsx/xlsm and stream every sheet. Err: the workbook itself cannot be opened.
+pub fn read_xlsx<RS: Read + Seek>(reader: RS, max_cells: u64) -> Result<Vec<SheetRead>, String> {
+    let mut wb: Xlsx<RS> = Xlsx::new(reader).map_err(|e| open_reason(&e.to_string()))?;
+    let names = wb.sheet_names();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let result = stream_xlsx(&mut wb, &name, max_cells);
+        out.push(SheetRead { name, result });
+    }
+    Ok(out)
+}
+
+fn stream_xlsx<RS: Read + Seek>(
+    wb: &mut Xlsx<RS>,
+    name: &str,
+    max_cells: u64,
+) -> Result<(SparseSheet, Vec<Merge>), SheetError> {
+    let mut sheet = SparseSheet::new(max_cells);
+    {
+        let mut cells = wb.worksheet_cells_reader(name).map_err(|e| match e {
+            calamine::XlsxError::NotAWorksheet(t) => {
+                SheetError::NotData(format!("不是数据工作表（{t}）"))
+            }
+            e => SheetError::Broken(format!("工作表无法读取：{e}")),
+        })?;
+        loop {
+            match cells.next_cell() {
+                Ok(Some(c)) => {
+                    let (r, col) = c.get_position();
+                    sheet.push(r, col, data_ref_cell(c.get_value().clone()))?;
+                }
+                Ok(None) => break,
+                Err(e) => return Err(SheetError::Broken(format!("工作表内容损坏：{e}"))),
+            }
+        }
+    }
+    let merges = wb
+        .merge_cells_by_sheet_name(name)
+        .map(|v| v.iter().map(merge).collect())
+        .unwrap_or_default();
+    Ok((sheet, merges))
+}
+
+pub fn read_xlsb<RS: Read + Seek>(reader: RS, max_cells: u64) -> Result<Vec<SheetRead>, String> {
+    let mut wb: Xlsb<RS> = Xlsb::new(reader).map_err(|e| open_reason(&e.to_string()))?;
+    let names = wb.sheet_names();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let result = (|| {
+            let mut sheet = SparseSheet::new(max_cells);
+            let mut cells = wb
+                .worksheet_cells_reader(&name)
+                .map_err(|e| SheetError::Broken(format!("工作表无法读取：{e}")))?;
+            loop {
+                match cells.next_cell() {
+                    Ok(Some(c)) => {
+                        let (r, col) = c.get_position();
+                        sheet.push(r, col, data_ref_cell(c.get_value().clone()))?;
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err(SheetError::Broken(format!("工作表内容损坏：{e}"))),
+                }
+            }
+            Ok((sheet, Vec::new()))
+        })();
+        out.push(SheetRead { name, result });
+    }
+    Ok(out)
+}
+
+pub fn read_xls<RS: Read + Seek>(reader: RS, max_cells: u64) -> Result<Vec<SheetRead>, String> {
+    let mut wb: Xls<RS> = Xls::new(reader).map_err(|e| match e {
+        calamine::XlsError::Password => super::limits::ENCRYPTED_REASON.to_string(),
+        e => open_reason(&e.to_string()),
+    })?;
+    let names = wb.sheet_names();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let merges: Vec<Merge> = wb
+            .merge_cells_by_sheet_name(&name)
+            .map(|v| v.iter().map(merge).collect())
+            .unwrap_or_default();
+        let result = wb
+            .worksheet_range(&name)
+            .map_err(|e| SheetError::Broken(format!("工作表无法读取：{e}")))
+            .and_then(|range| range_to_sheet(&range, max_cells))
+            .map(|s| (s, merges));
+        out.push(SheetRead { name, result });
+    }
+    Ok(out)
+}
+
+pub fn read_ods<RS: Read + Seek>(reader: RS, max_cells: u64) -> Result<Vec<SheetRead>, String> {
+    let mut wb: Ods<RS> = Ods::new(reader).map_err(|e| open_reason(&e.to_string()))?;
+    let names = wb.sheet_names();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let result = wb
+            .worksheet_range(&name)
+            .map_err(|e| SheetError::Broken(format!("工作表无法读取：{e}")))
+            .and_then(|range| range_to_sheet(&range, max_cells))
+            .map(|s| (s, Vec::new()));
+        out.push(SheetRead { name, result });
+    }
+    Ok(out)
+}
+
+fn range_to_sheet(
+    range: &calamine::Range<Data>,
+    max_cells: u64,
+) -> Result<SparseSheet, SheetError> {
+    let (h, w) = range.get_size();
+    if (h as u64).saturating_mul(w as u64) > max_cells {
+        return Err(SheetProblem::TooManyCells(max_cells).into());
+    }
+    let mut sheet = SparseSheet::new(max_cells);
+    let Some((r0, c0)) = range.start() else {
+        return Ok(sheet);
+    };
+    for (i, row) in range.rows().enumerate() {
+        let r = r0.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+        for (j, v) in row.iter().enumerate() {
+            let c = c0.saturating_add(u32::try_from(j).unwrap_or(u32::MAX));
+            sheet.push(r, c, data_cell(v))?;
+        }
+    }
+    Ok(sheet)
+}
+
+fn open_reason(e: &str) -> String {
+    format!("工作簿无法打开（文件可能已损坏）：{e}")
+}
