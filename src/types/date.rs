@@ -171,7 +171,7 @@ mod tests {
         let dt = excel_serial_datetime(32874.5).unwrap();
         assert_eq!(dt.to_string(), "1990-01-01 12:00:00");
         // A hair before midnight rounds to the next day, not to 24:00:00.
-        let dt = excel_serial_datetime(32874.999_999_9).unwrap();
+        let dt = excel_serial_datetime(32_874.999_999_9).unwrap();
         assert_eq!(dt.to_string(), "1990-01-02 00:00:00");
     }
 
