@@ -463,6 +463,9 @@ fn classify(s: &str) -> Result<IdKind, MalformedReason> {
 /// `from_numeric_cell` says the spreadsheet stored it as a number ([`super::is_numeric`]);
 /// `as_of` is the reference date a birth date may not pass.
 ///
+/// Pass the untrimmed text: white space in or around an ID is V106, so the caller raises no
+/// V602 for an ID column.
+///
 /// V106 is not reported alongside V101 or V105: when the value is unusable, how it was spaced
 /// does not matter to the clerk.
 pub fn check_id(raw: &str, from_numeric_cell: bool, as_of: NaiveDate) -> IdCheck {

@@ -29,7 +29,8 @@ pub fn is_edge_space(c: char) -> bool {
     c.is_whitespace() || is_invisible(c)
 }
 
-/// Remove surrounding white space and invisible characters (anywhere). Idempotent.
+/// Remove surrounding white space and invisible characters (anywhere). Idempotent. The value
+/// may come out empty (a cell holding only a zero-width space): the cell is then blank.
 pub fn trim_value(raw: &str) -> Trimmed {
     let value: String = raw
         .trim_matches(is_edge_space)
