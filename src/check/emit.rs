@@ -43,8 +43,8 @@ impl Extra {
             ..Extra::default()
         }
     }
-    pub fn id(issue: &types::id_number::IdIssue, chk: &types::id_number::IdCheck) -> Self {
-        use types::id_number::IdIssue;
+    pub fn id(issue: &types::IdIssue, chk: &types::IdCheck, lang: Lang) -> Self {
+        use types::IdIssue;
         Extra {
             upgraded: chk.upgraded.clone(),
             expected: match issue {
@@ -52,7 +52,7 @@ impl Extra {
                 _ => None,
             },
             reason: match issue {
-                IdIssue::Malformed(r) => Some(r.clone()),
+                IdIssue::Malformed(r) => Some(r.text(lang)),
                 _ => None,
             },
             ..Extra::default()
@@ -88,6 +88,10 @@ impl<'s> Emitter<'s> {
             findings: Vec::new(),
             household_seen: HashMap::new(),
         }
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
     }
 
     pub fn enabled(&self, code: &str) -> bool {

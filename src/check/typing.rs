@@ -209,7 +209,7 @@ fn raw_blank(ds: &Dataset, g: usize, field: &str) -> bool {
 fn raw_text(ds: &Dataset, g: usize, field: &str) -> Option<String> {
     raw_cell(ds, g, field)
         .and_then(types::cell_text)
-        .map(|s| types::whitespace::trim_all(&s).to_string())
+        .map(|s| types::trim_value(&s).value)
         .filter(|s| !s.is_empty())
 }
 
@@ -226,6 +226,7 @@ fn type_field(ds: &mut Dataset, f: &Field, emit: &mut Emitter) -> TypedCol {
         _ => strs.reserve(n),
     }
     let empty_rule = f.empty_rule.as_deref().unwrap_or("C101");
+    let emit_lang = emit.lang();
     for g in 0..n {
         // Inherited household values were checked on the row that carries them.
         let src = ds.source.get(&f.name).map_or(g, |s| s[g] as usize);
@@ -262,8 +263,8 @@ fn type_field(ds: &mut Dataset, f: &Field, emit: &mut Emitter) -> TypedCol {
                 continue;
             }
         };
-        let trimmed = types::whitespace::trim_all(&text).to_string();
-        if f.ty != FieldType::IdNumber && types::whitespace::has_extra_whitespace(&text) {
+        let trimmed = types::trim_value(&text).value;
+        if f.ty != FieldType::IdNumber && trimmed != text {
             out(ds, "V602", Extra::default());
         }
         if trimmed.is_empty() {
@@ -285,53 +286,71 @@ fn type_field(ds: &mut Dataset, f: &Field, emit: &mut Emitter) -> TypedCol {
                 strs.push(Some(trimmed));
             }
             FieldType::Name => {
-                if let Some(reason) = types::name::implausible(&trimmed) {
-                    out(ds, "V601", Extra::reason(reason.to_string()));
+                if let Some(issue) = types::check_name(&trimmed) {
+                    out(
+                        ds,
+                        "V601",
+                        Extra::reason(name_reason(issue, emit_lang).to_string()),
+                    );
                 }
                 strs.push(Some(trimmed));
             }
             FieldType::Phone => {
-                if !types::phone::is_valid(&trimmed) {
+                if !types::is_valid_phone(&trimmed) {
                     out(ds, "V501", Extra::default());
                 }
                 strs.push(Some(trimmed));
             }
             FieldType::BankCard => {
-                if !types::bank_card::is_valid(&trimmed) {
+                if types::check_bank_card(&trimmed).is_some() {
                     out(ds, "V502", Extra::default());
                 }
                 strs.push(Some(trimmed));
             }
-            FieldType::Code => match types::code_list::lookup(&trimmed, &f.codes, &f.variants) {
-                types::code_list::CodeLookup::Canonical(c) => strs.push(Some(c)),
-                types::code_list::CodeLookup::Unknown { suggestion } => {
+            FieldType::Code => match types::lookup(&trimmed, &f.codes, &f.variants) {
+                types::CodeLookup::Canonical(c) => strs.push(Some(c)),
+                types::CodeLookup::Unknown { suggestion } => {
                     out(ds, "V201", Extra::suggestion(suggestion));
                     strs.push(None);
                 }
             },
             FieldType::Integer | FieldType::Decimal => {
-                match types::number::parse_number(&trimmed) {
-                    Some(v) if f.ty == FieldType::Decimal || types::number::is_integer(v) => {
-                        if let Some(code) = types::number::range_issue(f, v) {
-                            out(ds, code, Extra::range(f));
-                        }
-                        nums.push(Some(v));
-                    }
-                    _ => {
+                let parsed = if numeric {
+                    cell.and_then(types::cell_number)
+                } else {
+                    types::parse_number(&trimmed)
+                };
+                match parsed.map(|v| (v, types::check_number(v, f))) {
+                    None => {
                         out(ds, "V301", Extra::default());
                         nums.push(None);
+                    }
+                    Some((_, Some(issue)))
+                        if matches!(
+                            issue,
+                            types::NumberIssue::NotANumber | types::NumberIssue::NotInteger
+                        ) =>
+                    {
+                        out(ds, issue.code(), Extra::default());
+                        nums.push(None);
+                    }
+                    Some((v, issue)) => {
+                        if let Some(issue) = issue {
+                            out(ds, issue.code(), Extra::range(f));
+                        }
+                        nums.push(Some(v));
                     }
                 }
             }
             FieldType::Date => {
                 let d = if numeric {
-                    types::number::parse_number(&trimmed)
-                        .and_then(types::date::from_excel_serial)
-                        .or_else(|| types::date::parse_date(&trimmed))
+                    cell.and_then(types::cell_number)
+                        .and_then(types::from_excel_serial)
+                        .or_else(|| types::parse_date(&trimmed))
                 } else if let Some(Cell::DateTime(s)) = cell {
-                    types::date::from_excel_serial(*s)
+                    types::from_excel_serial(*s)
                 } else {
-                    types::date::parse_date(&trimmed)
+                    types::parse_date(&trimmed)
                 };
                 if d.is_none() {
                     out(ds, "V401", Extra::default());
@@ -339,19 +358,19 @@ fn type_field(ds: &mut Dataset, f: &Field, emit: &mut Emitter) -> TypedCol {
                 dates.push(d);
             }
             FieldType::IdNumber => {
-                let chk = types::id_number::check_id(&text, numeric, ds.as_of);
+                let chk = types::check_id(&text, numeric, ds.as_of);
                 let mut valid = true;
                 for issue in &chk.issues {
                     let code = issue.code();
                     if matches!(code, "V101" | "V102" | "V103" | "V104" | "V105") {
                         valid = false;
                     }
-                    out(ds, code, Extra::id(issue, &chk));
+                    out(ds, code, Extra::id(issue, &chk, emit_lang));
                 }
                 if f.name == "证件号码" {
                     ds.id_valid[g] = valid;
                     ds.id_birth[g] = chk.birth;
-                    ds.id_sex[g] = chk.sex.map(|s| s.as_str());
+                    ds.id_sex[g] = chk.sex.map(|s| s.as_code());
                     ds.id_region[g] = chk.region.clone();
                 }
                 let usable = !chk.issues.iter().any(|i| i.code() == "V105");
@@ -431,7 +450,7 @@ fn derive_person_facts(ds: &mut Dataset, exclusions: &HashMap<String, String>) {
     for g in 0..n {
         let b = ds.id_birth[g].or_else(|| dob.as_ref().and_then(|d| d[g]));
         ds.birth[g] = b;
-        ds.age[g] = b.map(|b| types::date::age_at(b, ds.as_of));
+        ds.age[g] = b.map(|b| types::age_at(b, ds.as_of));
     }
     ds.exit_line = exit_line;
     ds.excluded = excluded;
@@ -487,5 +506,20 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
                 }
             }
         }
+    }
+}
+
+fn name_reason(issue: types::NameIssue, lang: crate::finding::Lang) -> &'static str {
+    use crate::finding::Lang;
+    use types::NameIssue;
+    match (issue, lang) {
+        (NameIssue::Digits, Lang::Zh) => "含有数字",
+        (NameIssue::Latin, Lang::Zh) => "含有拉丁字母",
+        (NameIssue::Placeholder, Lang::Zh) => "是占位词",
+        (NameIssue::TooLong, Lang::Zh) => "超过 20 个字",
+        (NameIssue::Digits, Lang::En) => "contains digits",
+        (NameIssue::Latin, Lang::En) => "contains Latin letters",
+        (NameIssue::Placeholder, Lang::En) => "is a placeholder",
+        (NameIssue::TooLong, Lang::En) => "is longer than 20 characters",
     }
 }

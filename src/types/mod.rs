@@ -1,152 +1,163 @@
 //! Built-in field types written in Rust: checks SQL cannot say well (ID checksum, code lists
-//! with "did you mean", digits lost to Excel). Pure functions over one value.
-// TEMP SHIM (not committed): replaced by the real built-in types.
-use crate::read::Cell;
-pub fn cell_text(c: &Cell) -> Option<String> {
-    match c {
-        Cell::Empty => None,
-        Cell::Text(s) => Some(s.clone()),
-        Cell::Number(f) => Some(if f.fract() == 0.0 {
-            format!("{}", *f as i64)
-        } else {
-            f.to_string()
-        }),
-        Cell::Int(i) => Some(i.to_string()),
-        Cell::Bool(b) => Some(b.to_string()),
-        Cell::DateTime(s) => Some(s.to_string()),
-        Cell::Error(e) => Some(e.clone()),
-    }
+//! with "did you mean", digits lost to Excel). Pure functions over one value, no polars.
+//!
+//! Order of use for one cell: [`cell_text`] (what the clerk sees) → [`trim_value`] (V602; for an
+//! ID number white space is V106's instead, handled by [`check_id`]) → the field type's check.
+//! Each check returns its issue as a value whose `code()` (or the module's `CODE`) is the rule
+//! code of rules.md; severity, message and hint come from the schema's catalogue.
+
+pub mod bank_card;
+pub mod cell;
+pub mod code_list;
+pub mod date;
+pub mod id_number;
+pub mod name;
+pub mod number;
+pub mod phone;
+pub mod whitespace;
+
+pub use bank_card::{CardIssue, check_bank_card, is_valid_bank_card, luhn_valid};
+pub use cell::{cell_text, is_numeric, number_text};
+pub use code_list::{CodeLookup, lookup};
+pub use date::{age_at, excel_serial_datetime, from_excel_serial, parse_date};
+pub use id_number::{
+    IdCheck, IdIssue, IdKind, MalformedReason, Sex, check_char, check_id, make_id, normalize_id,
+    upgrade15,
+};
+pub use name::{NameIssue, check_name, is_plausible_name};
+pub use number::{NumberIssue, cell_number, check_number, check_range, is_integer, parse_number};
+pub use phone::is_valid_phone;
+pub use whitespace::{Trimmed, trim_value};
+
+/// One built-in check, for `povcheck rules`, docs and the "every builtin has a catalogue entry"
+/// test: the rule code and a one-line English description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuiltinDoc {
+    pub code: &'static str,
+    pub description: &'static str,
 }
-pub fn is_numeric(c: &Cell) -> bool {
-    matches!(c, Cell::Number(_) | Cell::Int(_))
+
+const fn doc(code: &'static str, description: &'static str) -> BuiltinDoc {
+    BuiltinDoc { code, description }
 }
-pub mod whitespace {
-    pub fn trim_all(s: &str) -> &str {
-        s.trim()
-    }
-    pub fn has_extra_whitespace(s: &str) -> bool {
-        s.trim() != s
-    }
+
+/// Every built-in check, in code order. Help and docs read this one list.
+pub const BUILTINS: &[BuiltinDoc] = &[
+    doc(
+        "V101",
+        "ID number malformed: wrong length or characters, or a placeholder",
+    ),
+    doc(
+        "V102",
+        "ID number check character wrong (ISO 7064 MOD 11-2)",
+    ),
+    doc(
+        "V103",
+        "ID number birth date impossible, after the reference date, or before 1900",
+    ),
+    doc(
+        "V104",
+        "ID number address code has no real province or city",
+    ),
+    doc(
+        "V105",
+        "ID number stored as a number; Excel lost its last digits",
+    ),
+    doc(
+        "V106",
+        "ID number written non-standardly (x, full-width, spaces) and normalised",
+    ),
+    doc(
+        "V107",
+        "15-digit old-form ID number; the 18-digit form is in the hint",
+    ),
+    doc(
+        "V201",
+        "value not in the field's code list; nearest allowed value suggested",
+    ),
+    doc(
+        "V301",
+        "not a number in a numeric field (or a fraction in an integer field)",
+    ),
+    doc("V302", "number outside the field's valid range"),
+    doc("V303", "number inside the valid range but implausible"),
+    doc("V401", "not a valid date"),
+    doc(
+        "V501",
+        "phone number neither a mobile nor a landline with area code",
+    ),
+    doc(
+        "V502",
+        "bank card number not 16-19 digits or failing the Luhn check",
+    ),
+    doc(
+        "V601",
+        "name implausible: digits, Latin letters, placeholder or too long",
+    ),
+    doc(
+        "V602",
+        "leading/trailing or invisible white space in a value",
+    ),
+];
+
+/// The built-in check with this code.
+pub fn builtin(code: &str) -> Option<&'static BuiltinDoc> {
+    BUILTINS.iter().find(|b| b.code == code)
 }
-pub mod name {
-    pub fn implausible(_s: &str) -> Option<&'static str> {
-        None
-    }
-}
-pub mod phone {
-    pub fn is_valid(_s: &str) -> bool {
-        true
-    }
-}
-pub mod bank_card {
-    pub fn is_valid(_s: &str) -> bool {
-        true
-    }
-}
-pub mod code_list {
-    use std::collections::BTreeMap;
-    pub enum CodeLookup {
-        Canonical(String),
-        Unknown { suggestion: Option<String> },
-    }
-    pub fn lookup(v: &str, codes: &[String], variants: &BTreeMap<String, String>) -> CodeLookup {
-        if codes.iter().any(|c| c == v) {
-            CodeLookup::Canonical(v.into())
-        } else if let Some(c) = variants.get(v) {
-            CodeLookup::Canonical(c.clone())
-        } else {
-            CodeLookup::Unknown { suggestion: None }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_are_unique_sorted_and_well_formed() {
+        let codes: Vec<&str> = BUILTINS.iter().map(|b| b.code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(codes, sorted, "BUILTINS must be unique and in code order");
+        for b in BUILTINS {
+            let bytes = b.code.as_bytes();
+            assert!(
+                bytes.len() == 4 && bytes[0] == b'V' && bytes[1..].iter().all(u8::is_ascii_digit),
+                "{} does not match ^V[0-9]{{3}}$",
+                b.code
+            );
+            assert!(!b.description.is_empty() && b.description.is_ascii());
         }
     }
-}
-pub mod number {
-    pub fn parse_number(s: &str) -> Option<f64> {
-        s.parse().ok()
-    }
-    pub fn is_integer(v: f64) -> bool {
-        v.fract() == 0.0
-    }
-    pub fn range_issue(f: &crate::schema::Field, v: f64) -> Option<&'static str> {
-        if f.min.is_some_and(|m| v < m) || f.max.is_some_and(|m| v > m) {
-            Some("V302")
-        } else {
-            None
+
+    #[test]
+    fn every_issue_code_is_documented() {
+        let issue_codes = [
+            IdIssue::Malformed(MalformedReason::Placeholder).code(),
+            IdIssue::Checksum { expected: '0' }.code(),
+            IdIssue::BirthDate.code(),
+            IdIssue::Region.code(),
+            IdIssue::DigitsLost.code(),
+            IdIssue::Normalized.code(),
+            IdIssue::OldForm.code(),
+            code_list::CODE,
+            NumberIssue::NotANumber.code(),
+            NumberIssue::NotInteger.code(),
+            NumberIssue::OutOfRange.code(),
+            NumberIssue::Implausible.code(),
+            date::CODE_INVALID,
+            phone::CODE,
+            bank_card::CODE,
+            name::CODE,
+            whitespace::CODE,
+        ];
+        for code in issue_codes {
+            assert!(builtin(code).is_some(), "{code} missing from BUILTINS");
         }
-    }
-}
-pub mod date {
-    use chrono::NaiveDate;
-    pub fn parse_date(s: &str) -> Option<NaiveDate> {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-    }
-    pub fn from_excel_serial(s: f64) -> Option<NaiveDate> {
-        NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_days(chrono::Days::new(s as u64))
-    }
-    pub fn age_at(b: NaiveDate, a: NaiveDate) -> i32 {
-        a.years_since(b).map(|y| y as i32).unwrap_or(-1)
-    }
-}
-pub mod id_number {
-    use chrono::NaiveDate;
-    #[derive(Clone, Copy)]
-    pub enum Sex {
-        Male,
-        Female,
-    }
-    impl Sex {
-        pub fn as_str(self) -> &'static str {
-            match self {
-                Sex::Male => "男",
-                Sex::Female => "女",
-            }
+        for b in BUILTINS {
+            assert!(
+                issue_codes.contains(&b.code),
+                "{} documented but never produced",
+                b.code
+            );
         }
-    }
-    pub enum IdIssue {
-        Malformed(String),
-        Checksum { expected: char },
-        BirthDate,
-        Region,
-        DigitsLost,
-        Normalized,
-        OldForm,
-    }
-    impl IdIssue {
-        pub fn code(&self) -> &'static str {
-            match self {
-                IdIssue::Malformed(_) => "V101",
-                IdIssue::Checksum { .. } => "V102",
-                IdIssue::BirthDate => "V103",
-                IdIssue::Region => "V104",
-                IdIssue::DigitsLost => "V105",
-                IdIssue::Normalized => "V106",
-                IdIssue::OldForm => "V107",
-            }
-        }
-    }
-    pub struct IdCheck {
-        pub normalized: String,
-        pub issues: Vec<IdIssue>,
-        pub birth: Option<NaiveDate>,
-        pub sex: Option<Sex>,
-        pub region: Option<String>,
-        pub upgraded: Option<String>,
-    }
-    pub fn check_id(raw: &str, _n: bool, _a: NaiveDate) -> IdCheck {
-        let s = raw.trim().to_string();
-        let birth = s
-            .get(6..14)
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok());
-        let sex = s
-            .get(16..17)
-            .and_then(|d| d.parse::<u32>().ok())
-            .map(|d| if d % 2 == 1 { Sex::Male } else { Sex::Female });
-        IdCheck {
-            region: s.get(0..6).map(str::to_string),
-            normalized: s,
-            issues: vec![],
-            birth,
-            sex,
-            upgraded: None,
-        }
+        assert!(builtin("V999").is_none());
     }
 }

@@ -1,0 +1,233 @@
+//! Integers and decimals: parsing a numeric field's value exactly, and its range checks.
+//!
+//! ## What it checks
+//! - V301: not a number (or, in an integer field, a number with a fraction).
+//! - V302: outside the field's valid range `min`..=`max`.
+//! - V303 (warning): inside the valid range but implausible (`warn_le`, `warn_gt`, `warn_ge`).
+//!   Only values inside V302's range get V303 (rules.md "Overlaps").
+
+use crate::read::Cell;
+use crate::schema::{Field, FieldType};
+
+/// One problem with a numeric value; [`NumberIssue::code`] is its rule code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberIssue {
+    /// Not a number at all.
+    NotANumber,
+    /// A fraction in an integer field.
+    NotInteger,
+    OutOfRange,
+    Implausible,
+}
+
+impl NumberIssue {
+    pub fn code(self) -> &'static str {
+        match self {
+            NumberIssue::NotANumber | NumberIssue::NotInteger => "V301",
+            NumberIssue::OutOfRange => "V302",
+            NumberIssue::Implausible => "V303",
+        }
+    }
+}
+
+/// Parse a number as written: optional sign, digits, optional thousands separators in groups of
+/// three ("1,234,567"), optional decimal part ("2952.5"). Nothing else: no white space (trimmed
+/// by the caller), no exponent, no full-width digits, no currency or unit ("3000元" is V301).
+pub fn parse_number(text: &str) -> Option<f64> {
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (int, frac) = match unsigned.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (unsigned, None),
+    };
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some(f) = frac
+        && !all_digits(f)
+    {
+        return None;
+    }
+    let mut groups = int.split(',');
+    let first = groups.next().unwrap_or("");
+    if !all_digits(first) {
+        return None;
+    }
+    if int.contains(',') && (first.len() > 3 || !groups.all(|g| g.len() == 3 && all_digits(g))) {
+        return None;
+    }
+    let plain: String = text.chars().filter(|&c| c != ',').collect();
+    plain.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// The number in a cell: a numeric cell's value, or text parsed with [`parse_number`].
+pub fn cell_number(cell: &Cell) -> Option<f64> {
+    match cell {
+        Cell::Number(x) => Some(*x).filter(|x| x.is_finite()),
+        // i64 → f64 rounds beyond 2^53, far past any count or amount this tool checks.
+        Cell::Int(i) => Some(*i as f64),
+        Cell::Text(s) => parse_number(s),
+        _ => None,
+    }
+}
+
+/// A whole number.
+pub fn is_integer(x: f64) -> bool {
+    x.is_finite() && x.fract() == 0.0
+}
+
+/// The range checks of a field: V302 when outside `min`..=`max`, else V303 when implausible.
+pub fn check_range(value: f64, field: &Field) -> Option<NumberIssue> {
+    let below = field.min.is_some_and(|min| value < min);
+    let above = field.max.is_some_and(|max| value > max);
+    if below || above {
+        return Some(NumberIssue::OutOfRange);
+    }
+    let implausible = field.warn_le.is_some_and(|t| value <= t)
+        || field.warn_gt.is_some_and(|t| value > t)
+        || field.warn_ge.is_some_and(|t| value >= t);
+    implausible.then_some(NumberIssue::Implausible)
+}
+
+/// All checks of a numeric field on one number: integer-ness (for `type = "integer"`), then range.
+pub fn check_number(value: f64, field: &Field) -> Option<NumberIssue> {
+    if !value.is_finite() {
+        return Some(NumberIssue::NotANumber);
+    }
+    if field.ty == FieldType::Integer && !is_integer(value) {
+        return Some(NumberIssue::NotInteger);
+    }
+    check_range(value, field)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(ty: FieldType) -> Field {
+        Field {
+            name: "人数".into(),
+            aliases: Vec::new(),
+            ty,
+            required: false,
+            empty_rule: None,
+            required_column: false,
+            household: false,
+            codes: Vec::new(),
+            variants: Default::default(),
+            min: None,
+            max: None,
+            warn_le: None,
+            warn_gt: None,
+            warn_ge: None,
+            mask: None,
+        }
+    }
+
+    #[test]
+    fn parses_numbers_as_written() {
+        let cases: &[(&str, f64)] = &[
+            ("3", 3.0),
+            ("-3", -3.0),
+            ("+3", 3.0),
+            ("2952.5", 2952.5),
+            ("0.1", 0.1),
+            ("1,234", 1234.0),
+            ("1,234,567.89", 1_234_567.89),
+            ("007", 7.0),
+            ("0", 0.0),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse_number(s), Some(*want), "{s}");
+        }
+    }
+
+    #[test]
+    fn rejects_anything_else() {
+        for s in [
+            "",
+            "-",
+            "+",
+            ".",
+            "1.",
+            ".5",
+            "1.2.3",
+            "1,23",
+            "12,3456",
+            "1234,567",
+            ",123",
+            "1,,234",
+            "1,234.5,6",
+            "1e3",
+            "3000元",
+            "三",
+            "１２",
+            " 12",
+            "12 ",
+            "--1",
+            "NaN",
+            "inf",
+            "0x10",
+            "1,234.",
+            "+-1",
+        ] {
+            assert_eq!(parse_number(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn cell_numbers() {
+        assert_eq!(cell_number(&Cell::Number(2.5)), Some(2.5));
+        assert_eq!(cell_number(&Cell::Int(4)), Some(4.0));
+        assert_eq!(cell_number(&Cell::Text("1,000".into())), Some(1000.0));
+        assert_eq!(cell_number(&Cell::Text("abc".into())), None);
+        assert_eq!(cell_number(&Cell::Number(f64::NAN)), None);
+        assert_eq!(cell_number(&Cell::Bool(true)), None);
+        assert_eq!(cell_number(&Cell::Error("#DIV/0!".into())), None);
+        assert_eq!(cell_number(&Cell::Empty), None);
+    }
+
+    #[test]
+    fn integers() {
+        assert!(is_integer(3.0));
+        assert!(is_integer(-0.0));
+        assert!(!is_integer(3.5));
+        assert!(!is_integer(f64::NAN));
+        assert!(!is_integer(f64::INFINITY));
+    }
+
+    #[test]
+    fn household_size_range() {
+        // 人数: valid 1–20, implausible from 10.
+        let mut f = field(FieldType::Integer);
+        f.min = Some(1.0);
+        f.max = Some(20.0);
+        f.warn_ge = Some(10.0);
+        assert_eq!(check_number(1.0, &f), None);
+        assert_eq!(check_number(9.0, &f), None);
+        assert_eq!(check_number(10.0, &f), Some(NumberIssue::Implausible));
+        assert_eq!(check_number(20.0, &f), Some(NumberIssue::Implausible));
+        assert_eq!(check_number(21.0, &f), Some(NumberIssue::OutOfRange));
+        assert_eq!(check_number(0.0, &f), Some(NumberIssue::OutOfRange));
+        assert_eq!(check_number(2.5, &f), Some(NumberIssue::NotInteger));
+        assert_eq!(check_number(f64::NAN, &f), Some(NumberIssue::NotANumber));
+        assert_eq!(NumberIssue::NotInteger.code(), "V301");
+        assert_eq!(NumberIssue::OutOfRange.code(), "V302");
+        assert_eq!(NumberIssue::Implausible.code(), "V303");
+    }
+
+    #[test]
+    fn income_range() {
+        // 人均纯收入: ≥ 0, implausible ≤ 500 or > 30000; decimals allowed.
+        let mut f = field(FieldType::Decimal);
+        f.min = Some(0.0);
+        f.warn_le = Some(500.0);
+        f.warn_gt = Some(30000.0);
+        assert_eq!(check_number(2952.5, &f), None);
+        assert_eq!(check_number(30000.0, &f), None);
+        assert_eq!(check_number(30000.5, &f), Some(NumberIssue::Implausible));
+        assert_eq!(check_number(500.0, &f), Some(NumberIssue::Implausible));
+        assert_eq!(check_number(0.0, &f), Some(NumberIssue::Implausible));
+        assert_eq!(check_number(-1.0, &f), Some(NumberIssue::OutOfRange));
+        assert_eq!(check_number(1e12, &f), Some(NumberIssue::Implausible));
+        // No range at all: anything finite passes.
+        assert_eq!(check_range(-1e12, &field(FieldType::Decimal)), None);
+    }
+}
