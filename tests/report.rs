@@ -132,3 +132,128 @@ fn junit_is_well_formed_with_a_suite_per_village_and_one_for_files() {
     assert!(s.contains("&lt;script&gt;"), "{s}");
     assert!(s.contains("tests=\"1\" failures=\"1\""), "file suite: {s}");
 }
+
+mod xlsx {
+    use super::*;
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    use std::io::Cursor;
+
+    fn book() -> Xlsx<Cursor<Vec<u8>>> {
+        open_workbook_from_rs(Cursor::new(render(Format::Xlsx))).expect("xlsx opens")
+    }
+
+    fn rows(name: &str) -> Vec<Vec<Data>> {
+        let range = book().worksheet_range(name).expect(name);
+        range.rows().map(|r| r.to_vec()).collect()
+    }
+
+    fn s(d: &Data) -> String {
+        match d {
+            Data::String(s) => s.clone(),
+            Data::Empty => String::new(),
+            other => panic!("expected a string cell, got {other:?}"),
+        }
+    }
+
+    fn n(d: &Data) -> f64 {
+        match d {
+            Data::Float(f) => *f,
+            Data::Int(i) => *i as f64,
+            other => panic!("expected a number cell, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn has_the_four_sheets_in_order() {
+        assert_eq!(book().sheet_names(), ["汇总", "明细", "按规则", "规则说明"]);
+    }
+
+    #[test]
+    fn summary_has_a_row_per_unit_with_error_rate() {
+        let r = rows("汇总");
+        let head: Vec<String> = r[0].iter().map(s).collect();
+        assert_eq!(&head[..3], ["层级", "单位", "行数"]);
+        assert_eq!(head[7], "错误率（每百行）");
+        assert_eq!(r.len(), 1 + 1 + 6, "header, total, six units");
+        assert_eq!(s(&r[1][0]), "全部");
+        assert_eq!(n(&r[1][5]), 7.0);
+        let east = r
+            .iter()
+            .find(|row| s(&row[1]) == "湖光镇/东村")
+            .expect("东村");
+        assert_eq!(s(&east[0]), "行政村");
+        assert_eq!(n(&east[2]), 40.0);
+        assert_eq!(n(&east[5]), 4.0);
+        assert_eq!(n(&east[7]), 10.0);
+        let repeat = r
+            .iter()
+            .skip(1)
+            .find(|row| row.len() > 8 && row[8] != Data::Empty);
+        let repeat = repeat.expect("a unit with a repeat level");
+        assert_eq!(n(&repeat[8]), 2.0);
+    }
+
+    #[test]
+    fn details_list_every_finding_cell_by_cell_as_text() {
+        let r = rows("明细");
+        let head: Vec<String> = r[0].iter().map(s).collect();
+        assert_eq!(
+            head,
+            [
+                "文件",
+                "工作表",
+                "单元格",
+                "列",
+                "值",
+                "规则",
+                "类别",
+                "级别",
+                "问题",
+                "提示",
+                "单位",
+                "户编号"
+            ]
+        );
+        assert_eq!(r.len(), 11);
+        let first: Vec<String> = r[1].iter().map(s).collect();
+        assert_eq!(&first[..4], ["a.xlsx", "Sheet1", "F17", "证件号码"]);
+        assert_eq!(first[4], povcheck::report::sample::sample_ids()[0]);
+        assert_eq!(&first[5..8], ["V102", "数据不正确", "错误"]);
+        assert_eq!(first[10], "湖光镇/东村 · 县农业局");
+        // The formula-looking value is a string cell, exactly as written, never a formula.
+        let hyper = r
+            .iter()
+            .find(|row| s(&row[4]).contains("HYPERLINK"))
+            .expect("hyperlink");
+        assert_eq!(s(&hyper[4]), "=HYPERLINK(\"http://example.invalid\",\"x\")");
+        let c001 = r.last().unwrap();
+        assert_eq!(s(&c001[5]), "C001");
+        assert_eq!(s(&c001[2]), "");
+    }
+
+    #[test]
+    fn no_formulas_anywhere() {
+        let mut b = book();
+        for name in b.sheet_names() {
+            let f = b.worksheet_formula(&name).expect("formulas");
+            assert!(f.used_cells().all(|(_, _, v)| v.is_empty()), "{name}");
+        }
+    }
+
+    #[test]
+    fn per_rule_counts_and_docs_of_fired_rules() {
+        let r = rows("按规则");
+        let v601 = r.iter().find(|row| s(&row[0]) == "V601").expect("V601");
+        assert_eq!(n(&v601[3]), 3.0);
+        assert_eq!(s(&v601[2]), "警告");
+        assert_eq!(s(&v601[4]), "姓名 … 不像人名");
+        let d = rows("规则说明");
+        let codes: Vec<String> = d.iter().skip(1).map(|row| s(&row[0])).collect();
+        assert_eq!(
+            codes,
+            ["C001", "D101", "L101", "L203", "V102", "V501", "V601"]
+        );
+        let v102 = &d[5];
+        assert!(s(&v102[3]).contains("## 检查什么"), "{v102:?}");
+    }
+}
