@@ -257,3 +257,45 @@ mod xlsx {
         assert!(s(&v102[3]).contains("## 检查什么"), "{v102:?}");
     }
 }
+
+mod html {
+    use super::*;
+
+    #[test]
+    fn script_in_a_value_is_never_live() {
+        let s = text(Format::Html);
+        assert!(!s.contains("<script>alert(1)</script>"), "unescaped value");
+        assert!(s.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        // Exactly one script element: the page's own filter code.
+        assert_eq!(s.matches("<script").count(), 1);
+        assert!(s.contains("=HYPERLINK(&quot;http://example.invalid&quot;,&quot;x&quot;)"));
+    }
+
+    #[test]
+    fn self_contained() {
+        let s = text(Format::Html);
+        for needle in [" src=", " href=", "@import", "url("] {
+            assert!(!s.contains(needle), "{needle} in page");
+        }
+        assert!(s.contains("Content-Security-Policy"));
+        assert!(s.contains("<svg"));
+    }
+
+    #[test]
+    fn has_summary_tables_and_filters() {
+        let s = text(Format::Html);
+        assert!(s.contains("<h2>概况</h2>"));
+        assert!(s.contains("<h2>按单位</h2>"));
+        assert!(s.contains("<h2>按规则</h2>"));
+        assert!(
+            s.contains("id=\"f-unit\"")
+                && s.contains("id=\"f-rule\"")
+                && s.contains("id=\"f-sev\"")
+        );
+        assert!(s.contains("<option value=\"行政村:湖光镇/东村\">"));
+        assert!(s.contains("data-units=\"乡镇:湖光镇\n行政村:湖光镇/东村\n帮扶单位:县农业局\""));
+        assert_eq!(s.matches("<tr class=\"error\"").count(), 7);
+        assert_eq!(s.matches("<tr class=\"warning\"").count(), 3);
+        assert!(s.contains("c.xlsx: 无法读取"));
+    }
+}
