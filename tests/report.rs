@@ -299,3 +299,86 @@ mod html {
         assert!(s.contains("c.xlsx: 无法读取"));
     }
 }
+
+/// Not a check: writes the sample HTML for scripts/html_screenshot.sh to render in a browser.
+#[test]
+#[ignore = "run by scripts/html_screenshot.sh"]
+fn write_sample_html() {
+    if let Ok(path) = std::env::var("POVCHECK_SAMPLE_HTML") {
+        std::fs::write(path, render(Format::Html)).expect("write sample html");
+    }
+}
+
+mod mask {
+    use super::*;
+    use calamine::{Reader, Xlsx, open_workbook_from_rs};
+    use povcheck::report::mask::mask_run;
+    use povcheck::report::sample::{SAMPLE_CARD, SAMPLE_PHONE, sample_ids};
+    use std::io::Cursor;
+
+    const TEXT_FORMATS: [Format; 6] = [
+        Format::Terminal,
+        Format::Json,
+        Format::Ndjson,
+        Format::Csv,
+        Format::Html,
+        Format::Junit,
+    ];
+
+    /// Every format's output as text; the xlsx is read back cell by cell.
+    fn outputs(masked: bool) -> Vec<(Format, String)> {
+        let schema = sample_schema();
+        let mut run = sample_run(&schema);
+        if masked {
+            mask_run(&mut run);
+        }
+        let mut outs = Vec::new();
+        for f in TEXT_FORMATS {
+            let mut buf = Vec::new();
+            write(&run, f, &mut buf).unwrap();
+            outs.push((f, String::from_utf8(buf).unwrap()));
+        }
+        let mut buf = Vec::new();
+        write(&run, Format::Xlsx, &mut buf).unwrap();
+        let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(buf)).unwrap();
+        let mut cells = String::new();
+        for name in book.sheet_names() {
+            for row in book.worksheet_range(&name).unwrap().rows() {
+                for c in row {
+                    cells.push_str(&c.to_string());
+                    cells.push('\t');
+                }
+            }
+        }
+        outs.push((Format::Xlsx, cells));
+        outs
+    }
+
+    fn secrets() -> Vec<String> {
+        let mut s = sample_ids();
+        s.push(SAMPLE_PHONE.into());
+        s.push(SAMPLE_CARD.into());
+        s.push("孙示例1".into());
+        s
+    }
+
+    #[test]
+    fn unmasked_outputs_do_carry_the_numbers() {
+        // Guards the masked test below: it must be looking where the numbers really are.
+        for (f, out) in outputs(false) {
+            assert!(out.contains(&sample_ids()[0]), "{f:?}");
+            assert!(out.contains(SAMPLE_PHONE), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn masked_outputs_carry_no_full_number_or_name() {
+        for (f, out) in outputs(true) {
+            for s in secrets() {
+                assert!(!out.contains(&s), "{f:?} still contains {s}");
+            }
+            assert!(out.contains("440811********"), "{f:?}");
+            assert!(out.contains("138****1234"), "{f:?}");
+        }
+    }
+}
