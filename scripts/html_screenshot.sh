@@ -26,6 +26,13 @@ if [[ -z "$browser" ]]; then
     browser="$(command -v chromium)"
 fi
 
+# Without a CJK font every Chinese character renders as a box; WenQuanYi is small.
+if command -v fc-list >/dev/null && [[ -z "$(fc-list :lang=zh 2>/dev/null)" ]]; then
+    echo "installing a CJK font (apt-get)…" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null \
+        || echo "no CJK font: Chinese will show as boxes" >&2
+fi
+
 profile="$(mktemp -d)"
 log="$(mktemp)"
 trap 'rm -rf "$profile" "$log"' EXIT

@@ -18,7 +18,7 @@ impl Reporter for Terminal {
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         let lang = run.lang;
         for f in &run.findings {
-            let loc = location(f);
+            let loc = one_line(&location(f));
             writeln!(out, "{loc}: {} {}", f.rule, one_line(&f.message))?;
             if !f.hint.is_empty() {
                 writeln!(out, "  {}: {}", t(lang, "提示", "hint"), one_line(&f.hint))?;
@@ -32,9 +32,19 @@ impl Reporter for Terminal {
     }
 }
 
-/// Data can carry line breaks (a cell with Alt+Enter); one finding must stay one line.
+/// Data can carry line breaks (a cell with Alt+Enter); one finding must stay one line. Other
+/// control characters are shown escaped, so a hostile cell cannot send escape sequences to the
+/// clerk's terminal (clear the screen, retitle the window, hide lines).
 fn one_line(s: &str) -> String {
-    s.replace(['\r', '\n'], " ")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\r' | '\n' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn inputs(run: &Run, out: &mut dyn Write) -> io::Result<()> {
@@ -59,7 +69,8 @@ fn inputs(run: &Run, out: &mut dyn Write) -> io::Result<()> {
         };
         writeln!(
             out,
-            "  {name}: {status}{}",
+            "  {}: {status}{}",
+            one_line(&name),
             i.reason
                 .as_deref()
                 .map(|r| format!(" ({})", one_line(r)))
@@ -87,7 +98,12 @@ fn skipped_rules(run: &Run, out: &mut dyn Write) -> io::Result<()> {
             Lang::Zh => format!("{} 个文件", reasons.len()),
             Lang::En => format!("{} file(s)", reasons.len()),
         };
-        writeln!(out, "  {rule}: {files} ({})", one_line(&uniq.join("; ")))?;
+        writeln!(
+            out,
+            "  {}: {files} ({})",
+            one_line(rule),
+            one_line(&uniq.join("; "))
+        )?;
     }
     Ok(())
 }
@@ -219,7 +235,7 @@ fn table(
     for r in rows {
         for (i, c) in r.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(c.width());
+                *w = (*w).max(one_line(c).width());
             }
         }
     }
@@ -246,7 +262,8 @@ fn table(
     };
     writeln!(out, "{}", line(&mut head.iter().copied()))?;
     for r in rows {
-        writeln!(out, "{}", line(&mut r.iter().map(String::as_str)))?;
+        let clean: Vec<String> = r.iter().map(|c| one_line(c)).collect();
+        writeln!(out, "{}", line(&mut clean.iter().map(String::as_str)))?;
     }
     Ok(())
 }
@@ -318,6 +335,13 @@ mod tests {
         );
         assert!(block[3].contains("湖光镇/东村"), "{block:#?}");
         assert!(block[5].contains("县农业局"), "{block:#?}");
+    }
+
+    #[test]
+    fn control_characters_cannot_reach_the_terminal() {
+        assert_eq!(one_line("a\nb\r\nc"), "a b  c");
+        assert_eq!(one_line("x\u{1b}[2Jy"), "x\\u{1b}[2Jy");
+        assert_eq!(one_line("张三"), "张三");
     }
 
     #[test]
