@@ -78,13 +78,12 @@ fn page(run: &Run, h: &mut String) -> std::fmt::Result {
     )?;
     writeln!(
         h,
-        "<p>{} {} {} · {} {} · {} {}{}</p>",
+        "<p>{} {} {} · {} {} · povcheck {}{}</p>",
         escape(&run.schema.name),
         escape(&run.schema.version),
         t(lang, "规则目录", "schema"),
         t(lang, "参考日期", "as of"),
         escape(&run.as_of),
-        "povcheck",
         escape(run.tool_version),
         run.period
             .as_deref()

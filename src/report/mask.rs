@@ -42,7 +42,7 @@ pub fn mask_run(run: &mut Run) {
             (n, m)
         })
         .collect();
-    names.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()));
+    names.sort_by_key(|(n, _)| std::cmp::Reverse(n.chars().count()));
     let text = |s: &str| {
         let mut s = s.to_string();
         for (n, m) in &names {
