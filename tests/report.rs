@@ -231,6 +231,38 @@ mod xlsx {
         assert_eq!(s(&c001[2]), "");
     }
 
+    /// The raw XML of one worksheet part (sheet1 = 汇总 …), for what calamine does not expose.
+    fn sheet_xml(n: usize) -> String {
+        use std::io::Read;
+        let mut zip = zip::ZipArchive::new(Cursor::new(render(Format::Xlsx))).expect("zip");
+        let mut part = zip
+            .by_name(&format!("xl/worksheets/sheet{n}.xml"))
+            .expect("sheet part");
+        let mut xml = String::new();
+        part.read_to_string(&mut xml).expect("utf-8 xml");
+        xml
+    }
+
+    #[test]
+    fn every_sheet_has_frozen_header_autofilter_and_widths() {
+        for n in 1..=4 {
+            let xml = sheet_xml(n);
+            assert!(
+                xml.contains("ySplit=\"1\"") && xml.contains("state=\"frozen\""),
+                "sheet{n}: {xml}"
+            );
+            assert!(xml.contains("<autoFilter ref=\"A1:"), "sheet{n}");
+            assert!(
+                xml.contains("<col ") && xml.contains("customWidth=\"1\""),
+                "sheet{n}"
+            );
+            assert!(
+                !xml.contains("<f>") && !xml.contains("<f "),
+                "sheet{n} has a formula"
+            );
+        }
+    }
+
     #[test]
     fn no_formulas_anywhere() {
         let mut b = book();
