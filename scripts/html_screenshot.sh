@@ -50,4 +50,14 @@ if grep -E 'CONSOLE|Uncaught|Content Security Policy' "$log" | grep -v -i 'dbus'
     exit 1
 fi
 [[ -s "$png" ]] || { echo "no screenshot written" >&2; cat "$log" >&2; exit 1; }
+
+# For the sample report, check the filter script really runs in the browser: preset to V601
+# (three warnings in the sample), the count must read 3 and the other rows must be hidden.
+if [[ -z "${1:-}" ]]; then
+    dom="$("$browser" "${flags[@]}" --dump-dom "file://$(realpath "$html")#rule=V601" 2>/dev/null)"
+    grep -q 'id="f-count">3<' <<<"$dom" || { echo "filter did not apply (count != 3)" >&2; exit 1; }
+    # data-units holds line breaks, so join the lines before matching the row tags.
+    hidden="$(tr -d '\n' <<<"$dom" | grep -o '<tr class="[a-z]*" data-rule=[^>]*>' | grep -c 'hidden' || true)"
+    [[ "$hidden" == 7 ]] || { echo "filter hid $hidden rows, expected 7" >&2; exit 1; }
+fi
 echo "$png"

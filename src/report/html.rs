@@ -47,13 +47,17 @@ th{background:#f3f3f3}td.n{text-align:right}
 tr.error td.sev{background:#fde7e9}tr.warning td.sev{background:#fff6d5}
 .filters{margin:.5em 0}.filters label{margin-right:1em}.hint{color:#555}";
 
-/// Shows only the rows matching all three filters; text is never written into the page.
+/// Shows only the rows matching all three filters; text is never written into the page. The
+/// filters can be preset in the address (`report.html#rule=V102&sev=error&unit=行政村:湖光镇/东村`)
+/// so a supervisor can send a link that opens on one village's errors.
 const SCRIPT: &str = "(function(){
 var u=document.getElementById('f-unit'),r=document.getElementById('f-rule'),s=document.getElementById('f-sev'),c=document.getElementById('f-count');
 var rows=document.querySelectorAll('#findings tbody tr');
 function apply(){var n=0;for(var i=0;i<rows.length;i++){var d=rows[i].dataset;
 var ok=(!u.value||d.units.split('\\n').indexOf(u.value)>=0)&&(!r.value||d.rule===r.value)&&(!s.value||d.sev===s.value);
 rows[i].hidden=!ok;if(ok)n++;}c.textContent=String(n);}
+var q=new URLSearchParams(location.hash.slice(1));
+if(q.has('unit'))u.value=q.get('unit');if(q.has('rule'))r.value=q.get('rule');if(q.has('sev'))s.value=q.get('sev');
 u.addEventListener('change',apply);r.addEventListener('change',apply);s.addEventListener('change',apply);apply();
 })();";
 
