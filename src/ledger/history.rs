@@ -382,3 +382,95 @@ pub fn write(
         HistoryFormat::Xlsx => xlsx(h, lang, out),
     }
 }
+
+/// `povcheck history` arguments.
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// Ledger file (default: $POVCHECK_LEDGER, else ./povcheck-ledger.sqlite).
+    #[arg(long, value_name = "PATH")]
+    pub ledger: Option<std::path::PathBuf>,
+    /// Only units with this name (any part of the unit path).
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// Only this unit level (乡镇, 行政村, 帮扶单位).
+    #[arg(long)]
+    pub level: Option<String>,
+    #[arg(long, value_enum, default_value = "terminal")]
+    pub format: HistoryFormat,
+    /// Write here instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<std::path::PathBuf>,
+    /// Schema whose [policy.ladder] sets thresholds and action texts (default: embedded).
+    #[arg(long)]
+    pub schema: Option<std::path::PathBuf>,
+    /// Language of the output: zh or en.
+    #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
+    pub lang: String,
+    /// Remove a mistakenly recorded round from the ledger (needs --yes).
+    #[arg(long, value_name = "PERIOD")]
+    pub forget: Option<String>,
+    /// Confirm --forget.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// Run `povcheck history`; errors come back as reports for the CLI edge to print.
+pub fn run(args: &HistoryArgs, stdout: &mut dyn Write) -> std::result::Result<(), miette::Report> {
+    let lang = if args.lang == "en" {
+        Lang::En
+    } else {
+        Lang::Zh
+    };
+    let forget = match &args.forget {
+        Some(p) => {
+            let period = super::parse_period(p)?;
+            if !args.yes {
+                return Err(miette::miette!(
+                    "删除期次 {period} 的全部台账记录需要加 --yes 确认（此操作不可撤销）"
+                ));
+            }
+            Some(period)
+        }
+        None => None,
+    };
+    let mut ledger = Ledger::open(&super::resolve_path(args.ledger.as_deref()))?;
+    if let Some(period) = forget {
+        let townships = ledger.forget(&period)?;
+        let _ = match lang {
+            Lang::Zh => writeln!(
+                stdout,
+                "已从台账 {} 删除期次 {period}（{}）",
+                ledger.path().display(),
+                townships.join("、")
+            ),
+            Lang::En => writeln!(
+                stdout,
+                "removed period {period} ({}) from ledger {}",
+                townships.join(", "),
+                ledger.path().display()
+            ),
+        };
+        return Ok(());
+    }
+    let schema = match &args.schema {
+        Some(p) => crate::schema::load_path(p).map_err(miette::Report::new)?,
+        None => crate::schema::default_schema(),
+    };
+    let filter = Filter {
+        unit: args.unit.clone(),
+        level: args.level.clone(),
+    };
+    let h = history(&ledger, &schema.policy.ladder, &filter, lang)?;
+    let written = match &args.output {
+        Some(p) => std::fs::File::create(p).and_then(|f| {
+            let mut w = io::BufWriter::new(f);
+            write(&h, args.format, lang, &mut w)?;
+            w.flush()
+        }),
+        None => match write(&h, args.format, lang, stdout) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            r => r,
+        },
+    };
+    written.map_err(|e| miette::miette!("无法写入台账历史: {e}"))
+}

@@ -87,6 +87,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("有输入文件无法读取，期次 {period} 未记入台账（修正后重新运行即可）")]
+    #[diagnostic(code(povcheck::ledger::not_recorded))]
+    NotRecorded { period: String },
     #[error("台账 {} 中没有期次 {period}", path.display())]
     #[diagnostic(code(povcheck::ledger::no_such_period))]
     NoSuchPeriod { path: PathBuf, period: String },
@@ -955,4 +958,73 @@ pub fn ladder(rounds: &[RoundStat], ladder_policy: &Ladder, lang: Lang) -> Optio
         persisting: persisting.map(narrow),
         new: new.map(narrow),
     })
+}
+
+/// The ledger side of one `check` run: opened and validated before any input is read.
+#[derive(Debug)]
+pub struct Session {
+    pub ledger: Ledger,
+    /// `--record PERIOD`; without it the ledger is only read.
+    pub period: Option<Period>,
+}
+
+impl Session {
+    /// `None` when neither `--record` nor `--ledger` is given: a clerk's pre-upload check
+    /// neither reads nor writes a ledger. A bad period is refused before the file is opened.
+    pub fn start(record: Option<&str>, ledger_flag: Option<&Path>) -> Result<Option<Session>> {
+        if record.is_none() && ledger_flag.is_none() {
+            return Ok(None);
+        }
+        let period = record.map(parse_period).transpose()?;
+        let ledger = Ledger::open(&resolve_path(ledger_flag))?;
+        if let Some(p) = &period {
+            ledger.check_period(p)?;
+        }
+        Ok(Some(Session { ledger, period }))
+    }
+
+    /// Record the run (with `--record`) and fill every unit's `repeat`. Returns the period
+    /// label for the report. A run with unreadable inputs is not recorded: its counts would
+    /// understate the round.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply(
+        &mut self,
+        schema: &Schema,
+        files: &[PathBuf],
+        tool_version: &str,
+        inputs_failed: bool,
+        findings: &[Finding],
+        population: &[Population],
+        units: &mut [UnitReport],
+        lang: Lang,
+    ) -> Result<Option<String>> {
+        if let Some(period) = &self.period {
+            if inputs_failed {
+                return Err(Error::NotRecorded {
+                    period: period.to_string(),
+                });
+            }
+            let inputs = files
+                .iter()
+                .map(|f| InputFile::hash(f))
+                .collect::<Result<Vec<_>>>()?;
+            self.ledger.record(&Round {
+                period,
+                schema,
+                tool_version,
+                inputs: &inputs,
+                findings,
+                population,
+            })?;
+        }
+        self.ledger.annotate(
+            schema,
+            self.period.as_ref(),
+            findings,
+            population,
+            units,
+            lang,
+        )?;
+        Ok(self.period.as_ref().map(ToString::to_string))
+    }
 }
