@@ -259,7 +259,9 @@ impl Ledger {
         }
         let conn = Connection::open(path).map_err(sql)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
-        // Identify before any write: WAL mode or a migration would alter a foreign file.
+        // Identify inside the write lock and before any write: a concurrent recorder may be
+        // creating the file right now, and WAL mode or a migration would alter a foreign file
+        // (the transaction is rolled back untouched when the file is refused).
         let check = |(app, version, objects): (i32, i32, i64)| -> Result<()> {
             if app == 0 && objects == 0 {
                 Ok(())
@@ -275,28 +277,25 @@ impl Ledger {
                 Ok(())
             }
         };
-        match identify(&conn) {
-            Ok(id) => check(id)?,
-            Err(e) if is_not_a_db(&e) => return Err(not_ledger("不是 SQLite 数据库文件")),
-            Err(e) => return Err(sql(e)),
-        }
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .map_err(sql)?;
-        let _ = mode; // a filesystem without WAL support keeps its mode; transactions still hold
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sql)?;
+        let foreign = |e: rusqlite::Error| {
+            if is_not_a_db(&e) {
+                not_ledger("不是 SQLite 数据库文件")
+            } else {
+                sql(e)
+            }
+        };
         let mut conn = conn;
         {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql)?;
-            // Re-read inside the write lock: another process may have created it meanwhile.
-            let id = identify(&tx).map_err(sql)?;
+                .map_err(foreign)?;
+            let id = identify(&tx).map_err(foreign)?;
             check(id)?;
             let version = usize::try_from(id.1).unwrap_or(0);
+            if version == 0 {
+                tx.pragma_update(None, "application_id", APPLICATION_ID)
+                    .map_err(sql)?;
+            }
             for m in MIGRATIONS.iter().skip(version) {
                 tx.execute_batch(m).map_err(sql)?;
             }
@@ -306,8 +305,6 @@ impl Ledger {
                     [],
                 )
                 .map_err(sql)?;
-                tx.pragma_update(None, "application_id", APPLICATION_ID)
-                    .map_err(sql)?;
             }
             if version < MIGRATIONS.len() {
                 tx.pragma_update(None, "user_version", SCHEMA_VERSION)
@@ -315,6 +312,21 @@ impl Ledger {
             }
             tx.commit().map_err(sql)?;
         }
+        // WAL lets readers and one writer proceed together. Switching needs a moment alone
+        // with the file; if another recorder holds it, the file works in rollback mode (still
+        // transactional) and a later open switches it.
+        if let Err(e) =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+        {
+            if !matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::DatabaseBusy)
+            {
+                return Err(sql(e));
+            }
+        }
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql)?;
         let salt: String = conn
             .query_row("SELECT value FROM meta WHERE key = 'salt'", [], |r| {
                 r.get(0)
