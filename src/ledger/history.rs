@@ -21,7 +21,7 @@ pub enum HistoryFormat {
 /// Which units to show.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// A unit whose name (last path part) or any path part equals this.
+    /// Only units with this name (the last part of the path: 某村, not 某镇/某村).
     pub unit: Option<String>,
     /// Only this level (乡镇, 行政村, 帮扶单位).
     pub level: Option<String>,
@@ -389,7 +389,7 @@ pub struct HistoryArgs {
     /// Ledger file (default: $POVCHECK_LEDGER, else ./povcheck-ledger.sqlite).
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<std::path::PathBuf>,
-    /// Only units with this name (any part of the unit path).
+    /// Only units with this name (e.g. a village's name, without its township).
     #[arg(long)]
     pub unit: Option<String>,
     /// Only this unit level (乡镇, 行政村, 帮扶单位).
