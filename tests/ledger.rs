@@ -717,7 +717,52 @@ fn check_refuses_a_bad_period_or_a_foreign_ledger_before_reading_inputs() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("random.bin") && err.contains("不是 povcheck 台账"),
+        err.contains("random.bin") && err.contains("ledger::not_a_ledger"),
         "{err}"
     );
+}
+
+#[test]
+fn check_records_the_round_and_its_inputs_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("a.csv");
+    std::fs::write(&csv, "姓名,证件号码,乡镇\n测试甲,1,湖光镇\n").unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_povcheck"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove(ledger::ENV_PATH)
+            .output()
+            .unwrap()
+    };
+    // A clerk's check: no ledger is created, not even the default one.
+    run(&["check", "a.csv"]);
+    assert!(!dir.path().join(ledger::DEFAULT_PATH).exists());
+
+    // --record without --ledger uses the default file in the working directory.
+    let out = run(&["check", "a.csv", "--record", "2024-01"]);
+    assert_ne!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = dir.path().join(ledger::DEFAULT_PATH);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let (file, sha): (String, String) = c
+        .query_row("SELECT file, sha256 FROM run_inputs", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(file, "a.csv");
+    assert_eq!(sha, InputFile::hash(&csv).unwrap().sha256);
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+
+    // The ledger now speaks months; a quarter is refused.
+    let out = run(&["check", "a.csv", "--record", "2024-Q1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ledger::period_style"));
 }

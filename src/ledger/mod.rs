@@ -315,13 +315,12 @@ impl Ledger {
         // WAL lets readers and one writer proceed together. Switching needs a moment alone
         // with the file; if another recorder holds it, the file works in rollback mode (still
         // transactional) and a later open switches it.
-        if let Err(e) =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
-        {
-            if !matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::DatabaseBusy)
-            {
-                return Err(sql(e));
-            }
+        let wal =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0));
+        match wal {
+            Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == ErrorCode::DatabaseBusy => {}
+            Err(e) => return Err(sql(e)),
+            Ok(_) => {}
         }
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(sql)?;
