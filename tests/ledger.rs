@@ -766,3 +766,20 @@ fn check_records_the_round_and_its_inputs_only_when_asked() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ledger::period_style"));
 }
+
+#[test]
+fn hostile_unit_names_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = Ledger::open(&ledger_in(dir.path())).unwrap();
+    let s = schema();
+    let village = "甲\u{1f}村\",'; DROP TABLE runs; --";
+    let run = Run {
+        findings: vec![finding(TOWN, village, "V101", "h1", &synthetic_id(7))],
+        population: vec![population(TOWN, village, 40)],
+    };
+    record_and_report(&mut l, &s, "2024", &run);
+    let units = record_and_report(&mut l, &s, "2025", &run);
+    let v = repeat_of(&units, "行政村", village);
+    assert_eq!((v.level, v.consecutive), (2, 2));
+    assert_eq!(l.periods().unwrap(), ["2024", "2025"]);
+}

@@ -40,8 +40,6 @@ pub const ENV_PATH: &str = "POVCHECK_LEDGER";
 pub const ENV_FAULT: &str = "POVCHECK_LEDGER_FAULT";
 /// Long enough for a concurrent recorder of another township to finish its transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-/// Separates the parts of a unit path in the `path` column; trimmed cells never contain it.
-const PATH_SEP: char = '\u{1f}';
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum Error {
@@ -758,12 +756,14 @@ fn fault(point: &str) {
     }
 }
 
+/// Unit paths are stored as JSON arrays, so no cell content (hostile input included) can make
+/// two paths collide.
 fn join_path(p: &[String]) -> String {
-    p.join(&PATH_SEP.to_string())
+    serde_json::to_string(p).unwrap_or_default()
 }
 
 fn split_path(s: &str) -> Vec<String> {
-    s.split(PATH_SEP).map(str::to_string).collect()
+    serde_json::from_str(s).unwrap_or_else(|_| vec![s.to_string()])
 }
 
 /// One unit's results in one township for one run.

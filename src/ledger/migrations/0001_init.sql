@@ -32,7 +32,7 @@ CREATE TABLE submissions (
     UNIQUE (period, township)
 );
 
--- `path` is the unit path joined with U+001F (never in a cell after trimming).
+-- `path` is the unit path as a JSON array of strings, e.g. ["湖光镇","某村"].
 CREATE TABLE unit_results (
     submission_id INTEGER NOT NULL REFERENCES submissions(id) ON DELETE CASCADE,
     level         TEXT NOT NULL,
