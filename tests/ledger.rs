@@ -783,3 +783,22 @@ fn hostile_unit_names_round_trip() {
     assert_eq!((v.level, v.consecutive), (2, 2));
     assert_eq!(l.periods().unwrap(), ["2024", "2025"]);
 }
+
+#[test]
+fn a_recorder_killed_with_sigkill_leaves_the_ledger_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = ledger_in(dir.path());
+    let mut l = Ledger::open(&path).unwrap();
+    record(&mut l, &schema(), "2024-01", &town_run(TOWN, 1));
+    let before = l.load(None).unwrap();
+    drop(l);
+    let mut c = child(&path, TOWN, "2024-01", 9, Some("hang_after_units"))
+        .spawn()
+        .unwrap();
+    // Killed wherever it is by then: inside the transaction, or before it began.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    c.kill().unwrap();
+    assert!(!c.wait().unwrap().success());
+    integrity_ok(&path);
+    assert_eq!(Ledger::open(&path).unwrap().load(None).unwrap(), before);
+}

@@ -36,7 +36,7 @@ pub const DEFAULT_PATH: &str = "povcheck-ledger.sqlite";
 /// Environment variable naming the ledger file; `--ledger` overrides it.
 pub const ENV_PATH: &str = "POVCHECK_LEDGER";
 /// Fault injection for crash tests: `after_run`, `after_units` or `before_commit` aborts the
-/// process at that point of `record`.
+/// process at that point of `record`; `hang_<point>` waits there to be killed.
 pub const ENV_FAULT: &str = "POVCHECK_LEDGER_FAULT";
 /// Long enough for a concurrent recorder of another township to finish its transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -751,8 +751,17 @@ fn count(r: &rusqlite::Row, i: usize) -> rusqlite::Result<u64> {
 }
 
 fn fault(point: &str) {
-    if std::env::var(ENV_FAULT).is_ok_and(|v| v == point) {
+    let Ok(v) = std::env::var(ENV_FAULT) else {
+        return;
+    };
+    if v == point {
         std::process::abort();
+    }
+    // `hang_<point>`: wait there to be killed from outside (SIGKILL tests).
+    if v.strip_prefix("hang_") == Some(point) {
+        loop {
+            std::thread::sleep(Duration::from_secs(60));
+        }
     }
 }
 
