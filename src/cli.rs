@@ -58,7 +58,11 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print one rule's documentation.
     Rule(RuleArgs),
+    /// Show the repeat-offence ledger per unit: rounds, streak, Article 27(6) level, action.
+    History(HistoryArgs),
 }
+
+pub use crate::ledger::history::HistoryArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -93,6 +97,12 @@ pub struct CheckArgs {
     /// CSV list of ID numbers to flag (X101): ID number, reason, source department.
     #[arg(long)]
     pub exclude_list: Vec<PathBuf>,
+    /// Record this run in the ledger as round PERIOD (YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD).
+    #[arg(long, value_name = "PERIOD")]
+    pub record: Option<String>,
+    /// Ledger file (default: $POVCHECK_LEDGER, else ./povcheck-ledger.sqlite).
+    #[arg(long, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -177,10 +187,23 @@ pub fn run(cli: Cli, stdout: &mut dyn Write) -> Outcome {
         Command::Check(args) => run_check(args, stdout),
         Command::Rules(args) => run_rules(args, stdout),
         Command::Rule(args) => run_rule(args, stdout),
+        Command::History(args) => match crate::ledger::history::run(&args, stdout) {
+            Ok(()) => Outcome {
+                status: ExitStatus::Clean,
+                diagnostics: Vec::new(),
+            },
+            Err(e) => Outcome::fail(e),
+        },
     }
 }
 
 fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
+    // The ledger and the period are validated before any input is read.
+    let mut session =
+        match crate::ledger::Session::start(args.record.as_deref(), args.ledger.as_deref()) {
+            Ok(s) => s,
+            Err(e) => return Outcome::fail(miette::Report::new(e)),
+        };
     let schema = match load_schema(args.schema.as_deref()) {
         Ok(s) => s,
         Err(e) => return Outcome::fail(e),
@@ -226,13 +249,30 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
     };
     let result = check::check(&tables, &schema, &opts);
     let summary = attribute::summarize(&result.findings, result.rows, result.households);
-    let units = attribute::attribute(&schema, &result.findings, &result.population);
+    let mut units = attribute::attribute(&schema, &result.findings, &result.population);
     let worst = result.findings.iter().map(|f| f.severity).max();
+    let (failed, version) = (!diagnostics.is_empty(), env!("CARGO_PKG_VERSION"));
+    let period = session.as_mut().and_then(|s| {
+        s.apply(
+            &schema,
+            &args.files,
+            version,
+            failed,
+            &result.findings,
+            &result.population,
+            &mut units,
+            opts.lang,
+        )
+        .unwrap_or_else(|e| {
+            diagnostics.push(miette::Report::new(e));
+            None
+        })
+    });
     let run = Run {
         tool_version: env!("CARGO_PKG_VERSION"),
         schema: &schema,
         as_of: as_of.to_string(),
-        period: None,
+        period,
         inputs,
         skipped_rules: result.skipped_rules,
         summary,
