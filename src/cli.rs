@@ -94,9 +94,12 @@ pub struct CheckArgs {
     /// Skip these rules (comma-separated codes).
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
-    /// CSV list of ID numbers to flag (X101): ID number, reason, source department.
+    /// CSV list of ID numbers to flag (X101): ID number, reason, source department. Repeatable.
     #[arg(long)]
     pub exclude_list: Vec<PathBuf>,
+    /// Mask ID, phone and bank card numbers and names in every output (for sharing reports).
+    #[arg(long)]
+    pub mask: bool,
     /// Record this run in the ledger as round PERIOD (YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD).
     #[arg(long, value_name = "PERIOD")]
     pub record: Option<String>,
@@ -229,6 +232,19 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         },
         ..ReadOptions::default()
     };
+    if matches!(args.format, Format::Xlsx) && args.output.is_none() {
+        return Outcome::fail(miette::miette!(
+            help = "例如: povcheck check FILE --format xlsx --output report.xlsx",
+            "--format xlsx 需要 --output 指定报告文件"
+        ));
+    }
+    let mut exclusions = Vec::new();
+    for list in &args.exclude_list {
+        match read::lists::read_exclusion_list(list) {
+            Ok(mut l) => exclusions.append(&mut l),
+            Err(e) => return Outcome::fail(miette::Report::new(e)),
+        }
+    }
     let matcher = HeaderMatcher::from_schema(&schema);
     let mut diagnostics = Vec::new();
     let mut tables = Vec::new();
@@ -245,7 +261,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         lang: lang(args.lang),
         select: args.select,
         ignore: args.ignore,
-        exclusions: Vec::new(),
+        exclusions,
     };
     let result = check::check(&tables, &schema, &opts);
     let summary = attribute::summarize(&result.findings, result.rows, result.households);
@@ -268,7 +284,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
             None
         })
     });
-    let run = Run {
+    let mut run = Run {
         tool_version: env!("CARGO_PKG_VERSION"),
         schema: &schema,
         as_of: as_of.to_string(),
@@ -280,6 +296,9 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         findings: result.findings,
         lang: opts.lang,
     };
+    if args.mask {
+        report::mask::mask_run(&mut run);
+    }
     let written = match &args.output {
         Some(p) => std::fs::File::create(p)
             .and_then(|f| {

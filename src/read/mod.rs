@@ -10,6 +10,7 @@ mod csv;
 mod encoding;
 pub mod header;
 mod limits;
+pub mod lists;
 mod sheet;
 mod workbook;
 
