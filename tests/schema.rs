@@ -36,6 +36,7 @@ message = "人数 {人数} 过多"
 message_en = "人数 {人数} is too many"
 "#;
 
+#[allow(clippy::result_large_err)] // see src/schema/load.rs
 fn load(text: &str) -> Result<Schema, Error> {
     schema::load_str("test.toml", text)
 }
