@@ -143,6 +143,11 @@ fn every_catalogue_rule_is_present_with_its_class() {
         );
     }
     assert_eq!(
+        BUILTIN,
+        schema::load::BUILTIN_CODES,
+        "the loader's builtin list"
+    );
+    assert_eq!(
         s.rules.len(),
         CATALOGUE.len(),
         "the default schema has rules rules.md does not list"

@@ -109,7 +109,7 @@ fn malformed_code_is_rejected() {
 #[test]
 fn duplicate_code_points_at_the_second() {
     let dup = format!(
-        "{BASE}\n[[rule]]\ncode = \"L900\"\ncategory = \"validity\"\nseverity = \"warning\"\nscope = \"row\"\nkind = \"builtin\"\nmessage = \"x\"\nmessage_en = \"x\"\n"
+        "{BASE}\n[[rule]]\ncode = \"L900\"\ncategory = \"validity\"\nseverity = \"warning\"\nscope = \"row\"\nassert = \"人数 > 0\"\nmessage = \"x\"\nmessage_en = \"x\"\n"
     );
     let e = load(&dup).expect_err("duplicate");
     assert!(
@@ -179,11 +179,25 @@ fn unknown_placeholder_is_rejected() {
 }
 
 #[test]
+fn builtin_rule_without_an_implementation_is_rejected() {
+    let text = with(
+        "when = \"性别 = '男'\"\nassert = \"人数 <= $max_people\"\n",
+        "kind = \"builtin\"\n",
+    );
+    let (msg, at) = reject(&text);
+    assert!(msg.contains("no built-in check has this code"), "{msg}");
+    assert_eq!(at, "\"builtin\"");
+}
+
+#[test]
 fn builtin_rule_with_sql_is_rejected() {
-    let (msg, at) = reject(&with(
+    // V302 is a real built-in check, so only the SQL is wrong.
+    let text = BASE.replace("L900", "V302").replacen(
         "scope = \"row\"",
         "scope = \"row\"\nkind = \"builtin\"",
-    ));
+        1,
+    );
+    let (msg, at) = reject(&text);
     assert!(msg.contains("a builtin rule has no when/assert"), "{msg}");
     assert_eq!(at, "\"性别 = '男'\"");
 }
@@ -208,9 +222,10 @@ fn builtin_placeholders_are_accepted_for_builtin_rules() {
         "when = \"性别 = '男'\"\nassert = \"人数 <= $max_people\"\n",
         "kind = \"builtin\"\n",
     )
+    .replace("L900", "V302")
     .replace("人数 {人数} 过多", "{header} 的值 {value} 超出 {min}–{max}");
     let s = load(&text).expect("builtin placeholders");
-    assert_eq!(s.rule("L900").map(|r| r.kind), Some(RuleKind::Builtin));
+    assert_eq!(s.rule("V302").map(|r| r.kind), Some(RuleKind::Builtin));
 }
 
 // ------------------------------------------------------------------ extends, override, disable

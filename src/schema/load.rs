@@ -69,6 +69,13 @@ pub const BUILTIN_PLACEHOLDERS: &[&str] = &[
     "reason",
 ];
 
+/// The checks implemented in Rust. A `kind = "builtin"` entry with any other code would be a rule
+/// that silently never runs, so the loader refuses it.
+pub const BUILTIN_CODES: &[&str] = &[
+    "C001", "C101", "C106", "V101", "V102", "V103", "V104", "V105", "V106", "V107", "V201", "V301",
+    "V302", "V303", "V401", "V501", "V502", "V601", "V602", "L204",
+];
+
 /// How deep `extends` chains may go; deeper is almost certainly a cycle.
 const MAX_EXTENDS_DEPTH: usize = 8;
 
@@ -515,6 +522,16 @@ fn validate(schema: &Schema, spans: &SpanDoc, ctx: &Ctx) -> Result<(), Error> {
 
         match rule.kind {
             RuleKind::Builtin => {
+                if !BUILTIN_CODES.contains(&rule.code.as_str()) {
+                    return Err(ctx.err(
+                        format!(
+                            "rule {}: no built-in check has this code (built-in: {}); write it as SQL with when/assert",
+                            rule.code,
+                            BUILTIN_CODES.join(", ")
+                        ),
+                        rs.and_then(|s| s.kind.as_ref().map(Spanned::span)).or(code_span),
+                    ));
+                }
                 if rule.when.is_some() || rule.assert.is_some() {
                     let span = rs.and_then(|s| {
                         s.when
