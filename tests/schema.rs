@@ -382,6 +382,24 @@ fn an_extends_cycle_is_rejected() {
 }
 
 #[test]
+fn policy_entries_are_checked() {
+    let (msg, at) = reject(&DISTRICT.replace("standard = \"市定标准\"", "standard = \"市标准\""));
+    assert!(
+        msg.contains("standard 市标准 is not a code of 识别标准"),
+        "{msg}"
+    );
+    assert_eq!(at, "\"市标准\"");
+    let ladder = "\n[policy.ladder]\nactions = [\"无\", \"通报\"]\n";
+    let (msg, at) = reject(&format!("{DISTRICT}{ladder}"));
+    assert!(msg.contains("policy.ladder.actions has 2 entries"), "{msg}");
+    assert_eq!(at, "[\"无\", \"通报\"]");
+    let ok = "\n[policy.ladder]\nrepeated_rounds = 2\nactions = [\"0\", \"1\", \"2\", \"3\"]\n";
+    let s = load(&format!("{DISTRICT}{ok}")).expect("a full ladder");
+    assert_eq!(s.policy.ladder.repeated_rounds, 2);
+    assert_eq!(s.policy.ladder.actions[3], "3");
+}
+
+#[test]
 fn the_example_district_schema_loads() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/examples/mazhang.toml");
     let s = schema::load_path(std::path::Path::new(path)).expect("example schema loads");

@@ -212,7 +212,22 @@ struct SpanCode {
 #[derive(Deserialize, Default)]
 struct SpanPolicy {
     #[serde(default)]
-    ladder: Option<Spanned<toml::Value>>,
+    ladder: Option<SpanLadder>,
+    #[serde(default)]
+    exit_line: Vec<SpanExitLine>,
+}
+
+#[derive(Deserialize)]
+struct SpanLadder {
+    #[serde(default)]
+    actions: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    actions_en: Option<Spanned<Vec<String>>>,
+}
+
+#[derive(Deserialize)]
+struct SpanExitLine {
+    standard: Spanned<String>,
 }
 
 /// Builds diagnostics against one schema text.
@@ -454,6 +469,54 @@ fn validate(schema: &Schema, spans: &SpanDoc, ctx: &Ctx) -> Result<(), Error> {
             return Err(ctx.err(
                 format!("field {}: empty_rule {code} is not a rule", f.name),
                 span,
+            ));
+        }
+    }
+    // A misspelt 识别标准 in the line table would make L302 skip silently for that standard.
+    if let Some(standards) = schema
+        .field("识别标准")
+        .filter(|f| f.ty == FieldType::Code)
+        .map(|f| &f.codes)
+    {
+        for line in &schema.policy.exit_line {
+            if !standards.contains(&line.standard) {
+                let span = spans.policy.as_ref().and_then(|p| {
+                    p.exit_line
+                        .iter()
+                        .find(|l| l.standard.get_ref() == &line.standard)
+                        .map(|l| l.standard.span())
+                });
+                return Err(ctx.err(
+                    format!(
+                        "policy.exit_line: standard {} is not a code of 识别标准 ({})",
+                        line.standard,
+                        standards.join(", ")
+                    ),
+                    span,
+                ));
+            }
+        }
+    }
+    let ladder = &schema.policy.ladder;
+    for (key, list) in [
+        ("actions", &ladder.actions),
+        ("actions_en", &ladder.actions_en),
+    ] {
+        if !list.is_empty() && list.len() != 4 {
+            return Err(ctx.err(
+                format!(
+                    "policy.ladder.{key} has {} entries; it needs one per level 0–3 (4)",
+                    list.len()
+                ),
+                spans
+                    .policy
+                    .as_ref()
+                    .and_then(|p| p.ladder.as_ref())
+                    .and_then(|l| match key {
+                        "actions" => l.actions.as_ref(),
+                        _ => l.actions_en.as_ref(),
+                    })
+                    .map(Spanned::span),
             ));
         }
     }
