@@ -3,6 +3,7 @@
 //! `load` turns TOML into a validated [`Schema`]; the default schema is embedded in the binary
 //! (`schemas/default.toml`). Every later stage reads the schema and never changes it.
 
+pub mod catalogue;
 pub mod load;
 
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use serde::Deserialize;
 
 use crate::finding::{Category, Severity};
 
-pub use load::{Error, default_schema, load_path, load_str};
+pub use load::{Error, default_schema, load_path, load_str, substitute_params};
 
 /// The default schema's TOML, embedded so `povcheck check FILE` needs no set-up.
 pub const DEFAULT_TOML: &str = include_str!("../../schemas/default.toml");
@@ -36,8 +37,24 @@ pub struct Schema {
     #[serde(default, rename = "rule")]
     pub rules: Vec<Rule>,
     /// Codes of rules this schema turns off (used by schemas that extend another).
+    /// Applied at load time, so a loaded schema has this empty and those rules `enabled = false`.
     #[serde(default)]
     pub disable: Vec<String>,
+    /// Re-grading of existing rules (`[[override]]`); applied at load time, empty afterwards.
+    #[serde(default, rename = "override")]
+    pub overrides: Vec<Override>,
+}
+
+/// `[[override]] code = "L303", severity = "error", enabled = false`: change an existing rule
+/// without restating it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    pub code: String,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
 }
 
 /// The unit levels findings are attributed to.
