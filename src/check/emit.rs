@@ -109,7 +109,7 @@ impl<'s> Emitter<'s> {
         }
         let Some(rule) = self.rule(code) else { return };
         let vars = |name: &str| match name {
-            "column" | "field" | "header" => Some(field.to_string()),
+            "value" | "column" | "field" | "header" => Some(field.to_string()),
             "file" => Some(table.file.clone()),
             "sheet" => table.sheet.clone(),
             _ => None,

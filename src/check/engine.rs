@@ -29,49 +29,13 @@ pub(crate) struct Compiled<'s> {
     pub names: BTreeSet<String>,
 }
 
-/// Replace `$name` with the policy parameter's value.
-pub fn substitute_params(
-    sql: &str,
-    params: &std::collections::BTreeMap<String, f64>,
-) -> Result<String, String> {
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        if c != '$' {
-            out.push(c);
-            continue;
-        }
-        let mut name = String::new();
-        while let Some(&(_, d)) = chars.peek() {
-            if d.is_ascii_alphanumeric() || d == '_' {
-                name.push(d);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        match params.get(&name) {
-            Some(v) => out.push_str(&fmt_param(*v)),
-            None => return Err(format!("未知的策略参数 ${name}（[policy.params] 中没有）")),
-        }
-    }
-    Ok(out)
-}
-
-fn fmt_param(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
-}
-
 /// Compile one SQL expression; Err carries polars' message.
 pub fn compile_sql(
     sql: &str,
     params: &std::collections::BTreeMap<String, f64>,
 ) -> Result<Expr, String> {
-    let s = substitute_params(sql, params)?;
+    let s = crate::schema::substitute_params(sql, params)
+        .map_err(|name| format!("未知的策略参数 ${name}（[policy.params] 中没有）"))?;
     polars::sql::sql_expr(&s).map_err(|e| e.to_string())
 }
 

@@ -21,6 +21,21 @@ levels = ["乡镇", "行政村"]
 assist = ["帮扶单位"]
 
 [[field]]
+name = "乡镇"
+type = "text"
+household = true
+
+[[field]]
+name = "行政村"
+type = "text"
+household = true
+
+[[field]]
+name = "帮扶单位"
+type = "text"
+household = true
+
+[[field]]
 name = "证件号码"
 type = "id_number"
 mask = "id"
@@ -47,6 +62,7 @@ type = "integer"
 [[field]]
 name = "性别"
 type = "code"
+codes = ["男", "女"]
 
 [[rule]]
 code = "V102"
@@ -65,6 +81,7 @@ code = "L101"
 category = "consistency"
 severity = "error"
 scope = "row"
+assert = "性别 = _id_sex"
 columns = ["性别", "证件号码"]
 message = "性别 {性别} 与证件号码不符"
 message_en = "sex {性别} contradicts the ID number"
@@ -75,6 +92,7 @@ code = "L203"
 category = "consistency"
 severity = "error"
 scope = "household"
+assert = "人数 = _hh_rows"
 columns = ["人数"]
 message = "人数 {人数} 与本户成员行数不符"
 message_en = "household size {人数} differs from the member rows"
@@ -84,6 +102,7 @@ code = "D101"
 category = "consistency"
 severity = "error"
 scope = "dataset"
+assert = "_id_count = 1"
 columns = ["证件号码"]
 message = "证件号码重复"
 message_en = "duplicate ID number"

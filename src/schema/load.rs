@@ -67,6 +67,8 @@ pub const BUILTIN_PLACEHOLDERS: &[&str] = &[
     "min",
     "max",
     "reason",
+    "column",
+    "household",
 ];
 
 /// The checks implemented in Rust. A `kind = "builtin"` entry with any other code would be a rule
@@ -93,7 +95,14 @@ pub fn load_path(path: &std::path::Path) -> Result<Schema, Error> {
 pub fn default_schema() -> Schema {
     // The embedded text is checked by the test suite (tests/registry.rs); failing here would
     // mean the binary itself was built broken, so an empty fallback is not an option either.
-    load_str("schemas/default.toml", DEFAULT_TOML).expect("embedded default schema is valid")
+    // Parsed and its SQL compiled once per process: tests and the CLI ask for it often.
+    static DEFAULT: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    DEFAULT
+        .get_or_init(|| {
+            load_str("schemas/default.toml", DEFAULT_TOML)
+                .expect("embedded default schema is valid")
+        })
+        .clone()
 }
 
 /// Replace every `$name` in rule SQL with the value of `[policy.params].name`.
