@@ -25,15 +25,34 @@ pub fn read_csv(
         .has_headers(false)
         .flexible(true)
         .from_reader(decoded.text.as_bytes());
+    // The csv crate's own line counter skips blank lines; count from byte offsets instead so
+    // the number is the line an editor shows.
+    let newlines: Vec<usize> = decoded
+        .text
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    let line_at = |pos: Option<&csv::Position>| {
+        let byte = pos.map(|p| p.byte()).unwrap_or(0);
+        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX);
+        // A record's position can point at blank lines the parser skipped before it.
+        let text = decoded.text.as_bytes();
+        while matches!(text.get(byte), Some(b'\n' | b'\r')) {
+            byte += 1;
+        }
+        let line = newlines.partition_point(|&n| n < byte) + 1;
+        u32::try_from(line).unwrap_or(u32::MAX)
+    };
     let mut records: Vec<(u32, Vec<String>)> = Vec::new();
     let mut cells: u64 = 0;
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            let line = line_at(e.position());
             CsvProblem::Bad(format!("第 {line} 行无法解析：{e}"))
         })?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let line = u32::try_from(line).unwrap_or(u32::MAX);
+        let line = line_at(rec.position());
         cells = cells.saturating_add(rec.len() as u64);
         if cells > opts.max_cells {
             return Err(CsvProblem::Bad(format!(
@@ -70,10 +89,10 @@ pub fn read_csv(
         .find(|(l, _)| *l == header_line)
         .map(|(_, f)| f.len())
         .unwrap_or(0);
-    if let Some((line, f)) = records
-        .iter()
-        .find(|(l, f)| *l > header_line && f.len() != width)
-    {
+    if let Some((line, f)) = records.iter().find(|(l, f)| {
+        // A blank record (e.g. a line of spaces) carries nothing to misplace.
+        *l > header_line && f.len() != width && f.iter().any(|s| !s.trim().is_empty())
+    }) {
         return Err(CsvProblem::Bad(format!(
             "第 {line} 行有 {} 个字段，而表头有 {width} 个（可能有多余的逗号或缺少引号）",
             f.len()
