@@ -328,11 +328,18 @@ fn lying_dimension_record_is_ignored() {
 #[test]
 fn shared_string_out_of_range_does_not_panic() {
     let fr = read(&fixture("bad_shared_string.xlsx"));
-    // Either calamine refuses the sheet or reads the cell as something; never a panic.
+    // The sheet is refused with the parser's reason; the error names file and sheet.
     assert_eq!(fr.inputs.len(), 1);
-    if fr.inputs[0].status == InputStatus::Unreadable {
-        assert!(!fr.errors.is_empty());
-    }
+    assert_eq!(fr.inputs[0].status, InputStatus::Unreadable);
+    assert!(
+        fr.inputs[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("工作表内容损坏")
+    );
+    let msg = fr.errors[0].to_string();
+    assert!(msg.contains("bad_shared_string.xlsx [Sheet1]"), "{msg}");
 }
 
 #[test]
@@ -612,4 +619,127 @@ fn undecodable_csv_is_refused() {
     b.extend([0x81, 0xFF]);
     b.extend(b",x\n");
     assert_unreadable(&read(&write(&dir, "bad.csv", &b)), "第 2 行");
+}
+
+// ---- hostile xlsx built by hand -----------------------------------------------------------
+
+/// A one-sheet xlsx around `sheet_xml` (worksheet XML), written with the zip crate.
+fn minimal_xlsx(sheet_xml: &str) -> Vec<u8> {
+    const CT: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#;
+    const RELS: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
+    const WB: &str = r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
+    const WB_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let o = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in [
+            ("[Content_Types].xml", CT),
+            ("_rels/.rels", RELS),
+            ("xl/workbook.xml", WB),
+            ("xl/_rels/workbook.xml.rels", WB_RELS),
+            ("xl/worksheets/sheet1.xml", sheet_xml),
+        ] {
+            z.start_file(name, o).unwrap();
+            z.write_all(data.as_bytes()).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+fn worksheet(prolog: &str, rows: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>{prolog}<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>户编号</t></is></c><c r="B1" t="inlineStr"><is><t>姓名</t></is></c><c r="C1" t="inlineStr"><is><t>证件号码</t></is></c></row>{rows}</sheetData></worksheet>"#
+    )
+}
+
+#[test]
+fn ten_megabyte_cell_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let big: String = (0..1_200_000u32).map(|i| format!("{i:08}")).collect();
+    assert!(big.len() >= 9_600_000);
+    let xml = worksheet(
+        "",
+        &format!(r#"<row r="2"><c r="B2" t="inlineStr"><is><t>{big}</t></is></c></row>"#),
+    );
+    let p = write(&dir, "big_cell.xlsx", &minimal_xlsx(&xml));
+    let fr = read(&p);
+    assert!(fr.errors.is_empty(), "{:?}", fr.errors);
+    assert!(matches!(cell(&fr.tables[0], 2, "姓名"), Cell::Text(s) if s.len() == big.len()));
+}
+
+#[test]
+fn xml_entity_tricks_are_not_expanded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dtd = String::from(r#"<!DOCTYPE worksheet [<!ENTITY lol0 "lol">"#);
+    for i in 1..10 {
+        let prev = format!("&lol{};", i - 1).repeat(10);
+        dtd.push_str(&format!(r#"<!ENTITY lol{i} "{prev}">"#));
+    }
+    dtd.push_str(r#"<!ENTITY xxe SYSTEM "file:///etc/passwd">]>"#);
+    let rows = r#"<row r="2"><c r="B2" t="inlineStr"><is><t>&lol9;</t></is></c><c r="C2" t="inlineStr"><is><t>&xxe;</t></is></c></row>"#;
+    let p = write(&dir, "laughs.xlsx", &minimal_xlsx(&worksheet(&dtd, rows)));
+    let started = std::time::Instant::now();
+    let fr = read(&p);
+    assert!(started.elapsed().as_secs() < 10);
+    // Read or refused, but never expanded or resolved.
+    for t in &fr.tables {
+        for r in &t.rows {
+            for c in &r.cells {
+                if let Cell::Text(s) = c {
+                    assert!(s.len() < 1000 && !s.contains("root:"), "{s:.80}");
+                }
+            }
+        }
+    }
+    assert_eq!(fr.inputs.len(), 1);
+}
+
+#[test]
+fn wide_table_is_bounded_by_the_cell_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for c in 0..16_384u16 {
+        let h = match c {
+            0 => "户编号".to_string(),
+            1 => "姓名".to_string(),
+            2 => "证件号码".to_string(),
+            _ => format!("列{c}"),
+        };
+        ws.write_string(0, c, h).unwrap();
+    }
+    for r in 1..=5 {
+        ws.write_string(r, 1, "李测一").unwrap();
+    }
+    let p = dir.path().join("wide.xlsx");
+    wb.save(&p).unwrap();
+    let fr = read(&p);
+    assert_eq!(fr.tables[0].columns.len(), 16_384);
+    assert_eq!(fr.tables[0].rows.len(), 5);
+    // 5 rows × 16,384 columns is over a 50,000-cell limit though the sheet holds 16,389 cells.
+    let opts = ReadOptions {
+        max_cells: 50_000,
+        ..ReadOptions::default()
+    };
+    let fr = read_with(&p, &opts);
+    assert_eq!(fr.inputs[0].status, InputStatus::Unreadable);
+    assert!(matches!(fr.errors[0], Error::Content { .. }));
+}
+
+#[test]
+fn a_million_empty_rows_after_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows =
+        String::from(r#"<row r="2"><c r="B2" t="inlineStr"><is><t>李测一</t></is></c></row>"#);
+    for r in 3..=1_048_576u32 {
+        rows.push_str(&format!(r#"<row r="{r}"><c r="A{r}" s="0"/></row>"#));
+    }
+    let p = write(&dir, "tail.xlsx", &minimal_xlsx(&worksheet("", &rows)));
+    let fr = read(&p);
+    assert!(fr.errors.is_empty(), "{:?}", fr.errors);
+    assert_eq!(fr.tables[0].rows.len(), 1);
+    assert!(fr.tables[0].skipped_rows.is_empty());
 }

@@ -126,7 +126,8 @@ pub struct ReadOptions {
     pub encoding: Encoding,
     /// Refuse a zip entry that declares more than this many inflated bytes.
     pub max_inflated_bytes: u64,
-    /// Refuse a sheet with more cells than this (bounds memory on lying dimensions).
+    /// Refuse a sheet with more non-empty cells than this, or whose table (data rows × header
+    /// columns) would be larger. Bounds memory whatever the file declares.
     pub max_cells: u64,
 }
 
@@ -135,7 +136,9 @@ impl Default for ReadOptions {
         ReadOptions {
             encoding: Encoding::Auto,
             max_inflated_bytes: 2 << 30,
-            max_cells: 200_000_000,
+            // About 100 bytes of memory per cell at worst: 50 M cells is ~5 GB, well above a
+            // million-person export (~30 columns) and below what kills a desktop.
+            max_cells: 50_000_000,
         }
     }
 }

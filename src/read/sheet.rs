@@ -127,6 +127,12 @@ impl SparseSheet {
                 super::header::HEADER_SCAN_ROWS
             )));
         };
+        // The table is dense (one cell per column per row): bound that too, so 16,384 header
+        // cells over many rows cannot outgrow the limit the sparse sheet kept.
+        let data_rows = self.rows.range(header_row0.saturating_add(1)..).count() as u64;
+        if data_rows.saturating_mul(columns.len() as u64) > self.max_cells {
+            return Err(SheetProblem::TooManyCells(self.max_cells));
+        }
         self.apply_merges(merges, header_row0.saturating_add(1), &columns);
 
         let mut table = Table {
