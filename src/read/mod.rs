@@ -149,7 +149,9 @@ pub enum Error {
     #[error("{file}: 无法打开文件: {reason}")]
     #[diagnostic(code(povcheck::read::open))]
     Open { file: String, reason: String },
-    #[error("{file}: 文件格式无法识别: {reason}")]
+    /// The file's content cannot be read: damaged, encrypted, over a limit, undecodable text,
+    /// ragged CSV, or not a spreadsheet at all.
+    #[error("{file}: 文件无法读取: {reason}")]
     #[diagnostic(code(povcheck::read::format))]
     Format { file: String, reason: String },
     #[error("{file}: 没有找到表头: {reason}")]

@@ -94,8 +94,8 @@ impl SparseSheet {
                     if budget == 0 {
                         return;
                     }
-                    if !cells.contains_key(&c) {
-                        cells.insert(c, value.clone());
+                    if let std::collections::btree_map::Entry::Vacant(e) = cells.entry(c) {
+                        e.insert(value.clone());
                         budget -= 1;
                     }
                 }
