@@ -743,3 +743,58 @@ fn a_million_empty_rows_after_the_data() {
     assert_eq!(fr.tables[0].rows.len(), 1);
     assert!(fr.tables[0].skipped_rows.is_empty());
 }
+
+#[test]
+fn mixed_encodings_in_one_csv_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = "户编号,姓名,证件号码\n1,李测一,x\n".as_bytes().to_vec();
+    let (gbk, _, _) = encoding_rs::GBK.encode("2,王测二,y\n");
+    b.extend(gbk.iter());
+    assert_unreadable(&read(&write(&dir, "mixed.csv", &b)), "第 3 行");
+}
+
+#[test]
+fn odd_file_names_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "户编号,姓名,证件号码\n1,李测一,x\n";
+    for name in [
+        "湖光镇 第一批.csv",
+        "a;b&c|d$(e)`f`.csv",
+        "'quoted' \"name\".csv",
+    ] {
+        let p = write(&dir, name, body.as_bytes());
+        let fr = read(&p);
+        assert_eq!(fr.tables.len(), 1, "{name}");
+        assert_eq!(fr.tables[0].file, name);
+    }
+}
+
+#[test]
+fn workbook_with_no_sheets_is_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let xml = worksheet("", "");
+    let mut bytes = minimal_xlsx(&xml);
+    // Same package, but the workbook lists no sheets.
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut src = zip::ZipArchive::new(std::io::Cursor::new(&mut bytes)).unwrap();
+        let mut z = zip::ZipWriter::new(&mut buf);
+        for i in 0..src.len() {
+            let mut f = src.by_index(i).unwrap();
+            let name = f.name().unwrap().to_string();
+            let mut data = String::new();
+            std::io::Read::read_to_string(&mut f, &mut data).unwrap();
+            if name == "xl/workbook.xml" {
+                let start = data.find("<sheets>").unwrap();
+                let end = data.find("</sheets>").unwrap() + "</sheets>".len();
+                data.replace_range(start..end, "<sheets/>");
+            }
+            z.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            z.write_all(data.as_bytes()).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let p = write(&dir, "nosheets.xlsx", &buf.into_inner());
+    assert_unreadable(&read(&p), "没有工作表");
+}
