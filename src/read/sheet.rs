@@ -83,12 +83,17 @@ impl SparseSheet {
             if lo > m.end.0 {
                 continue;
             }
+            // Columns are in sheet order: only those inside the merge are visited, so a sheet of
+            // many small merges costs merges × rows × covered columns, not × all columns.
+            let first = columns.partition_point(|c| c.index < m.start.1 as usize);
+            let last = columns.partition_point(|c| c.index <= m.end.1 as usize);
+            let inside = columns.get(first..last).unwrap_or_default();
             for (&r, cells) in self.rows.range_mut(lo..=m.end.0) {
-                for col in columns {
+                for col in inside {
                     let Ok(c) = u32::try_from(col.index) else {
                         continue;
                     };
-                    if c < m.start.1 || c > m.end.1 || (r, c) == m.start {
+                    if (r, c) == m.start {
                         continue;
                     }
                     if budget == 0 {
