@@ -798,3 +798,43 @@ fn workbook_with_no_sheets_is_unreadable() {
     let p = write(&dir, "nosheets.xlsx", &buf.into_inner());
     assert_unreadable(&read(&p), "没有工作表");
 }
+
+#[test]
+fn values_written_are_values_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["户编号", "姓名", "证件号码", "备注"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    let texts = [
+        " 前后空格 ",
+        "=1+1",
+        "@SUM(A1)",
+        "<b>&amp;</b>",
+        "\u{00a0}不换行空格",
+        "𠀀扩展区汉字",
+        "0012",
+    ];
+    for (i, t) in texts.iter().enumerate() {
+        ws.write_string(1 + i as u32, 3, *t).unwrap();
+        ws.write_string(1 + i as u32, 1, format!("测{i}")).unwrap();
+    }
+    let nums = [0.1, -3.0, 1e15, 123456789012345.0];
+    for (i, n) in nums.iter().enumerate() {
+        ws.write_number(10 + i as u32, 3, *n).unwrap();
+    }
+    ws.write_boolean(20, 3, true).unwrap();
+    let p = dir.path().join("roundtrip.xlsx");
+    wb.save(&p).unwrap();
+    let fr = read(&p);
+    let t = &fr.tables[0];
+    let note = |row: u32| &t.rows.iter().find(|r| r.number == row).unwrap().cells[3];
+    for (i, s) in texts.iter().enumerate() {
+        assert_eq!(note(2 + i as u32), &text(s));
+    }
+    for (i, n) in nums.iter().enumerate() {
+        assert_eq!(note(11 + i as u32), &Cell::Number(*n));
+    }
+    assert_eq!(note(21), &Cell::Bool(true));
+}
