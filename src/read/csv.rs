@@ -40,10 +40,12 @@ pub fn read_csv(
         let line = newlines.partition_point(|&n| n < byte) + 1;
         u32::try_from(line).unwrap_or(u32::MAX)
     };
+    let delimiter = sniff_delimiter(&decoded.text);
     let reader = || {
         csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            .delimiter(delimiter)
             .from_reader(text)
     };
     let parse_err = |e: csv::Error| {
@@ -121,4 +123,46 @@ pub fn read_csv(
             SheetProblem::NoHeader(r) => CsvProblem::NoHeader(r),
             SheetProblem::TooManyCells(n) => too_many(n),
         })
+}
+
+/// Comma, unless the first lines hold more tabs than commas: exports saved as "文本文件(制表符分隔)"
+/// arrive as .txt or .csv with tabs.
+fn sniff_delimiter(text: &str) -> u8 {
+    let head = text.lines().take(HEADER_SCAN_ROWS);
+    let (mut commas, mut tabs) = (0usize, 0usize);
+    for line in head {
+        commas += line.matches(',').count();
+        tabs += line.matches('\t').count();
+    }
+    if tabs > commas { b'\t' } else { b',' }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_is_sniffed() {
+        assert_eq!(sniff_delimiter("户编号\t姓名\t证件号码\n1\t甲\tx\n"), b'\t');
+        assert_eq!(
+            sniff_delimiter("户编号,姓名,证件号码\n1,\"a\tb\",x\n"),
+            b','
+        );
+        assert_eq!(sniff_delimiter("只有一列\n"), b',');
+    }
+
+    #[test]
+    fn tab_separated_is_read() {
+        let none: &[String] = &[];
+        let m = HeaderMatcher::new([("户编号", none), ("姓名", none), ("证件号码", none)]);
+        let t = read_csv(
+            "户编号\t姓名\t证件号码\n1\t甲\tx\n".as_bytes(),
+            "a.txt",
+            &ReadOptions::default(),
+            &m,
+        )
+        .unwrap();
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.rows[0].cells[1], Cell::Text("甲".into()));
+    }
 }
