@@ -2,7 +2,7 @@
 //! refuse ragged records, then the shared header and row logic. CSV cells are always text.
 
 use super::encoding::decode;
-use super::header::HEADER_SCAN_ROWS;
+use super::header::{CandidateRow, HEADER_SCAN_ROWS, find_header};
 use super::sheet::{SheetProblem, SparseSheet};
 use super::{Cell, HeaderMatcher, ReadOptions, Table};
 
@@ -21,88 +21,148 @@ pub fn read_csv(
     matcher: &HeaderMatcher,
 ) -> Result<Table, CsvProblem> {
     let decoded = decode(bytes, opts.encoding).map_err(CsvProblem::Bad)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(decoded.text.as_bytes());
-    let mut records: Vec<(u32, Vec<String>)> = Vec::new();
-    let mut cells: u64 = 0;
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            CsvProblem::Bad(format!("第 {line} 行无法解析：{e}"))
-        })?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let line = u32::try_from(line).unwrap_or(u32::MAX);
-        cells = cells.saturating_add(rec.len() as u64);
-        if cells > opts.max_cells {
-            return Err(CsvProblem::Bad(format!(
-                "单元格数超过上限 {}，拒绝读取；如确需检查，请拆分文件",
-                opts.max_cells
-            )));
-        }
-        records.push((line, rec.iter().map(str::to_string).collect()));
-    }
-
-    // Find the header among the first non-blank records, to know the field count that every
-    // later record must have.
-    let candidates: Vec<(u32, Vec<(u32, String)>)> = records
+    let text = decoded.text.as_bytes();
+    // The csv crate's own line counter skips blank lines; count from byte offsets instead so
+    // the number is the line an editor shows.
+    let newlines: Vec<usize> = text
         .iter()
-        .filter(|(_, f)| f.iter().any(|s| !s.trim().is_empty()))
-        .take(HEADER_SCAN_ROWS)
-        .map(|(line, f)| {
-            let cells = f
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| !s.is_empty())
-                .map(|(c, s)| (u32::try_from(c).unwrap_or(u32::MAX), s.clone()))
-                .collect();
-            (*line, cells)
-        })
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i)
         .collect();
-    let Some((header_line, _)) = super::header::find_header(&candidates, matcher) else {
+    let line_at = |pos: Option<&csv::Position>| {
+        let byte = pos.map(|p| p.byte()).unwrap_or(0);
+        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX);
+        // A record's position can point at blank lines the parser skipped before it.
+        while matches!(text.get(byte), Some(b'\n' | b'\r')) {
+            byte += 1;
+        }
+        let line = newlines.partition_point(|&n| n < byte) + 1;
+        u32::try_from(line).unwrap_or(u32::MAX)
+    };
+    let delimiter = sniff_delimiter(&decoded.text);
+    let reader = || {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(text)
+    };
+    let parse_err = |e: csv::Error| {
+        let line = line_at(e.position());
+        CsvProblem::Bad(format!("第 {line} 行无法解析：{e}"))
+    };
+    let is_blank = |r: &csv::StringRecord| r.iter().all(|s| s.trim().is_empty());
+
+    // Pass 1: the header among the first non-blank records, for the field count that every
+    // later record must have. Only these few records are held; pass 2 streams.
+    let mut candidates: Vec<CandidateRow> = Vec::new();
+    let mut widths: Vec<usize> = Vec::new();
+    for rec in reader().records() {
+        let rec = rec.map_err(parse_err)?;
+        if is_blank(&rec) {
+            continue;
+        }
+        let cells = rec
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.is_empty())
+            .map(|(c, s)| (u32::try_from(c).unwrap_or(u32::MAX), s.to_string()))
+            .collect();
+        candidates.push((line_at(rec.position()), cells));
+        widths.push(rec.len());
+        if candidates.len() >= HEADER_SCAN_ROWS {
+            break;
+        }
+    }
+    let Some((header_line, _)) = find_header(&candidates, matcher) else {
         return Err(CsvProblem::NoHeader(format!(
             "没有找到表头（前 {HEADER_SCAN_ROWS} 行中没有与字段名匹配的行）"
         )));
     };
-    let width = records
+    let width = candidates
         .iter()
-        .find(|(l, _)| *l == header_line)
-        .map(|(_, f)| f.len())
+        .position(|(l, _)| *l == header_line)
+        .and_then(|i| widths.get(i).copied())
         .unwrap_or(0);
-    if let Some((line, f)) = records
-        .iter()
-        .find(|(l, f)| *l > header_line && f.len() != width)
-    {
-        return Err(CsvProblem::Bad(format!(
-            "第 {line} 行有 {} 个字段，而表头有 {width} 个（可能有多余的逗号或缺少引号）",
-            f.len()
-        )));
-    }
 
-    // Line numbers become 0-based sheet rows so the shared builder reports the line itself.
+    // Pass 2: every record into the sparse sheet; line numbers become 0-based sheet rows so the
+    // shared builder reports the line itself.
+    let too_many = |n: u64| {
+        CsvProblem::Bad(format!(
+            "单元格数超过上限 {n}，拒绝读取；如确需检查，请拆分文件"
+        ))
+    };
     let mut sheet = SparseSheet::new(opts.max_cells);
-    for (line, fields) in records {
+    for rec in reader().records() {
+        let rec = rec.map_err(parse_err)?;
+        let line = line_at(rec.position());
+        if line > header_line && rec.len() != width && !is_blank(&rec) {
+            return Err(CsvProblem::Bad(format!(
+                "第 {line} 行有 {} 个字段，而表头有 {width} 个（可能有多余的逗号或缺少引号）",
+                rec.len()
+            )));
+        }
         let r0 = line.saturating_sub(1);
-        for (c, s) in fields.into_iter().enumerate() {
+        for (c, s) in rec.iter().enumerate() {
             if s.is_empty() {
                 continue;
             }
             let c = u32::try_from(c).unwrap_or(u32::MAX);
-            sheet.push(r0, c, Cell::Text(s)).map_err(|p| match p {
-                SheetProblem::TooManyCells(n) => {
-                    CsvProblem::Bad(format!("单元格数超过上限 {n}，拒绝读取"))
-                }
-                SheetProblem::NoHeader(r) => CsvProblem::NoHeader(r),
-            })?;
+            sheet
+                .push(r0, c, Cell::Text(s.to_string()))
+                .map_err(|p| match p {
+                    SheetProblem::TooManyCells(n) => too_many(n),
+                    SheetProblem::NoHeader(r) => CsvProblem::NoHeader(r),
+                })?;
         }
     }
     sheet
         .into_table(display, None, &[], matcher)
         .map_err(|p| match p {
             SheetProblem::NoHeader(r) => CsvProblem::NoHeader(r),
-            SheetProblem::TooManyCells(n) => {
-                CsvProblem::Bad(format!("单元格数超过上限 {n}，拒绝读取"))
-            }
+            SheetProblem::TooManyCells(n) => too_many(n),
         })
+}
+
+/// Comma, unless the first lines hold more tabs than commas: exports saved as "文本文件(制表符分隔)"
+/// arrive as .txt or .csv with tabs.
+fn sniff_delimiter(text: &str) -> u8 {
+    let head = text.lines().take(HEADER_SCAN_ROWS);
+    let (mut commas, mut tabs) = (0usize, 0usize);
+    for line in head {
+        commas += line.matches(',').count();
+        tabs += line.matches('\t').count();
+    }
+    if tabs > commas { b'\t' } else { b',' }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_is_sniffed() {
+        assert_eq!(sniff_delimiter("户编号\t姓名\t证件号码\n1\t甲\tx\n"), b'\t');
+        assert_eq!(
+            sniff_delimiter("户编号,姓名,证件号码\n1,\"a\tb\",x\n"),
+            b','
+        );
+        assert_eq!(sniff_delimiter("只有一列\n"), b',');
+    }
+
+    #[test]
+    fn tab_separated_is_read() {
+        let none: &[String] = &[];
+        let m = HeaderMatcher::new([("户编号", none), ("姓名", none), ("证件号码", none)]);
+        let t = read_csv(
+            "户编号\t姓名\t证件号码\n1\t甲\tx\n".as_bytes(),
+            "a.txt",
+            &ReadOptions::default(),
+            &m,
+        )
+        .unwrap();
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.rows[0].cells[1], Cell::Text("甲".into()));
+    }
 }

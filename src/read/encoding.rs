@@ -83,10 +83,26 @@ fn detect(bytes: &[u8]) -> (&'static encoding_rs::Encoding, &[u8]) {
             (encoding_rs::UTF_16BE, bytes)
         };
     }
-    if std::str::from_utf8(bytes).is_ok() {
-        (encoding_rs::UTF_8, bytes)
-    } else {
-        (encoding_rs::GB18030, bytes)
+    match std::str::from_utf8(bytes) {
+        Ok(_) => (encoding_rs::UTF_8, bytes),
+        Err(e) => {
+            if encoding_rs::GB18030
+                .decode_without_bom_handling_and_without_replacement(bytes)
+                .is_some()
+            {
+                return (encoding_rs::GB18030, bytes);
+            }
+            // Neither decodes. Chinese already seen as valid UTF-8 before the first bad byte
+            // means a damaged UTF-8 file: report it as UTF-8 so the line named is the bad one.
+            let utf8_seen = bytes
+                .get(..e.valid_up_to())
+                .is_some_and(|ok| ok.iter().any(|&b| b >= 0x80));
+            if utf8_seen {
+                (encoding_rs::UTF_8, bytes)
+            } else {
+                (encoding_rs::GB18030, bytes)
+            }
+        }
     }
 }
 

@@ -59,16 +59,22 @@ pub const HEADER_SCAN_ROWS: usize = 30;
 /// Fewest distinct schema fields a row must name to be taken as the header.
 pub const MIN_HEADER_MATCHES: usize = 3;
 
+/// A row offered to [`find_header`]: its 0-based row and its non-empty cells as (0-based column,
+/// text).
+pub type CandidateRow = (u32, Vec<(u32, String)>);
+
 /// Pick the header among candidate rows (0-based row, its non-empty cells as (0-based column,
 /// text)): the row naming the most distinct fields, the first on a tie, at least
 /// [`MIN_HEADER_MATCHES`]. Returns its row and the columns it defines. Duplicate header names: the
 /// first column wins the field, later ones stay unmapped, so one field never has two columns.
 pub fn find_header(
-    candidates: &[(u32, Vec<(u32, String)>)],
+    candidates: &[CandidateRow],
     matcher: &HeaderMatcher,
 ) -> Option<(u32, Vec<super::Column>)> {
-    let mut best: Option<(usize, u32, &Vec<(u32, String)>)> = None;
-    for (row, cells) in candidates.iter().take(HEADER_SCAN_ROWS) {
+    // (fields named, the row) of the best row so far.
+    let mut best: Option<(usize, &CandidateRow)> = None;
+    for cand in candidates.iter().take(HEADER_SCAN_ROWS) {
+        let cells = &cand.1;
         let mut fields: Vec<&str> = cells
             .iter()
             .filter_map(|(_, text)| matcher.field(text))
@@ -76,11 +82,11 @@ pub fn find_header(
         fields.sort_unstable();
         fields.dedup();
         let n = fields.len();
-        if n >= MIN_HEADER_MATCHES && best.is_none_or(|(b, _, _)| n > b) {
-            best = Some((n, *row, cells));
+        if n >= MIN_HEADER_MATCHES && best.is_none_or(|(b, _)| n > b) {
+            best = Some((n, cand));
         }
     }
-    let (_, row, cells) = best?;
+    let (_, (row, cells)) = best?;
     let mut seen: Vec<&str> = Vec::new();
     let columns = cells
         .iter()
@@ -97,7 +103,7 @@ pub fn find_header(
             }
         })
         .collect();
-    Some((row, columns))
+    Some((*row, columns))
 }
 
 #[cfg(test)]

@@ -127,7 +127,8 @@ pub struct ReadOptions {
     pub encoding: Encoding,
     /// Refuse a zip entry that declares more than this many inflated bytes.
     pub max_inflated_bytes: u64,
-    /// Refuse a sheet with more cells than this (bounds memory on lying dimensions).
+    /// Refuse a sheet with more non-empty cells than this, or whose table (data rows × header
+    /// columns) would be larger. Bounds memory whatever the file declares.
     pub max_cells: u64,
 }
 
@@ -136,7 +137,9 @@ impl Default for ReadOptions {
         ReadOptions {
             encoding: Encoding::Auto,
             max_inflated_bytes: 2 << 30,
-            max_cells: 200_000_000,
+            // About 100 bytes of memory per cell at worst: 50 M cells is ~5 GB, well above a
+            // million-person export (~30 columns) and below what kills a desktop.
+            max_cells: 50_000_000,
         }
     }
 }
@@ -147,7 +150,9 @@ pub enum Error {
     #[error("{file}: 无法打开文件: {reason}")]
     #[diagnostic(code(povcheck::read::open))]
     Open { file: String, reason: String },
-    #[error("{file}: 文件格式无法识别: {reason}")]
+    /// The file's content cannot be read: damaged, encrypted, over a limit, undecodable text,
+    /// ragged CSV, or not a spreadsheet at all.
+    #[error("{file}: 文件无法读取: {reason}")]
     #[diagnostic(code(povcheck::read::format))]
     Format { file: String, reason: String },
     #[error("{file}: 没有找到表头: {reason}")]

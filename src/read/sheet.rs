@@ -25,10 +25,49 @@ pub enum SheetProblem {
     TooManyCells(u64),
 }
 
+/// The non-empty cells of one row, sorted by 0-based column. A sorted Vec rather than a map:
+/// cells nearly always arrive in column order, so adding one is a push.
+#[derive(Debug, Default)]
+struct RowCells(Vec<(u32, Cell)>);
+
+impl RowCells {
+    /// Set a cell; true when it was not there before.
+    fn insert(&mut self, col: u32, cell: Cell) -> bool {
+        if self.0.last().is_none_or(|(c, _)| *c < col) {
+            self.0.push((col, cell));
+            return true;
+        }
+        match self.0.binary_search_by_key(&col, |(c, _)| *c) {
+            Ok(i) => {
+                if let Some(slot) = self.0.get_mut(i) {
+                    slot.1 = cell;
+                }
+                false
+            }
+            Err(i) => {
+                self.0.insert(i, (col, cell));
+                true
+            }
+        }
+    }
+
+    fn get(&self, col: u32) -> Option<&Cell> {
+        self.0
+            .binary_search_by_key(&col, |(c, _)| *c)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|(_, v)| v)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Cell> {
+        self.0.iter().map(|(_, v)| v)
+    }
+}
+
 /// The non-empty cells of one sheet, by 0-based row then 0-based column.
 #[derive(Debug, Default)]
 pub struct SparseSheet {
-    rows: BTreeMap<u32, BTreeMap<u32, Cell>>,
+    rows: BTreeMap<u32, RowCells>,
     cells: u64,
     max_cells: u64,
 }
@@ -47,13 +86,7 @@ impl SparseSheet {
         if cell == Cell::Empty {
             return Ok(());
         }
-        if self
-            .rows
-            .entry(row)
-            .or_default()
-            .insert(col, cell)
-            .is_none()
-        {
+        if self.rows.entry(row).or_default().insert(col, cell) {
             self.cells += 1;
             if self.cells > self.max_cells {
                 return Err(SheetProblem::TooManyCells(self.max_cells));
@@ -67,7 +100,7 @@ impl SparseSheet {
     }
 
     fn get(&self, row: u32, col: u32) -> Option<&Cell> {
-        self.rows.get(&row).and_then(|r| r.get(&col))
+        self.rows.get(&row).and_then(|r| r.get(col))
     }
 
     /// Give every cell a merged range covers the top-left cell's value, but only in rows that
@@ -83,18 +116,23 @@ impl SparseSheet {
             if lo > m.end.0 {
                 continue;
             }
+            // Columns are in sheet order: only those inside the merge are visited, so a sheet of
+            // many small merges costs merges × rows × covered columns, not × all columns.
+            let first = columns.partition_point(|c| c.index < m.start.1 as usize);
+            let last = columns.partition_point(|c| c.index <= m.end.1 as usize);
+            let inside = columns.get(first..last).unwrap_or_default();
             for (&r, cells) in self.rows.range_mut(lo..=m.end.0) {
-                for col in columns {
+                for col in inside {
                     let Ok(c) = u32::try_from(col.index) else {
                         continue;
                     };
-                    if c < m.start.1 || c > m.end.1 || (r, c) == m.start {
+                    if (r, c) == m.start {
                         continue;
                     }
                     if budget == 0 {
                         return;
                     }
-                    if !cells.contains_key(&c) {
+                    if cells.get(c).is_none() {
                         cells.insert(c, value.clone());
                         budget -= 1;
                     }
@@ -119,7 +157,7 @@ impl SparseSheet {
             .iter()
             .filter(|(_, cells)| cells.values().any(|c| !c.is_blank()))
             .take(super::header::HEADER_SCAN_ROWS)
-            .map(|(&r, cells)| (r, cells.iter().map(|(&c, v)| (c, cell_text(v))).collect()));
+            .map(|(&r, cells)| (r, cells.0.iter().map(|(c, v)| (*c, cell_text(v))).collect()));
         let candidates: Vec<(u32, Vec<(u32, String)>)> = candidates.collect();
         let Some((header_row0, columns)) = find_header(&candidates, matcher) else {
             return Err(SheetProblem::NoHeader(format!(
@@ -127,6 +165,12 @@ impl SparseSheet {
                 super::header::HEADER_SCAN_ROWS
             )));
         };
+        // The table is dense (one cell per column per row): bound that too, so 16,384 header
+        // cells over many rows cannot outgrow the limit the sparse sheet kept.
+        let data_rows = self.rows.range(header_row0.saturating_add(1)..).count() as u64;
+        if data_rows.saturating_mul(columns.len() as u64) > self.max_cells {
+            return Err(SheetProblem::TooManyCells(self.max_cells));
+        }
         self.apply_merges(merges, header_row0.saturating_add(1), &columns);
 
         let mut table = Table {
@@ -145,21 +189,27 @@ impl SparseSheet {
             if cells.values().all(Cell::is_blank) {
                 continue;
             }
-            let row_cells: Vec<Cell> = table
-                .columns
-                .iter()
-                .map(|c| {
-                    u32::try_from(c.index)
-                        .ok()
-                        .and_then(|i| cells.remove(&i))
-                        .unwrap_or(Cell::Empty)
-                })
-                .collect();
+            // Walk the row's sorted cells alongside the sorted header columns; cells between
+            // header columns have no header.
+            let mut row_cells: Vec<Cell> = Vec::with_capacity(table.columns.len());
+            let mut headerless: Option<u32> = None;
+            let mut it = std::mem::take(&mut cells.0).into_iter().peekable();
+            for col in &table.columns {
+                let idx = u32::try_from(col.index).unwrap_or(u32::MAX);
+                while let Some((c, _)) = it.next_if(|(c, _)| *c < idx) {
+                    headerless.get_or_insert(c);
+                }
+                match it.next_if(|(c, _)| *c == idx) {
+                    Some((_, v)) => row_cells.push(v),
+                    None => row_cells.push(Cell::Empty),
+                }
+            }
+            if let Some((c, _)) = it.next() {
+                headerless.get_or_insert(c);
+            }
             if row_cells.iter().all(Cell::is_blank) {
-                let where_ = cells
-                    .keys()
-                    .next()
-                    .map(|&c| crate::finding::a1(c as usize, number))
+                let where_ = headerless
+                    .map(|c| crate::finding::a1(c as usize, number))
                     .unwrap_or_default();
                 table.skipped_rows.push(SkippedRow {
                     number,

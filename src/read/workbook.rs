@@ -45,7 +45,7 @@ pub fn data_ref_cell(d: DataRef<'_>) -> Cell {
         DataRef::Float(f) => Cell::Number(f),
         DataRef::Int(i) => Cell::Int(i),
         DataRef::Bool(b) => Cell::Bool(b),
-        DataRef::DateTime(d) => Cell::DateTime(d.as_f64()),
+        DataRef::DateTime(d) => Cell::DateTime(serial_1900(&d)),
         DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::Text(s),
         DataRef::Error(e) => Cell::Error(e.to_string()),
     }
@@ -58,9 +58,35 @@ pub fn data_cell(d: &Data) -> Cell {
         Data::Float(f) => Cell::Number(*f),
         Data::Int(i) => Cell::Int(*i),
         Data::Bool(b) => Cell::Bool(*b),
-        Data::DateTime(d) => Cell::DateTime(d.as_f64()),
+        Data::DateTime(d) => Cell::DateTime(serial_1900(d)),
         Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
         Data::Error(e) => Cell::Error(e.to_string()),
+    }
+}
+
+/// The serial in the 1900 date system whatever the workbook uses: a 1904-epoch workbook (old
+/// Mac Excel) stores dates 1,462 days lower, and `Cell::DateTime` promises days since
+/// 1899-12-30. calamine does not expose the epoch, but its own date conversion knows it.
+pub fn serial_1900(d: &calamine::ExcelDateTime) -> f64 {
+    let raw = d.as_f64();
+    if !d.is_datetime() {
+        return raw;
+    }
+    let Some(base) =
+        chrono::NaiveDate::from_ymd_opt(1899, 12, 30).and_then(|b| b.and_hms_opt(0, 0, 0))
+    else {
+        return raw;
+    };
+    let Some(dt) = d.as_datetime() else {
+        return raw;
+    };
+    let converted = (dt - base).num_milliseconds() as f64 / 86_400_000.0;
+    // Only the exact 1904 shift is taken: elsewhere the raw serial is kept, so the 1900 system's
+    // fictitious 1900-02-29 cannot move early dates by a day.
+    if (converted - raw - 1462.0).abs() < 1e-6 {
+        converted
+    } else {
+        raw
     }
 }
 
@@ -202,4 +228,39 @@ fn range_to_sheet(
 
 fn open_reason(e: &str) -> String {
     format!("工作簿无法打开（文件可能已损坏）：{e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{ExcelDateTime, ExcelDateTimeType};
+
+    #[test]
+    fn dates_become_1900_serials() {
+        let d1900 = ExcelDateTime::new(25569.0, ExcelDateTimeType::DateTime, false);
+        assert_eq!(serial_1900(&d1900), 25569.0);
+        let d1904 = ExcelDateTime::new(25569.0 - 1462.0, ExcelDateTimeType::DateTime, true);
+        assert_eq!(serial_1900(&d1904), 25569.0);
+        let dur = ExcelDateTime::new(0.5, ExcelDateTimeType::TimeDelta, false);
+        assert_eq!(serial_1900(&dur), 0.5);
+    }
+
+    #[test]
+    fn data_maps_to_cells() {
+        assert_eq!(data_cell(&Data::Int(3)), Cell::Int(3));
+        assert_eq!(data_cell(&Data::Float(1.5)), Cell::Number(1.5));
+        assert_eq!(data_cell(&Data::Empty), Cell::Empty);
+        assert_eq!(
+            data_cell(&Data::Error(calamine::CellErrorType::Div0)),
+            Cell::Error("#DIV/0!".into())
+        );
+        assert_eq!(
+            data_ref_cell(DataRef::DateTimeIso("2017-12-31".into())),
+            Cell::Text("2017-12-31".into())
+        );
+        assert_eq!(
+            data_ref_cell(DataRef::SharedString("甲")),
+            Cell::Text("甲".into())
+        );
+    }
 }
