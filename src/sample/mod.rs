@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use inject::{CHINESE_NUMERALS, IdDamage, KINDS, Kind};
 use people::{Household, IdAlloc, Person, Rng};
@@ -377,10 +377,28 @@ fn generate(opts: &SampleOptions, sink: &mut dyn Sink) -> Result<Manifest, Sampl
         while buf.len() < n {
             buf.push(vec![Cell::default(); COLUMNS.len()]);
         }
-        for (i, (p, row)) in h.members.iter().zip(buf.iter_mut()).enumerate() {
-            render(&h, p, i, row);
-        }
         let rows = buf.get_mut(..n).unwrap_or_default();
+        if let Some((head_row, member_rows)) = rows.split_first_mut() {
+            if let Some(head) = h.members.first() {
+                render(&h, head, 0, head_row, true);
+            }
+            // Household fields are the same on every row: format them once, copy the text.
+            for (i, (p, row)) in h
+                .members
+                .iter()
+                .skip(1)
+                .zip(member_rows.iter_mut())
+                .enumerate()
+            {
+                render(&h, p, i + 1, row, false);
+                for (c, (dst, src)) in row.iter_mut().zip(head_row.iter()).enumerate() {
+                    if is_household_column(c) {
+                        dst.text.clone_from(&src.text);
+                        dst.num = src.num;
+                    }
+                }
+            }
+        }
         if let Some((k, v)) = kind {
             let found = apply(&mut g, k, v, &h, rows, first, d101_src, &mut manifest);
             if !found {
@@ -566,8 +584,12 @@ fn apply(
     true
 }
 
-fn render(h: &Household, p: &Person, i: usize, row: &mut [Cell]) {
+/// Render one person's row; household columns only when `household` is set.
+fn render(h: &Household, p: &Person, i: usize, row: &mut [Cell], household: bool) {
     for (col, cell) in row.iter_mut().enumerate() {
+        if !household && is_household_column(col) {
+            continue;
+        }
         match col {
             0 => cell.set("湛江市"),
             1 => cell.set("麻章区"),
@@ -584,7 +606,13 @@ fn render(h: &Household, p: &Person, i: usize, row: &mut [Cell]) {
             12 => cell.set(p.nation),
             13 => {
                 cell.text.clear();
-                let _ = write!(cell.text, "{}", p.birth.format("%Y-%m-%d"));
+                let _ = write!(
+                    cell.text,
+                    "{:04}-{:02}-{:02}",
+                    p.birth.year(),
+                    p.birth.month(),
+                    p.birth.day()
+                );
                 cell.num = None;
             }
             14 => cell.set(p.edu),

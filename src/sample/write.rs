@@ -10,7 +10,8 @@ use super::{COLUMNS, Cell, SampleError, Sink, is_household_column};
 
 /// A CSV field, quoted only when it must be.
 pub(crate) fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
+    // A byte scan: every special character is ASCII, and this runs on every field.
+    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
         std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
     } else {
         std::borrow::Cow::Borrowed(s)
