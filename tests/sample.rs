@@ -1093,3 +1093,37 @@ fn validator_catches_hand_made_breaks() {
         "L125",
     );
 }
+
+/// The committed samples are exactly what the generator writes (regenerate with the commands in
+/// samples/README.md when the generator changes).
+#[test]
+fn committed_samples_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    for (name, rate) in [("sample", 0.1), ("all-kinds", 0.3)] {
+        let o = opts(300, rate, 1);
+        let (bytes, m) = csv_bytes(&o);
+        let committed = std::fs::read(dir.join(format!("{name}.csv"))).unwrap();
+        assert!(committed == bytes, "samples/{name}.csv is stale");
+        let mut manifest = Vec::new();
+        m.write_csv(&mut manifest).unwrap();
+        let committed = std::fs::read(dir.join(format!("{name}.expected.csv"))).unwrap();
+        assert!(
+            committed == manifest,
+            "samples/{name}.expected.csv is stale"
+        );
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        for e in &m.rows {
+            let line = format!("| {} | {} | {} |", e.row, e.column, e.code);
+            assert!(readme.contains(&line), "README lacks {line}");
+        }
+        let (xrows, _) = xlsx_rows(&dir.join(format!("{name}.xlsx")));
+        let csv = parse(&bytes);
+        assert_eq!(xrows.len(), csv.len() + HEADER_ROWS as usize);
+        for (n, fields) in &csv {
+            let x = &xrows[*n as usize - 1];
+            assert_eq!(text_of(&x[col("姓名")]), fields[col("姓名")]);
+        }
+    }
+    let (_, merges) = xlsx_rows(&dir.join("sample-merged.xlsx"));
+    assert!(!merges.is_empty());
+}

@@ -249,7 +249,7 @@ pub fn write_xlsx(opts: &SampleOptions, path: &Path) -> Result<Manifest, SampleE
     if opts.rows > 1_048_576 - HEADER_ROWS {
         return Err(SampleError::TooManyRows(opts.rows));
     }
-    let mut sink = write::XlsxSink::new()?;
+    let mut sink = write::XlsxSink::new(opts.as_of)?;
     let manifest = generate(opts, &mut sink)?;
     sink.save(path)?;
     Ok(manifest)

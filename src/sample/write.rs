@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use rust_xlsxwriter::{Format, Workbook};
+use chrono::Datelike;
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 
 use super::{COLUMNS, Cell, SampleError, Sink, is_household_column};
 
@@ -87,8 +88,16 @@ pub(crate) struct XlsxSink {
 }
 
 impl XlsxSink {
-    pub(crate) fn new() -> Result<Self, SampleError> {
+    pub(crate) fn new(exported: chrono::NaiveDate) -> Result<Self, SampleError> {
         let mut workbook = Workbook::new();
+        // A fixed creation time (the export date) instead of "now" keeps the same seed giving
+        // the same workbook content, so committed samples can be regenerated and compared.
+        let created = ExcelDateTime::from_ymd(
+            u16::try_from(exported.year()).unwrap_or(2017),
+            u8::try_from(exported.month()).unwrap_or(12),
+            u8::try_from(exported.day()).unwrap_or(31),
+        )?;
+        workbook.set_properties(&DocProperties::new().set_creation_datetime(&created));
         // Constant-memory mode streams finished rows to a temp file (about 80k rows/s, flat
         // memory). Merged ranges still work in it because merge_range writes ahead only the
         // blank cells of rows not yet reached, which the household writer fills in order.
