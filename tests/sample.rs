@@ -44,6 +44,8 @@ fn parse(bytes: &[u8]) -> Vec<(u32, Vec<String>)> {
         .collect()
 }
 
+type Rows = Vec<(u32, Vec<String>)>;
+
 fn col(name: &str) -> usize {
     COLUMNS.iter().position(|c| *c == name).expect(name)
 }
@@ -977,13 +979,13 @@ fn merged_xlsx_fills_down_to_the_plain_content() {
     }
     let width = COLUMNS.len();
     for (r, (x, y)) in a.iter().zip(&b).enumerate() {
-        for c in 0..width {
+        for (c, name) in COLUMNS.iter().enumerate().take(width) {
             assert_eq!(
                 x.get(c).map(text_of).unwrap_or_default(),
                 y.get(c).map(text_of).unwrap_or_default(),
                 "row {} col {}",
                 r + 1,
-                COLUMNS[c]
+                name
             );
         }
     }
@@ -1030,7 +1032,7 @@ fn validator_catches_hand_made_breaks() {
     let (bytes, _) = csv_bytes(&opts(3_000, 0.0, 12));
     let clean = parse(&bytes);
     assert!(validate(&clean, as_of()).is_empty());
-    let break_with = |f: &dyn Fn(&mut Vec<(u32, Vec<String>)>) -> u32, code: &str| {
+    let break_with = |f: &dyn Fn(&mut Rows) -> u32, code: &str| {
         let mut rows = clean.clone();
         let row = f(&mut rows);
         let found = validate(&rows, as_of());

@@ -90,7 +90,7 @@ impl Kind {
             Kind::L202 => w.adult_child = true,
             Kind::L401 => w.lifted = Some(true),
             Kind::L503 => w.adults_only = true,
-            Kind::V201 if variant % 2 == 0 => w.child_age = Some((12, 14)),
+            Kind::V201 if variant.is_multiple_of(2) => w.child_age = Some((12, 14)),
             Kind::V201 => w.lifted = Some(true),
             Kind::V302 => w.head_working = true,
             _ => {}
@@ -102,7 +102,7 @@ impl Kind {
     pub(crate) fn min_rows(self, variant: u32) -> u32 {
         match self {
             Kind::L111 | Kind::L121 | Kind::L202 => 2,
-            Kind::V201 if variant % 2 == 0 => 2,
+            Kind::V201 if variant.is_multiple_of(2) => 2,
             _ => 1,
         }
     }

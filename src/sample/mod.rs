@@ -314,7 +314,7 @@ fn generate(opts: &SampleOptions, sink: &mut dyn Sink) -> Result<Manifest, Sampl
     let mut index = 0u64;
     while written < opts.rows {
         let remaining = opts.rows - written;
-        let first = HEADER_ROWS + 1 + written;
+        let first = (HEADER_ROWS + 1).saturating_add(written);
         // Decide the error first: the household is then shaped so that only its code fires.
         let mut kind = None;
         if g.rng.chance(opts.error_rate) {
@@ -454,7 +454,11 @@ fn apply(
     match kind {
         Kind::C101 => {
             let i = inject::any_member(&mut g.rng, n);
-            let col = if variant % 2 == 0 { C_NAME } else { C_NATION };
+            let col = if variant.is_multiple_of(2) {
+                C_NAME
+            } else {
+                C_NATION
+            };
             set(rows, i, col, "", None);
             record(row_of(i), col, format!("{} 为空", COLUMNS[col]));
         }
@@ -477,7 +481,7 @@ fn apply(
             record(row_of(i), C_ID, format!("证件号码{what}"));
         }
         Kind::V201 => {
-            if variant % 2 == 0 {
+            if variant.is_multiple_of(2) {
                 let Some(i) = inject::first_child(&h.members) else {
                     return false;
                 };

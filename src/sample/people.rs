@@ -195,7 +195,7 @@ impl IdAlloc {
             if let Some(&r) = NEIGHBOURS.get((hops as usize - 1) % NEIGHBOURS.len()) {
                 region = r;
             }
-            if hops % (NEIGHBOURS.len() as u32) == 0 {
+            if hops.is_multiple_of(NEIGHBOURS.len() as u32) {
                 date = date.checked_add_days(Days::new(1)).unwrap_or(date);
             }
         }
@@ -671,11 +671,10 @@ pub(crate) fn household(
     };
     for p in &mut members {
         p.dibao = kind == 1;
-        if !lifted {
-            // Unlifted households may lack insurance (lifted ones may not: L404).
-            p.medical = rng.chance(0.97);
-            p.serious = rng.chance(0.95);
-        }
+        // Unlifted households may lack insurance; lifted ones may not (L404). Set both ways,
+        // because a D101 copy brings its flags from another household.
+        p.medical = lifted || rng.chance(0.97);
+        p.serious = lifted || rng.chance(0.95);
     }
     let mut specific: Vec<&'static str> = Vec::with_capacity(4);
     if members
