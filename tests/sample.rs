@@ -1129,3 +1129,55 @@ fn committed_samples_are_current() {
     let (_, merges) = xlsx_rows(&dir.join("sample-merged.xlsx"));
     assert!(!merges.is_empty());
 }
+
+#[test]
+fn cli_writes_the_file_and_its_manifest_and_refuses_bad_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.csv");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_povcheck"))
+            .arg("sample")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let ok = run(&[
+        "--rows",
+        "120",
+        "--error-rate",
+        "0.5",
+        "--seed",
+        "3",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let (bytes, m) = csv_bytes(&opts(120, 0.5, 3));
+    assert!(
+        std::fs::read(&out).unwrap() == bytes,
+        "CLI and library agree"
+    );
+    let mut manifest = Vec::new();
+    m.write_csv(&mut manifest).unwrap();
+    assert!(std::fs::read(dir.path().join("x.expected.csv")).unwrap() == manifest);
+    let bad = run(&["--error-rate", "2", "-o", out.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = run(&["--as-of", "2017-13-01", "-o", out.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    let nowhere = dir.path().join("no/such/dir/x.xlsx");
+    let bad = run(&["-o", nowhere.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(!bad.stderr.is_empty());
+}
+
+#[test]
+fn manifest_markdown_lists_every_row() {
+    let (_, m) = csv_bytes(&opts(600, 0.5, 2));
+    let md = m.markdown();
+    assert_eq!(md.lines().count(), m.rows.len() + 2);
+    assert!(md.starts_with("| row | column | code | description |"));
+}
