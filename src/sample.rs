@@ -1,1 +1,0 @@
-//! Seeded synthetic exports (fictitious people only) for samples, tests and benchmarks.
