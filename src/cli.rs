@@ -153,6 +153,8 @@ pub struct RuleArgs {
     pub code: String,
     #[arg(long)]
     pub schema: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: LangArg,
 }
 
 /// Why the run ended (ruff-style): 0 clean, 1 findings at or above `--fail-on`, 2 usage, schema
@@ -390,25 +392,34 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
     }
 }
 
+fn clean() -> Outcome {
+    Outcome {
+        status: ExitStatus::Clean,
+        diagnostics: Vec::new(),
+    }
+}
+
+fn write_failed(e: &std::io::Error) -> Outcome {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        clean()
+    } else {
+        Outcome::fail(miette::miette!("无法写出: {e}"))
+    }
+}
+
 fn run_rules(args: RulesArgs, stdout: &mut dyn Write) -> Outcome {
     let schema = match load_schema(args.schema.as_deref()) {
         Ok(s) => s,
         Err(e) => return Outcome::fail(e),
     };
-    let _ = (lang(args.lang), args.format);
-    for r in &schema.rules {
-        let _ = writeln!(
-            stdout,
-            "{}\t{}\t{}\t{}",
-            r.code,
-            r.category.as_str(),
-            r.severity.as_str(),
-            r.message
-        );
-    }
-    Outcome {
-        status: ExitStatus::Clean,
-        diagnostics: Vec::new(),
+    let format = match args.format {
+        RulesFormat::Terminal => crate::schema::catalogue::Format::Terminal,
+        RulesFormat::Json => crate::schema::catalogue::Format::Json,
+        RulesFormat::Md => crate::schema::catalogue::Format::Md,
+    };
+    match crate::schema::catalogue::write_rules(&schema, format, lang(args.lang), stdout) {
+        Ok(()) => clean(),
+        Err(e) => write_failed(&e),
     }
 }
 
@@ -417,14 +428,25 @@ fn run_rule(args: RuleArgs, stdout: &mut dyn Write) -> Outcome {
         Ok(s) => s,
         Err(e) => return Outcome::fail(e),
     };
-    match schema.rule(&args.code.to_uppercase()) {
-        Some(r) => {
-            let _ = writeln!(stdout, "{} — {}\n\n{}", r.code, r.message, r.doc);
-            Outcome {
-                status: ExitStatus::Clean,
-                diagnostics: Vec::new(),
-            }
+    let code = args.code.trim().to_uppercase();
+    match schema.rule(&code) {
+        Some(r) => match crate::schema::catalogue::write_rule(r, lang(args.lang), stdout) {
+            Ok(()) => clean(),
+            Err(e) => write_failed(&e),
+        },
+        None => {
+            let known: Vec<&str> = schema.rules.iter().map(|r| r.code.as_str()).collect();
+            let near = known
+                .iter()
+                .filter(|k| strsim::levenshtein(k, &code) <= 1)
+                .copied()
+                .collect::<Vec<_>>();
+            let help = if near.is_empty() {
+                "povcheck rules 列出全部规则".to_string()
+            } else {
+                format!("是否要找: {}", near.join(", "))
+            };
+            Outcome::fail(miette::miette!(help = help, "没有规则 {}", args.code))
         }
-        None => Outcome::fail(miette::miette!("没有规则 {}", args.code)),
     }
 }

@@ -629,7 +629,9 @@ fn history_command_on_a_built_ledger() {
     assert_eq!(units[0]["name"], BUREAU);
     assert_eq!(units[0]["ladder_level"], 2);
     assert_eq!(units[0]["consecutive"], 2);
-    assert_eq!(units[0]["action"], "对相关责任人诫勉谈话或停职检查");
+    // The binary reads the action texts from the default schema's [policy.ladder].
+    let actions = povcheck::schema::default_schema().policy.ladder.actions;
+    assert_eq!(units[0]["action"], actions[2].as_str());
     assert_eq!(units[0]["rules"][0]["rule"], "V101");
     assert_eq!(units[0]["rules"][0]["consecutive"], 2);
     assert_eq!(units[0]["rules"][0]["persisting"], 1);

@@ -73,12 +73,21 @@ pub fn as_of() -> NaiveDate {
 }
 
 pub fn run(tables: &[Table], schema: &Schema, select: &[&str]) -> CheckResult {
+    run_with(tables, schema, select, Vec::new())
+}
+
+pub fn run_with(
+    tables: &[Table],
+    schema: &Schema,
+    select: &[&str],
+    exclusions: Vec<check::Exclusion>,
+) -> CheckResult {
     let opts = CheckOptions {
         as_of: as_of(),
         lang: Lang::Zh,
         select: select.iter().map(|s| s.to_string()).collect(),
         ignore: Vec::new(),
-        exclusions: Vec::new(),
+        exclusions,
     };
     check::check(tables, schema, &opts)
 }
