@@ -192,6 +192,7 @@ fn base_frame(ds: &mut Dataset) -> PolarsResult<DataFrame> {
         }
     }
     cols.push(Column::new("_id_valid".into(), &ds.id_valid));
+    cols.push(Column::new("_id_comparable".into(), &ds.id_comparable));
     cols.push(Column::new("_id_birth".into(), days(&ds.id_birth)).cast(&DataType::Date)?);
     cols.push(Column::new("_id_sex".into(), &ds.id_sex));
     cols.push(Column::new("_id_region".into(), &ds.id_region));
@@ -302,7 +303,7 @@ fn computed(lf: LazyFrame, schema: &Schema) -> PolarsResult<LazyFrame> {
             "_hh",
         )?
         .alias("_hh_generation_gap"),
-        when(c("_id_valid"))
+        when(c("_id_comparable"))
             .then(c("证件号码"))
             .otherwise(lit(NULL).cast(DataType::String))
             .alias("_idkey"),

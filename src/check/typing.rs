@@ -43,6 +43,9 @@ pub(crate) struct Dataset<'a> {
     pub household_id: Vec<Option<String>>,
     pub anchor: Vec<bool>,
     pub id_valid: Vec<bool>,
+    /// The ID can be compared with others (not malformed, digits not lost): duplicates (D101)
+    /// and exclusion lists (X101) still apply to an ID whose check character is wrong.
+    pub id_comparable: Vec<bool>,
     pub id_birth: Vec<Option<NaiveDate>>,
     pub id_sex: Vec<Option<&'static str>>,
     pub id_region: Vec<Option<String>>,
@@ -103,6 +106,7 @@ pub(crate) fn type_tables<'a>(
         household_id: Vec::with_capacity(n),
         anchor: vec![false; n],
         id_valid: vec![false; n],
+        id_comparable: vec![false; n],
         id_birth: vec![None; n],
         id_sex: vec![None; n],
         id_region: vec![None; n],
@@ -369,6 +373,10 @@ fn type_field(ds: &mut Dataset, f: &Field, emit: &mut Emitter) -> TypedCol {
                 }
                 if f.name == "证件号码" {
                     ds.id_valid[g] = valid;
+                    ds.id_comparable[g] = !chk
+                        .issues
+                        .iter()
+                        .any(|i| matches!(i.code(), "V101" | "V105"));
                     ds.id_birth[g] = chk.birth;
                     ds.id_sex[g] = chk.sex.map(|s| s.as_code());
                     ds.id_region[g] = chk.region.clone();
@@ -440,7 +448,7 @@ fn derive_person_facts(ds: &mut Dataset, exclusions: &HashMap<String, String>) {
             exit_line[g] = ds.schema.exit_line(s, y as i32);
         }
         if !exclusions.is_empty()
-            && ds.id_valid[g]
+            && ds.id_comparable[g]
             && let Some(ids) = ids
             && let Some(id) = &ids[g]
         {
