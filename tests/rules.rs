@@ -8,7 +8,7 @@
 //! rows = [{ 户编号 = "H1", … }]
 //! [[invalid]]                    # must produce exactly the expected findings
 //! rows = [{ … }, { … }]
-//! expect = [{ row = 1, column = "人均纯收入" }]   # row: 1-based index into `rows`
+//! expect = [{ row = 1, column = "人均纯收入" }]   # row: 1-based index into `rows`; 0 = file scope
 //! # several files at once (dataset rules):
 //! # files = [{ name = "a.csv", rows = […] }, { name = "b.csv", rows = […] }]
 //! # expect = [{ file = "b.csv", row = 1 }]
@@ -109,7 +109,12 @@ fn check_case_file(path: &Path, schema: &Schema, problems: &mut Vec<String>) {
                     .get("file")
                     .and_then(|f| f.as_str())
                     .map_or(default_file.clone(), str::to_string);
-                let row = e.get("row").and_then(|r| r.as_integer()).unwrap_or(0) as u32 + 1;
+                // row = 0 means a file-scope finding (C001), which has no row.
+                let row = match e.get("row").and_then(|r| r.as_integer()) {
+                    Some(0) => 0,
+                    Some(n) => u32::try_from(n).unwrap_or(u32::MAX - 1) + 1,
+                    None => 2,
+                };
                 let col = e
                     .get("column")
                     .and_then(|c| c.as_str())

@@ -177,6 +177,16 @@ pub const COMPUTED: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
+/// `_filled_<field>`: true where the field's cell is not blank (after household inheritance),
+/// whatever its value. Completeness rules use it so that a filled but invalid value (V201, V301,
+/// which is null to every later rule) is not also reported as empty.
+pub const FILLED_PREFIX: &str = "_filled_";
+
+/// The field named by a `_filled_<field>` column.
+pub fn filled_field(name: &str) -> Option<&str> {
+    name.strip_prefix(FILLED_PREFIX).filter(|f| !f.is_empty())
+}
+
 /// The fields a computed column depends on, or None when `name` is not a computed column.
 pub fn dependencies(name: &str) -> Option<&'static [&'static str]> {
     COMPUTED

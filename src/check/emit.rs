@@ -1,7 +1,7 @@
 //! Turning "rule X fires on row g" into a [`Finding`]: where it lands (file, sheet, row, cell,
 //! header), its unit, and its message and hint with placeholders filled from the row.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::finding::{Finding, FindingScope, Lang, UNIT_BLANK, a1};
 use crate::read::Table;
@@ -75,8 +75,9 @@ pub(crate) struct Emitter<'s> {
     lang: Lang,
     enabled: HashSet<String>,
     pub findings: Vec<Finding>,
-    /// (household key, field, code) → index of the finding already emitted for that household.
-    household_seen: HashMap<(String, String, String), usize>,
+    /// (household key, field, code) → the rows carrying that bad household value, with their
+    /// findings; one of them is kept by `finish_households`.
+    household_pending: BTreeMap<(String, String, String), Vec<(usize, Finding)>>,
 }
 
 impl<'s> Emitter<'s> {
@@ -86,7 +87,7 @@ impl<'s> Emitter<'s> {
             lang,
             enabled,
             findings: Vec::new(),
-            household_seen: HashMap::new(),
+            household_pending: BTreeMap::new(),
         }
     }
 
@@ -137,8 +138,8 @@ impl<'s> Emitter<'s> {
         });
     }
 
-    /// A built-in check on one cell. Findings on a household field are reported once per
-    /// household: on the anchor row when it carries the bad value, else on the first row that does.
+    /// A built-in check on one cell. Findings on a household field are held back and reported
+    /// once per household by [`Emitter::finish_households`].
     pub fn cell_finding(
         &mut self,
         ds: &Dataset,
@@ -151,46 +152,45 @@ impl<'s> Emitter<'s> {
         if !self.enabled(code) {
             return;
         }
-        if household_field && let Some(k) = &ds.hh[g] {
-            let key = (k.clone(), field.to_string(), code.to_string());
-            if let Some(&idx) = self.household_seen.get(&key) {
-                if ds.anchor[g] {
-                    let f = self.build(
-                        ds,
-                        g,
-                        code,
-                        &[field.to_string()],
-                        &extra,
-                        FindingScope::Cell,
-                    );
-                    if let Some(f) = f {
-                        self.findings[idx] = f;
-                    }
-                }
-                return;
-            }
-            if let Some(f) = self.build(
-                ds,
-                g,
-                code,
-                &[field.to_string()],
-                &extra,
-                FindingScope::Cell,
-            ) {
-                self.household_seen.insert(key, self.findings.len());
-                self.findings.push(f);
-            }
-            return;
-        }
-        if let Some(f) = self.build(
+        let Some(f) = self.build(
             ds,
             g,
             code,
             &[field.to_string()],
             &extra,
             FindingScope::Cell,
-        ) {
-            self.findings.push(f);
+        ) else {
+            return;
+        };
+        match &ds.hh[g] {
+            Some(k) if household_field => self
+                .household_pending
+                .entry((k.clone(), field.to_string(), code.to_string()))
+                .or_default()
+                .push((g, f)),
+            _ => self.findings.push(f),
+        }
+    }
+
+    /// rules.md "Anchor row": a finding on a household field is reported once per household — on
+    /// the anchor row when every row of the household carries the bad value, else on the first
+    /// row that carries it.
+    pub fn finish_households(&mut self, ds: &Dataset) {
+        let mut size: HashMap<&str, usize> = HashMap::new();
+        for k in ds.hh.iter().flatten() {
+            *size.entry(k.as_str()).or_default() += 1;
+        }
+        for ((k, _, _), mut carriers) in std::mem::take(&mut self.household_pending) {
+            let all = carriers.len() >= size.get(k.as_str()).copied().unwrap_or(0);
+            let pick = if all {
+                carriers
+                    .iter()
+                    .position(|(g, _)| ds.anchor[*g])
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            self.findings.push(carriers.swap_remove(pick).1);
         }
     }
 

@@ -66,7 +66,11 @@ pub(crate) fn compile_rule<'s>(rule: &'s Rule, schema: &Schema) -> Result<Compil
     }
     let mut fields = BTreeSet::new();
     for n in names.iter().chain(rule.columns.iter()) {
-        if let Some(deps) = columns::dependencies(n) {
+        if let Some(f) = columns::filled_field(n)
+            && schema.field(f).is_some()
+        {
+            fields.insert(f.to_string());
+        } else if let Some(deps) = columns::dependencies(n) {
             fields.extend(deps.iter().map(|d| d.to_string()));
         } else if schema.field(n).is_some() {
             fields.insert(n.clone());
@@ -148,7 +152,7 @@ fn param(schema: &Schema, name: &str) -> Expr {
 }
 
 /// Build the dataset frame: typed fields plus the Rust-derived facts.
-fn base_frame(ds: &mut Dataset) -> PolarsResult<DataFrame> {
+fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataFrame> {
     let n = ds.len();
     let mut cols: Vec<Column> = Vec::with_capacity(ds.typed.len() + 16);
     cols.push(Column::new("_t".into(), &ds.t));
@@ -189,6 +193,12 @@ fn base_frame(ds: &mut Dataset) -> PolarsResult<DataFrame> {
                 DataType::String
             };
             cols.push(Column::full_null(name.into(), n, &dtype));
+        }
+    }
+    for name in filled {
+        if let Some(field) = columns::filled_field(name) {
+            let v: Vec<bool> = (0..n).map(|g| ds.filled(g, field)).collect();
+            cols.push(Column::new(name.as_str().into(), v));
         }
     }
     cols.push(Column::new("_id_valid".into(), &ds.id_valid));
@@ -416,7 +426,13 @@ pub(crate) fn run_rules(
     if active.is_empty() {
         return Ok(());
     }
-    let df = base_frame(ds)?;
+    let filled: BTreeSet<String> = compiled
+        .iter()
+        .flat_map(|c| c.names.iter())
+        .filter(|n| columns::filled_field(n).is_some())
+        .cloned()
+        .collect();
+    let df = base_frame(ds, &filled)?;
     let mut select: Vec<Expr> = fired_exprs;
     select.extend(placeholder_cols.iter().map(|p| col(p.as_str())));
     let out = computed(df.lazy(), ds.schema)?.select(select).collect()?;

@@ -75,6 +75,11 @@ impl Dataset<'_> {
         self.tables[t].rows[self.i[src] as usize].cells.get(pos)
     }
 
+    /// Whether the field's cell (after household inheritance) holds anything.
+    pub fn filled(&self, g: usize, field: &str) -> bool {
+        self.cell(g, field).is_some_and(|c| !c.is_blank())
+    }
+
     /// The value as the clerk sees it, trimmed; None when blank or absent.
     pub fn display(&self, g: usize, field: &str) -> Option<String> {
         self.cell(g, field)
@@ -196,6 +201,7 @@ pub(crate) fn type_tables<'a>(
         ds.work_filled[g] = !raw_blank(&ds, g, "务工状况");
     }
     derive_person_facts(&mut ds, exclusions);
+    emit.finish_households(&ds);
     household_field_conflicts(&ds, emit);
     ds
 }

@@ -541,8 +541,11 @@ fn validate(schema: &Schema, spans: &SpanDoc, ctx: &Ctx) -> Result<(), Error> {
         }
     }
 
-    let known_column =
-        |n: &str| names.contains(n) || (n.starts_with('_') && columns::dependencies(n).is_some());
+    let known_column = |n: &str| {
+        names.contains(n)
+            || (n.starts_with('_') && columns::dependencies(n).is_some())
+            || columns::filled_field(n).is_some_and(|f| names.contains(f))
+    };
 
     let mut codes = BTreeSet::new();
     for (i, rule) in schema.rules.iter().enumerate() {
