@@ -98,7 +98,9 @@ fn default() -> Schema {
 }
 
 fn is_known(s: &Schema, name: &str) -> bool {
-    s.field(name).is_some() || columns::dependencies(name).is_some()
+    s.field(name).is_some()
+        || columns::dependencies(name).is_some()
+        || columns::filled_field(name).is_some_and(|f| s.field(f).is_some())
 }
 
 #[test]
@@ -360,10 +362,12 @@ fn doc_examples_are_tables_of_fields_with_valid_other_values() {
         // A rule is skipped for a file that lacks a field it reads; its example must not be.
         if r.kind == RuleKind::Sql {
             for root in sql_roots(&s, r) {
-                let needed: Vec<&str> = match columns::dependencies(&root) {
-                    Some(deps) => deps.to_vec(),
-                    None => vec![root.as_str()],
-                };
+                let needed: Vec<&str> =
+                    match (columns::dependencies(&root), columns::filled_field(&root)) {
+                        (Some(deps), _) => deps.to_vec(),
+                        (None, Some(field)) => vec![field],
+                        (None, None) => vec![root.as_str()],
+                    };
                 for n in needed {
                     assert!(
                         header.iter().any(|h| h == n),
