@@ -12,6 +12,8 @@
 //! # several files at once (dataset rules):
 //! # files = [{ name = "a.csv", rows = […] }, { name = "b.csv", rows = […] }]
 //! # expect = [{ file = "b.csv", row = 1 }]
+//! # an exclusion list for the case (X101), as `--exclude-list` would supply it:
+//! # exclude = [{ id = "440811…", reason = "财政供养人员", source = "区财政局" }]   # source optional
 //! ```
 
 mod common;
@@ -19,7 +21,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{default_schema, records, run, table};
+use common::{default_schema, records, run_with, table};
+use povcheck::check::Exclusion;
 use povcheck::read::Table;
 use povcheck::schema::Schema;
 
@@ -45,9 +48,36 @@ fn case_tables(case: &toml::Value, schema: &Schema) -> Vec<Table> {
     }
 }
 
+/// The case's `exclude` list (X101), empty when absent.
+fn case_exclusions(case: &toml::Value) -> Vec<Exclusion> {
+    let text = |e: &toml::Value, k: &str| {
+        e.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    case.get("exclude")
+        .and_then(|x| x.as_array())
+        .map(|list| {
+            list.iter()
+                .map(|e| Exclusion {
+                    id: text(e, "id"),
+                    reason: text(e, "reason"),
+                    source: text(e, "source"),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// (file, spreadsheet row, column) of each finding of `code`.
-fn found(tables: &[Table], schema: &Schema, code: &str) -> BTreeSet<(String, u32, Option<String>)> {
-    run(tables, schema, &[code])
+fn found(
+    tables: &[Table],
+    schema: &Schema,
+    code: &str,
+    exclusions: Vec<Exclusion>,
+) -> BTreeSet<(String, u32, Option<String>)> {
+    run_with(tables, schema, &[code], exclusions)
         .findings
         .into_iter()
         .filter(|f| f.rule == code)
@@ -88,7 +118,7 @@ fn check_case_file(path: &Path, schema: &Schema, problems: &mut Vec<String>) {
     }
     for (i, case) in valid.iter().enumerate() {
         let tables = case_tables(case, schema);
-        for (file, row, col) in found(&tables, schema, code) {
+        for (file, row, col) in found(&tables, schema, code, case_exclusions(case)) {
             problems.push(format!(
                 "{name}: valid case {}: Noisy {code} at {file} row {row} {col:?}",
                 i + 1
@@ -121,7 +151,7 @@ fn check_case_file(path: &Path, schema: &Schema, problems: &mut Vec<String>) {
         if expected.is_empty() {
             problems.push(format!("{name}: invalid case {} has no `expect`", i + 1));
         }
-        let got = found(&tables, schema, code);
+        let got = found(&tables, schema, code, case_exclusions(case));
         for m in expected.difference(&got) {
             problems.push(format!(
                 "{name}: invalid case {}: Missing {code} at {} row {} {:?}",
