@@ -12,14 +12,19 @@
 //! # several files at once (dataset rules):
 //! # files = [{ name = "a.csv", rows = […] }, { name = "b.csv", rows = […] }]
 //! # expect = [{ file = "b.csv", row = 1 }]
+//! # an exclusion list for the case (X101), as `--exclude-list` would supply it:
+//! # exclude = [{ id = "440811…", reason = "财政供养人员", source = "区财政局" }]   # source optional
+//! # an expected finding may also say what its (Chinese) message must contain:
+//! # expect = [{ row = 2, message = "财政供养人员" }]
 //! ```
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use common::{default_schema, records, run, table};
+use common::{default_schema, records, run_with, table};
+use povcheck::check::Exclusion;
 use povcheck::read::Table;
 use povcheck::schema::Schema;
 
@@ -45,14 +50,46 @@ fn case_tables(case: &toml::Value, schema: &Schema) -> Vec<Table> {
     }
 }
 
-/// (file, spreadsheet row, column) of each finding of `code`.
-fn found(tables: &[Table], schema: &Schema, code: &str) -> BTreeSet<(String, u32, Option<String>)> {
-    run(tables, schema, &[code])
-        .findings
-        .into_iter()
-        .filter(|f| f.rule == code)
-        .map(|f| (f.file, f.row.unwrap_or(0), f.column))
-        .collect()
+/// The case's `exclude` list (X101), empty when absent.
+fn case_exclusions(case: &toml::Value) -> Vec<Exclusion> {
+    let text = |e: &toml::Value, k: &str| {
+        e.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    case.get("exclude")
+        .and_then(|x| x.as_array())
+        .map(|list| {
+            list.iter()
+                .map(|e| Exclusion {
+                    id: text(e, "id"),
+                    reason: text(e, "reason"),
+                    source: text(e, "source"),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+type Key = (String, u32, Option<String>);
+
+/// (file, spreadsheet row, column) of each finding of `code`, with the findings' messages.
+fn found(
+    tables: &[Table],
+    schema: &Schema,
+    code: &str,
+    exclusions: Vec<Exclusion>,
+) -> BTreeMap<Key, Vec<String>> {
+    let mut out: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+    for f in run_with(tables, schema, &[code], exclusions).findings {
+        if f.rule == code {
+            out.entry((f.file, f.row.unwrap_or(0), f.column))
+                .or_default()
+                .push(f.message);
+        }
+    }
+    out
 }
 
 fn check_case_file(path: &Path, schema: &Schema, problems: &mut Vec<String>) {
@@ -88,7 +125,7 @@ fn check_case_file(path: &Path, schema: &Schema, problems: &mut Vec<String>) {
     }
     for (i, case) in valid.iter().enumerate() {
         let tables = case_tables(case, schema);
-        for (file, row, col) in found(&tables, schema, code) {
+        for (file, row, col) in found(&tables, schema, code, case_exclusions(case)).into_keys() {
             problems.push(format!(
                 "{name}: valid case {}: Noisy {code} at {file} row {row} {col:?}",
                 i + 1
@@ -98,35 +135,51 @@ fn check_case_file(path: &Path, schema: &Schema, problems: &mut Vec<String>) {
     for (i, case) in invalid.iter().enumerate() {
         let tables = case_tables(case, schema);
         let default_file = tables.first().map(|t| t.file.clone()).unwrap_or_default();
-        let expected: BTreeSet<(String, u32, Option<String>)> = case
+        let key_of = |e: &toml::Value| -> Key {
+            let file = e
+                .get("file")
+                .and_then(|f| f.as_str())
+                .map_or(default_file.clone(), str::to_string);
+            // row = 0 means a file-scope finding (C001), which has no row.
+            let row = match e.get("row").and_then(|r| r.as_integer()) {
+                Some(0) => 0,
+                Some(n) => u32::try_from(n).unwrap_or(u32::MAX - 1) + 1,
+                None => 2,
+            };
+            let col = e
+                .get("column")
+                .and_then(|c| c.as_str())
+                .map(str::to_string)
+                .or_else(|| schema.rule(code).and_then(|r| r.columns.first().cloned()));
+            (file, row, col)
+        };
+        let entries = case
             .get("expect")
             .and_then(|e| e.as_array())
             .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|e| {
-                let file = e
-                    .get("file")
-                    .and_then(|f| f.as_str())
-                    .map_or(default_file.clone(), str::to_string);
-                // row = 0 means a file-scope finding (C001), which has no row.
-                let row = match e.get("row").and_then(|r| r.as_integer()) {
-                    Some(0) => 0,
-                    Some(n) => u32::try_from(n).unwrap_or(u32::MAX - 1) + 1,
-                    None => 2,
-                };
-                let col = e
-                    .get("column")
-                    .and_then(|c| c.as_str())
-                    .map(str::to_string)
-                    .or_else(|| schema.rule(code).and_then(|r| r.columns.first().cloned()));
-                (file, row, col)
-            })
-            .collect();
+            .unwrap_or_default();
+        let expected: BTreeSet<Key> = entries.iter().map(key_of).collect();
         if expected.is_empty() {
             problems.push(format!("{name}: invalid case {} has no `expect`", i + 1));
         }
-        let got = found(&tables, schema, code);
+        let got_messages = found(&tables, schema, code, case_exclusions(case));
+        for e in &entries {
+            let Some(part) = e.get("message").and_then(|m| m.as_str()) else {
+                continue;
+            };
+            let k = key_of(e);
+            if let Some(msgs) = got_messages.get(&k)
+                && !msgs.iter().any(|m| m.contains(part))
+            {
+                problems.push(format!(
+                    "{name}: invalid case {}: {code} at {} row {} has message {msgs:?}, not containing {part:?}",
+                    i + 1,
+                    k.0,
+                    k.1
+                ));
+            }
+        }
+        let got: BTreeSet<Key> = got_messages.into_keys().collect();
         for m in expected.difference(&got) {
             problems.push(format!(
                 "{name}: invalid case {}: Missing {code} at {} row {} {:?}",

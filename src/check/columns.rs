@@ -152,7 +152,7 @@ pub const COMPUTED: &[(&str, &[&str], &str)] = &[
     (
         "_hh_generation_gap",
         &["户编号", "与户主关系", "证件号码"],
-        "之子/之女 fewer than $generation_gap years younger than the 户主, or 之父/之母 fewer than $generation_gap years older",
+        "之子/之女 born fewer than $generation_gap years after the 户主, or 之父/之母 fewer than $generation_gap years before (by birth dates)",
     ),
     // ---- dataset (all files of the run) ----
     (
@@ -163,7 +163,7 @@ pub const COMPUTED: &[(&str, &[&str], &str)] = &[
     (
         "_id_households",
         &["证件号码", "户编号"],
-        "distinct households in the dataset with that 证件号码",
+        "distinct households (户编号, across files) in the dataset with that 证件号码",
     ),
     (
         "_hh_location_differs",
@@ -173,7 +173,7 @@ pub const COMPUTED: &[(&str, &[&str], &str)] = &[
     (
         "_phone_households",
         &["联系电话", "户编号"],
-        "distinct households in the dataset with the same 联系电话",
+        "distinct households (户编号, across files) in the dataset with the same 联系电话",
     ),
 ];
 

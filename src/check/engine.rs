@@ -208,6 +208,19 @@ fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataF
     cols.push(Column::new("_id_region".into(), &ds.id_region));
     cols.push(Column::new("_birth".into(), days(&ds.birth)).cast(&DataType::Date)?);
     cols.push(Column::new("_age".into(), &ds.age));
+    // YYYYMMDD as an integer: adding N * 10000 moves a date N years on, so "born fewer than 12
+    // years apart" is an exact integer comparison (L207 compares birth dates, not ages).
+    let birth_key: Vec<Option<i32>> = ds
+        .birth
+        .iter()
+        .map(|d| {
+            d.map(|d| {
+                use chrono::Datelike;
+                d.year() * 10000 + d.month() as i32 * 100 + d.day() as i32
+            })
+        })
+        .collect();
+    cols.push(Column::new("_birth_key".into(), birth_key));
     cols.push(Column::new("_school_blank".into(), &ds.school_blank));
     cols.push(Column::new("_working".into(), &ds.work_filled));
     cols.push(Column::new("_exit_line".into(), &ds.exit_line));
@@ -282,6 +295,12 @@ fn computed(lf: LazyFrame, schema: &Schema) -> PolarsResult<LazyFrame> {
             .max()
             .over([c("_hh")])?
             .alias("_hh_head_sex"),
+        when(head_row.clone())
+            .then(c("_birth_key"))
+            .otherwise(lit(NULL).cast(DataType::Int32))
+            .max()
+            .over([c("_hh")])?
+            .alias("_hh_head_birth_key"),
         when(head_row)
             .then(c("_age"))
             .otherwise(lit(NULL).cast(DataType::Int32))
@@ -301,14 +320,14 @@ fn computed(lf: LazyFrame, schema: &Schema) -> PolarsResult<LazyFrame> {
         count_over(
             any_of(c("与户主关系"), &["之子", "之女"])
                 .and(
-                    (c("_hh_head_age") - c("_age"))
+                    (c("_birth_key") - c("_hh_head_birth_key"))
                         .cast(DataType::Float64)
-                        .lt(gap.clone()),
+                        .lt(gap.clone() * lit(10000.0)),
                 )
                 .or(any_of(c("与户主关系"), &["之父", "之母"]).and(
-                    (c("_age") - c("_hh_head_age"))
+                    (c("_hh_head_birth_key") - c("_birth_key"))
                         .cast(DataType::Float64)
-                        .lt(gap),
+                        .lt(gap * lit(10000.0)),
                 )),
             "_hh",
         )?
@@ -317,6 +336,8 @@ fn computed(lf: LazyFrame, schema: &Schema) -> PolarsResult<LazyFrame> {
             .then(c("证件号码"))
             .otherwise(lit(NULL).cast(DataType::String))
             .alias("_idkey"),
+        // Across files a household is its 户编号 (one household may be split over two files).
+        c("户编号").fill_null(c("_hh")).alias("_hhid"),
     ];
     let dataset = [
         when(c("_idkey").is_not_null())
@@ -325,7 +346,7 @@ fn computed(lf: LazyFrame, schema: &Schema) -> PolarsResult<LazyFrame> {
             .alias("_id_count"),
         when(c("_idkey").is_not_null())
             .then(
-                c("_hh")
+                c("_hhid")
                     .n_unique()
                     .cast(DataType::Int32)
                     .over([c("_idkey")])?,
@@ -342,7 +363,7 @@ fn computed(lf: LazyFrame, schema: &Schema) -> PolarsResult<LazyFrame> {
             .alias("_hh_location_differs"),
         when(c("联系电话").is_not_null())
             .then(
-                c("_hh")
+                c("_hhid")
                     .n_unique()
                     .cast(DataType::Int32)
                     .over([c("联系电话")])?,

@@ -488,7 +488,17 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
         let Some(k) = ds.hh[g].as_deref() else {
             continue;
         };
-        let values: Vec<Option<String>> = fields.iter().map(|f| raw_text(ds, g, &f.name)).collect();
+        // Code fields compare canonical values (an accepted variant is the same value); a value
+        // outside the list compares as written.
+        let values: Vec<Option<String>> = fields
+            .iter()
+            .map(|f| match (f.ty, ds.typed.get(&f.name)) {
+                (FieldType::Code, Some(TypedCol::Str(v))) => {
+                    v[g].clone().or_else(|| raw_text(ds, g, &f.name))
+                }
+                _ => raw_text(ds, g, &f.name),
+            })
+            .collect();
         match first.get_mut(k) {
             None => {
                 first.insert(k, values);
