@@ -732,3 +732,38 @@ fn cli_annotate_writes_copies_and_stderr_stays_clean_when_piped() {
     // The JSON report on stdout is unaffected by either flag.
     assert_eq!(loud.stdout.len(), quiet.stdout.len());
 }
+
+#[test]
+fn sheet_over_the_cell_limit_is_kept_empty_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.xlsx");
+    build_input(&input, false);
+    let display = input.display().to_string();
+    let out = dir.path().join("out.xlsx");
+    let table = roster_table(&display);
+    annotate_file(
+        &Source {
+            path: &input,
+            display: &display,
+        },
+        &out,
+        &[&table],
+        &[],
+        &default_schema(),
+        &AnnotateOptions {
+            max_cells: 5,
+            ..AnnotateOptions::default()
+        },
+    )
+    .unwrap();
+    let copy = cells(&out);
+    let names: Vec<&str> = copy.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(names, ["说明", "花名册"]);
+    assert_eq!(copy[0].1.len(), 1);
+    assert!(copy[1].1.is_empty());
+    assert!(
+        notes(&out)
+            .iter()
+            .any(|(r, t)| r == "A1" && t.contains("无法复制") && t.contains('5'))
+    );
+}

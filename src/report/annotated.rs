@@ -195,7 +195,7 @@ pub fn annotate_file(
         out: out.display().to_string(),
         reason: e,
     };
-    let wb = build_workbook(&sheets, &marks, opts.lang).map_err(|e| write_err(e.to_string()))?;
+    let wb = build_workbook(sheets, &marks, opts.lang).map_err(|e| write_err(e.to_string()))?;
     save_atomically(wb, out).map_err(write_err)
 }
 
@@ -236,6 +236,9 @@ struct SheetCopy {
     /// The name to give the copy's sheet.
     name: String,
     cells: Vec<(u32, u32, Val)>,
+    /// Why the sheet could not be copied (it is then kept empty, so the others keep their
+    /// positions, with the reason in a note on A1).
+    problem: Option<String>,
 }
 
 fn read_sheets(path: &Path, opts: &AnnotateOptions) -> Result<Vec<SheetCopy>, String> {
@@ -294,6 +297,16 @@ fn finish_sheet(name: String, mut cells: Vec<(u32, u32, Val)>) -> SheetCopy {
         source_name: Some(name.clone()),
         name,
         cells,
+        problem: None,
+    }
+}
+
+fn broken_sheet(name: String, reason: String) -> SheetCopy {
+    SheetCopy {
+        source_name: Some(name.clone()),
+        name,
+        cells: Vec::new(),
+        problem: Some(reason),
     }
 }
 
@@ -308,14 +321,23 @@ fn stream_sheets_xlsx<RS: Read + Seek>(
             Ok(r) => r,
             // Chart and dialog sheets hold no cells to copy.
             Err(calamine::XlsxError::NotAWorksheet(_)) => continue,
-            Err(e) => return Err(format!("{name}: {e}")),
+            Err(e) => {
+                out.push(broken_sheet(name, e.to_string()));
+                continue;
+            }
         };
-        while let Some(c) = reader.next_cell().map_err(|e| format!("{name}: {e}"))? {
-            let (r, col) = c.get_position();
-            push_cell(&mut cells, r, col, data_ref_val(c.get_value()), max)?;
-        }
+        let read = (|| {
+            while let Some(c) = reader.next_cell().map_err(|e| e.to_string())? {
+                let (r, col) = c.get_position();
+                push_cell(&mut cells, r, col, data_ref_val(c.get_value()), max)?;
+            }
+            Ok::<(), String>(())
+        })();
         drop(reader);
-        out.push(finish_sheet(name, cells));
+        out.push(match read {
+            Ok(()) => finish_sheet(name, cells),
+            Err(e) => broken_sheet(name, e),
+        });
     }
     Ok(out)
 }
@@ -327,15 +349,25 @@ fn stream_sheets_xlsb<RS: Read + Seek>(
     let mut out = Vec::new();
     for name in wb.sheet_names() {
         let mut cells = Vec::new();
-        let mut reader = wb
-            .worksheet_cells_reader(&name)
-            .map_err(|e| format!("{name}: {e}"))?;
-        while let Some(c) = reader.next_cell().map_err(|e| format!("{name}: {e}"))? {
-            let (r, col) = c.get_position();
-            push_cell(&mut cells, r, col, data_ref_val(c.get_value()), max)?;
-        }
+        let mut reader = match wb.worksheet_cells_reader(&name) {
+            Ok(r) => r,
+            Err(e) => {
+                out.push(broken_sheet(name, e.to_string()));
+                continue;
+            }
+        };
+        let read = (|| {
+            while let Some(c) = reader.next_cell().map_err(|e| e.to_string())? {
+                let (r, col) = c.get_position();
+                push_cell(&mut cells, r, col, data_ref_val(c.get_value()), max)?;
+            }
+            Ok::<(), String>(())
+        })();
         drop(reader);
-        out.push(finish_sheet(name, cells));
+        out.push(match read {
+            Ok(()) => finish_sheet(name, cells),
+            Err(e) => broken_sheet(name, e),
+        });
     }
     Ok(out)
 }
@@ -349,29 +381,32 @@ where
 {
     let mut out = Vec::new();
     for name in wb.sheet_names() {
-        let range = wb
-            .worksheet_range(&name)
-            .map_err(|e| format!("{name}: {e}"))?;
+        let range = match wb.worksheet_range(&name) {
+            Ok(r) => r,
+            Err(e) => {
+                out.push(broken_sheet(name, e.to_string()));
+                continue;
+            }
+        };
         let (h, w) = range.get_size();
         if (h as u64).saturating_mul(w as u64) > max {
-            return Err(format!("{name}: 单元格数超过上限 {max}"));
+            out.push(broken_sheet(name, format!("单元格数超过上限 {max}")));
+            continue;
         }
+        // used_cells is relative to the range's start.
+        let (r0, c0) = range.start().unwrap_or((0, 0));
         let mut cells = Vec::new();
-        for (r, c, v) in range.used_cells() {
+        let read = range.used_cells().try_for_each(|(r, c, v)| {
             let (Ok(r), Ok(c)) = (u32::try_from(r), u32::try_from(c)) else {
-                continue;
+                return Ok(());
             };
-            // used_cells is relative to the range's start.
-            let (r0, c0) = range.start().unwrap_or((0, 0));
-            push_cell(
-                &mut cells,
-                r0.saturating_add(r),
-                c0.saturating_add(c),
-                data_val(v),
-                max,
-            )?;
-        }
-        out.push(finish_sheet(name, cells));
+            let (r, c) = (r0.saturating_add(r), c0.saturating_add(c));
+            push_cell(&mut cells, r, c, data_val(v), max)
+        });
+        out.push(match read {
+            Ok(()) => finish_sheet(name, cells),
+            Err(e) => broken_sheet(name, e),
+        });
     }
     Ok(out)
 }
@@ -617,6 +652,19 @@ fn collect_marks(
             ..SheetMarks::default()
         })
         .collect();
+    for (m, s) in marks.iter_mut().zip(sheets) {
+        if let Some(p) = &s.problem {
+            let text = format!(
+                "{}{p}",
+                t(
+                    lang,
+                    "此工作表无法复制：",
+                    "this sheet could not be copied: "
+                )
+            );
+            m.cells.entry((0, 0)).or_default().1.push(text);
+        }
+    }
     for f in findings {
         let line = note_line(f, lang);
         let sheet = sheets.iter().position(|s| s.source_name == f.sheet);
@@ -628,10 +676,13 @@ fn collect_marks(
             continue;
         };
         let Some(m) = marks.get_mut(i) else { continue };
-        let r = row.saturating_sub(1);
+        let r = row.saturating_sub(1).min(MAX_ROW);
         m.rows.entry(r).or_default().insert(f.rule.clone());
         for &c in &f.col_indices {
             let Ok(c) = u32::try_from(c) else { continue };
+            if c > MAX_COL {
+                continue;
+            }
             let e = m.cells.entry((r, c)).or_default();
             e.0 = e.0.max(Some(f.severity));
             e.1.push(line.clone());
@@ -749,7 +800,7 @@ fn unique_sheet_name(wanted: &str, taken: &mut HashSet<String>, fallback: usize)
 }
 
 fn build_workbook(
-    sheets: &[SheetCopy],
+    mut sheets: Vec<SheetCopy>,
     marks: &[SheetMarks],
     lang: Lang,
 ) -> Result<Workbook, XlsxError> {
@@ -758,7 +809,8 @@ fn build_workbook(
     // Side sheets go after every copied sheet, so the clerk's sheets keep their positions.
     let mut side: Vec<(String, &BTreeMap<u32, BTreeSet<String>>)> = Vec::new();
     let empty = SheetMarks::default();
-    for (i, sheet) in sheets.iter().enumerate() {
+    let count = sheets.len();
+    for (i, sheet) in sheets.iter_mut().enumerate() {
         let m = marks.get(i).unwrap_or(&empty);
         let name = unique_sheet_name(&sheet.name, &mut taken, i + 1);
         let ws = wb.add_worksheet_with_constant_memory()?;
@@ -780,11 +832,11 @@ fn build_workbook(
         let side_name = format!(
             "{}{}",
             name.chars()
-                .take(MAX_SHEET_NAME.saturating_sub(3))
+                .take(MAX_SHEET_NAME.saturating_sub(t(lang, "_问题", "_issues").chars().count()))
                 .collect::<String>(),
-            t(lang, "_问题", "_iss")
+            t(lang, "_问题", "_issues")
         );
-        let side_name = unique_sheet_name(&side_name, &mut taken, sheets.len() + i + 1);
+        let side_name = unique_sheet_name(&side_name, &mut taken, count + i + 1);
         let ws = wb.add_worksheet();
         ws.set_name(&side_name)?;
         ws.write_string(0, 0, t(lang, "行号", "Row"))?;
@@ -807,13 +859,13 @@ fn codes_text(codes: &BTreeSet<String>) -> String {
 /// anything written to a row already passed.
 fn write_sheet(
     ws: &mut Worksheet,
-    sheet: &SheetCopy,
+    sheet: &mut SheetCopy,
     m: &SheetMarks,
     codes_col: Option<u32>,
     lang: Lang,
 ) -> Result<(), XlsxError> {
-    let mut events: Vec<(u32, u32, Val)> = Vec::with_capacity(sheet.cells.len());
-    events.extend(sheet.cells.iter().cloned());
+    // Taken, not cloned: a large sheet is held once.
+    let mut events = std::mem::take(&mut sheet.cells);
     // Marked cells the clerk left empty (the usual case for a missing item) still get a fill.
     events.extend(m.cells.keys().map(|(r, c)| (*r, *c, Val::Blank)));
     if let Some(cc) = codes_col {
