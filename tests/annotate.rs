@@ -57,8 +57,11 @@ fn pipeline(inputs: &[PathBuf], dir: &Path) -> (Vec<PathBuf>, Vec<Table>, Vec<Fi
     (written, tables, findings)
 }
 
-/// Every used cell of every sheet: (sheet, row, col) → value.
-fn cells(path: &Path) -> Vec<(String, Vec<(u32, u32, Data)>)> {
+/// The used cells of one sheet: (0-based row, 0-based column, value).
+type SheetCells = Vec<(u32, u32, Data)>;
+
+/// Every used cell of every sheet, by sheet name in workbook order.
+fn cells(path: &Path) -> Vec<(String, SheetCells)> {
     let mut wb: Xlsx<_> = open_workbook(path).unwrap();
     wb.sheet_names()
         .into_iter()
