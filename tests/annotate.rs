@@ -351,6 +351,9 @@ fn build_input(path: &Path, far_cell: bool) {
     let ws = wb.add_worksheet();
     ws.set_name("说明").unwrap();
     ws.write_string(0, 0, "填表说明：按户填写").unwrap();
+    // Personal data outside any table: masked by pattern.
+    ws.write_string(1, 0, format!("联系人证件 {}", id(13)))
+        .unwrap();
     let ws = wb.add_worksheet();
     ws.set_name("花名册").unwrap();
     ws.write_string(0, 0, "湖光镇建档立卡花名册").unwrap();
@@ -610,14 +613,24 @@ fn mask_hides_ids_and_names_in_the_copy() {
     let masked = dir.path().join("masked.xlsx");
     annotate_one(&input, &masked, &hand_findings(&file), true);
     let (p, m) = (all_text(&plain), all_text(&masked));
-    for secret in [id(11), id(12), "林小明".to_string()] {
+    for secret in [id(11), id(12), id(13), "林小明".to_string()] {
         assert!(p.contains(&secret), "unmasked copy should keep {secret}");
         assert!(!m.contains(&secret), "masked copy leaks {secret}");
     }
     assert!(m.contains("440811********"));
     assert!(m.contains("林*明"));
-    // Row numbers and other values unchanged by masking.
+    // Other values unchanged by masking; a 16-digit household number is not a card number.
     assert!(m.contains("湖光镇建档立卡花名册"));
+    assert!(m.contains("4408110000000001"));
+    let copy = cells(&masked);
+    assert_eq!(
+        copy[1]
+            .1
+            .iter()
+            .find(|x| x.0 == 2 && x.1 == 0)
+            .map(|x| &x.2),
+        Some(&Data::String("4408110000000001".into()))
+    );
 }
 
 #[test]
@@ -762,7 +775,7 @@ fn sheet_over_the_cell_limit_is_kept_empty_with_the_reason() {
     let copy = cells(&out);
     let names: Vec<&str> = copy.iter().map(|s| s.0.as_str()).collect();
     assert_eq!(names, ["说明", "花名册"]);
-    assert_eq!(copy[0].1.len(), 1);
+    assert_eq!(copy[0].1.len(), 2);
     assert!(copy[1].1.is_empty());
     assert!(
         notes(&out)

@@ -576,24 +576,31 @@ fn sniff_delimiter(text: &str) -> u8 {
     if tabs > commas { b'\t' } else { b',' }
 }
 
-/// With `--mask`: the data rows of masked fields by their kind, and every other text by pattern,
-/// so no full ID, phone or card number survives in a copy meant for sharing.
+/// With `--mask`: the data rows of masked fields by their kind, unmapped columns and rows outside
+/// the table by pattern, so no full ID, phone or card number survives in a copy meant for
+/// sharing. Mapped fields without a mask kind (户编号, codes, amounts) are left as they are: a
+/// 16-digit household number is not a bank card.
 fn mask_sheet(sheet: &mut SheetCopy, table: Option<&Table>, schema: &Schema) {
-    let kinds: HashMap<u32, String> = table
+    let kinds: HashMap<u32, Option<String>> = table
         .map(|t| {
             t.columns
                 .iter()
                 .filter_map(|c| {
-                    let kind = schema.field(c.field.as_deref()?)?.mask.clone()?;
-                    Some((u32::try_from(c.index).ok()?, kind))
+                    let field = schema.field(c.field.as_deref()?)?;
+                    Some((u32::try_from(c.index).ok()?, field.mask.clone()))
                 })
                 .collect()
         })
         .unwrap_or_default();
-    // Header row is 1-based; cells are 0-based.
+    // Header row is 1-based; cells are 0-based, so the first data row's index is header_row.
     let first_data = table.map(|t| t.header_row).unwrap_or(u32::MAX);
     for (r, c, v) in &mut sheet.cells {
-        let kind = if *r >= first_data { kinds.get(c) } else { None };
+        let mapped = if *r >= first_data { kinds.get(c) } else { None };
+        let kind = match mapped {
+            Some(None) => continue,
+            Some(Some(k)) => Some(k),
+            None => None,
+        };
         let text = match v {
             Val::Text(s) => s.clone(),
             // A number in a masked column is an ID or phone Excel turned numeric.
