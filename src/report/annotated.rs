@@ -195,7 +195,8 @@ pub fn annotate_file(
         out: out.display().to_string(),
         reason: e,
     };
-    let wb = build_workbook(sheets, &marks, opts.lang).map_err(|e| write_err(e.to_string()))?;
+    let wb = build_workbook(sheets, &marks, opts.lang, out.parent())
+        .map_err(|e| write_err(e.to_string()))?;
     save_atomically(wb, out).map_err(write_err)
 }
 
@@ -810,8 +811,14 @@ fn build_workbook(
     mut sheets: Vec<SheetCopy>,
     marks: &[SheetMarks],
     lang: Lang,
+    tempdir: Option<&Path>,
 ) -> Result<Workbook, XlsxError> {
     let mut wb = Workbook::new();
+    // Constant-memory sheets spill to temporary files: keep the clerk's personal data in the
+    // directory the user chose for the copies rather than a shared /tmp.
+    if let Some(dir) = tempdir.filter(|d| !d.as_os_str().is_empty()) {
+        wb.set_tempdir(dir)?;
+    }
     let mut taken = HashSet::new();
     // Side sheets go after every copied sheet, so the clerk's sheets keep their positions.
     let mut side: Vec<(String, &BTreeMap<u32, BTreeSet<String>>)> = Vec::new();
