@@ -783,3 +783,43 @@ fn sheet_over_the_cell_limit_is_kept_empty_with_the_reason() {
             .any(|(r, t)| r == "A1" && t.contains("无法复制") && t.contains('5'))
     );
 }
+
+#[test]
+fn english_copy_has_english_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("wide.xlsx");
+    build_input(&input, true);
+    let display = input.display().to_string();
+    let out = dir.path().join("out.xlsx");
+    let table = roster_table(&display);
+    let findings = hand_findings(&display);
+    let refs: Vec<&Finding> = findings.iter().collect();
+    annotate_file(
+        &Source {
+            path: &input,
+            display: &display,
+        },
+        &out,
+        &[&table],
+        &refs,
+        &default_schema(),
+        &AnnotateOptions {
+            lang: Lang::En,
+            ..AnnotateOptions::default()
+        },
+    )
+    .unwrap();
+    let copy = cells(&out);
+    assert_eq!(copy[2].0, "花名册_issues");
+    assert!(
+        copy[2]
+            .1
+            .contains(&(0, 1, Data::String("Issue codes".into())))
+    );
+    let notes = notes(&out);
+    let c3 = &notes.iter().find(|(r, _)| r == "C3").unwrap().1;
+    assert!(
+        c3.contains("V101 error: V101 的说明") && c3.contains("Hint: V101 的提示"),
+        "{c3}"
+    );
+}

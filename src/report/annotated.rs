@@ -631,9 +631,10 @@ struct SheetMarks {
 
 fn note_line(f: &Finding, lang: Lang) -> String {
     let mut s = format!(
-        "{} {}：{}",
+        "{} {}{}{}",
         f.rule,
         severity_label(f.severity, lang),
+        t(lang, "：", ": "),
         f.message
     );
     if !f.hint.is_empty() {
