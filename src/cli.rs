@@ -129,6 +129,13 @@ pub struct CheckArgs {
     /// Ledger file (default: $POVCHECK_LEDGER, else ./povcheck-ledger.sqlite).
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
+    /// Write an annotated xlsx copy of each input into DIR (<name>.annotated.xlsx): flagged
+    /// cells filled and noted, the codes of each row in a column after the last.
+    #[arg(long, value_name = "DIR")]
+    pub annotate: Option<PathBuf>,
+    /// No progress bar and no messages on stderr other than diagnostics.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -308,13 +315,19 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
     let mut diagnostics = Vec::new();
     let mut tables = Vec::new();
     let mut inputs = Vec::new();
+    let files = args.files.len() as u64;
+    let steps = files + 1 + if args.annotate.is_some() { files } else { 0 };
+    let progress = crate::progress::Progress::new(steps, args.quiet);
     for path in &args.files {
         let display = path.display().to_string();
+        progress.step(&display);
         let fr = read::read_file(path, &display, &read_opts, &matcher);
+        progress.inc();
         tables.extend(fr.tables);
         inputs.extend(fr.inputs);
         diagnostics.extend(fr.errors.into_iter().map(miette::Report::new));
     }
+    progress.step(report::t(lang(args.lang), "检查规则", "checking rules"));
     let opts = CheckOptions {
         as_of,
         lang: lang(args.lang),
@@ -323,6 +336,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         exclusions,
     };
     let result = check::check(&tables, &schema, &opts);
+    progress.inc();
     let summary = attribute::summarize(&result.findings, result.rows, result.households);
     let mut units = attribute::attribute(&schema, &result.findings, &result.population);
     let worst = result.findings.iter().map(|f| f.severity).max();
@@ -358,6 +372,48 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
     if args.mask {
         report::mask::mask_run(&mut run);
     }
+    if let Some(dir) = &args.annotate {
+        let displays: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
+        let sources: Vec<report::annotated::Source> = args
+            .files
+            .iter()
+            .zip(&displays)
+            .map(|(path, display)| report::annotated::Source { path, display })
+            .collect();
+        let aopts = report::annotated::AnnotateOptions {
+            lang: run.lang,
+            mask: args.mask,
+            encoding: read_opts.encoding,
+            max_cells: read_opts.max_cells,
+        };
+        let (written, errors) = report::annotated::annotate_all(
+            dir,
+            &sources,
+            &tables,
+            &run.findings,
+            &schema,
+            &aopts,
+            |f| {
+                progress.inc();
+                progress.step(f);
+            },
+        );
+        progress.finish();
+        if !args.quiet {
+            for w in &written {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!(
+                        "{}{}",
+                        report::t(run.lang, "已写入标注副本: ", "annotated copy written: "),
+                        w.display()
+                    );
+                }
+            }
+        }
+        diagnostics.extend(errors.into_iter().map(miette::Report::new));
+    }
+    progress.finish();
     let written = match &args.output {
         Some(p) => std::fs::File::create(p)
             .and_then(|f| {

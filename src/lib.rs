@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod finding;
 pub mod ledger;
+pub mod progress;
 pub mod read;
 pub mod report;
 pub mod sample;

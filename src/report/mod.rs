@@ -3,6 +3,7 @@
 //! Writers write to a `Write` they are given (stdout and `--output FILE` share one path) and
 //! never decide the exit status. Every format implements [`Reporter`]; [`write`] picks one.
 
+pub mod annotated;
 pub mod csv;
 pub mod html;
 pub mod json;
