@@ -500,3 +500,6 @@ fn schema_with_bad_sql_exits_2_pointing_into_the_toml_before_reading_input() {
     );
     assert!(!r.stderr.contains("missing-input.csv"), "{}", r.stderr);
 }
+
+#[path = "cli/exports.rs"]
+mod exports;
