@@ -207,6 +207,21 @@ fn all_bad_inputs_at_once_with_a_good_file() {
     );
 }
 
+/// The no-header message once said "没有找到表头: 没有找到表头（…）".
+#[test]
+fn no_header_message_says_it_once() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(d.path(), "no-header.csv", b"a,b,c\n1,2,3\n");
+    let r = povcheck(d.path(), &["check", "no-header.csv"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr.matches("没有找到表头").count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no-header.csv: 没有找到表头（前 30 行"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn a_bad_file_name_with_metacharacters_is_quoted_not_executed() {
     let d = tempfile::tempdir().expect("tempdir");

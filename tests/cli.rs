@@ -233,14 +233,21 @@ fn output_writes_the_report_to_a_file_not_stdout() {
 fn as_of_is_reported_and_changes_age_rules() {
     let d = tmp();
     let f = sample_into(d.path(), "sample.csv");
-    let r = povcheck(
-        d.path(),
-        &["check", &f, "--format", "json", "--as-of", "2018-06-30"],
-    );
-    let doc = json_doc(&r.stdout);
-    assert_eq!(doc.as_of, "2018-06-30");
     let default = json_doc(&povcheck(d.path(), &["check", &f, "--format", "json"]).stdout);
     assert_eq!(default.as_of, "2017-12-31");
+    assert_eq!(
+        row_codes(&default),
+        manifest(&repo("samples/sample.expected.csv"))
+    );
+    // Thirteen years on, the same people have aged: age-dependent rules (L112) now fire.
+    let r = povcheck(
+        d.path(),
+        &["check", &f, "--format", "json", "--as-of", "2030-12-31"],
+    );
+    let later = json_doc(&r.stdout);
+    assert_eq!(later.as_of, "2030-12-31");
+    assert!(later.findings.iter().any(|f| f.rule == "L112"));
+    assert!(default.findings.iter().all(|f| f.rule != "L112"));
     let bad = povcheck(d.path(), &["check", &f, "--as-of", "2018-13-01"]);
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("2018-13-01"), "{}", bad.stderr);
