@@ -234,3 +234,21 @@ fn a_bad_file_name_with_metacharacters_is_quoted_not_executed() {
         assert!(!d.path().join(p).exists());
     }
 }
+
+/// A good file whose name has spaces, Chinese and shell metacharacters is checked like any other
+/// and named exactly in findings and inputs.
+#[test]
+fn a_good_file_with_an_odd_name_is_checked_and_named_exactly() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let name = "麻章 名单 (第1批) $HOME;`x`&'q'.csv";
+    std::fs::copy(repo("samples/sample.csv"), d.path().join(name)).expect("copy");
+    let r = povcheck(d.path(), &["check", name, "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let doc = json_doc(&r.stdout);
+    assert_eq!(doc.inputs[0].file, name);
+    assert!(doc.findings.iter().all(|f| f.file == name));
+    assert_eq!(
+        row_codes(&doc),
+        manifest(&repo("samples/sample.expected.csv"))
+    );
+}

@@ -176,6 +176,45 @@ fn every_text_format_renders_the_same_findings() {
     }
 }
 
+/// ndjson: every line parses against the contract, and the stream holds what the JSON document
+/// holds (same findings in the same order, same summary).
+#[test]
+fn ndjson_lines_match_the_contract_and_the_json_document() {
+    let d = tmp();
+    let f = sample_into(d.path(), "all-kinds.xlsx");
+    let doc = json_doc(&povcheck(d.path(), &["check", &f, "--format", "json"]).stdout);
+    let nd = povcheck(d.path(), &["check", &f, "--format", "ndjson"]);
+    assert_eq!(nd.code, 1);
+    let lines: Vec<Line> = nd
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let findings: Vec<(u32, String, String)> = lines
+        .iter()
+        .filter_map(|l| match l {
+            Line::Finding(f) => Some((f.row.0.unwrap_or(0), f.rule.clone(), f.message.clone())),
+            _ => None,
+        })
+        .collect();
+    let want: Vec<(u32, String, String)> = doc
+        .findings
+        .iter()
+        .map(|f| (f.row.0.unwrap_or(0), f.rule.clone(), f.message.clone()))
+        .collect();
+    assert_eq!(findings, want);
+    let units = lines.iter().filter(|l| matches!(l, Line::Unit(_))).count();
+    assert_eq!(units, doc.units.len());
+    match lines.last() {
+        Some(Line::Summary(s)) => {
+            assert_eq!(s.summary.errors, doc.summary.errors);
+            assert_eq!(s.summary.warnings, doc.summary.warnings);
+            assert_eq!(s.as_of, doc.as_of);
+        }
+        other => panic!("last line is not the summary: {other:?}"),
+    }
+}
+
 #[test]
 fn xlsx_report_needs_output_and_reads_back() {
     let d = tmp();

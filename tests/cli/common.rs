@@ -207,3 +207,24 @@ pub fn manifest(path: &Path) -> Vec<(u32, String)> {
     v.sort();
     v
 }
+
+/// One ndjson line: a tagged record of design.md's streaming contract.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Line {
+    Input(Input),
+    Finding(Finding),
+    Unit(Unit),
+    Summary(SummaryLine),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryLine {
+    pub tool: Tool,
+    pub schema: SchemaId,
+    pub as_of: String,
+    pub period: N<String>,
+    pub skipped_rules: Vec<SkippedRule>,
+    pub summary: Summary,
+}
