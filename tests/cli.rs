@@ -84,7 +84,6 @@ fn lang_en_gives_english_messages() {
     assert!(c101(&zh).contains("为空"));
     let en_msg = c101(&en);
     assert_ne!(en_msg, c101(&zh));
-    assert!(en_msg.is_ascii() || en_msg.contains("姓名"), "{en_msg}");
     assert!(
         en_msg.to_lowercase().contains("empty") || en_msg.to_lowercase().contains("missing"),
         "{en_msg}"
@@ -388,7 +387,9 @@ fn mask_hides_every_full_id_in_every_format() {
             // The household number embeds no ID, but a lower-case-x variant must not leak either.
             assert!(!text.contains(&id.to_lowercase()), "{format} leaks {id}");
         }
-        assert!(r.stdout.len() < 10_000 || format == "terminal");
+        for id in &ids {
+            assert!(!r.stdout.contains(id.as_str()) && !r.stderr.contains(id.as_str()));
+        }
     }
 }
 

@@ -68,7 +68,7 @@ fn relabel(grid: &mut [Vec<String>]) {
     }
 }
 
-fn cell<'a>(row: &'a [String], col: usize) -> &'a str {
+fn cell(row: &[String], col: usize) -> &str {
     row.get(col).map_or("", String::as_str)
 }
 
@@ -339,7 +339,8 @@ fn xls_with_merged_household_and_numeric_id_names_sheet_and_cell() {
     let r = povcheck(d.path(), &["check", "户.xls", "--format", "json"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let doc = json_doc(&r.stdout);
-    let got: Vec<(Option<&str>, Option<u32>, Option<&str>, &str)> = doc
+    type Located<'a> = (Option<&'a str>, Option<u32>, Option<&'a str>, &'a str);
+    let got: Vec<Located> = doc
         .findings
         .iter()
         .map(|f| {
