@@ -550,3 +550,17 @@ fn schema_with_bad_sql_exits_2_pointing_into_the_toml_before_reading_input() {
 
 #[path = "cli/exports.rs"]
 mod exports;
+
+/// `-o` naming one of the inputs overwrites the clerk's export with the report: data loss.
+/// Fails today; the fix belongs in src/cli.rs (refuse an output path equal to an input, exit 2).
+#[test]
+#[ignore = "bug in src/cli.rs: --output equal to an input overwrites the input"]
+fn output_path_equal_to_an_input_is_refused() {
+    let d = tmp();
+    let f = sample_into(d.path(), "sample.csv");
+    let before = std::fs::read(d.path().join(&f)).expect("read");
+    let r = povcheck(d.path(), &["check", &f, "-o", &f, "--format", "json"]);
+    let after = std::fs::read(d.path().join(&f)).expect("read");
+    assert!(before == after, "the input was overwritten by the report");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
