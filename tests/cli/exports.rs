@@ -398,3 +398,65 @@ fn all_real_looking_exports_in_one_run_keep_their_own_locations() {
     want.sort();
     assert_eq!(got, want);
 }
+
+/// A CSV saved from Excel after a clerk's edits: a header cell with a line break (quoted, so the
+/// header record spans two lines), full-width and space-padded alias headers, a blank line between
+/// households and a 合计 row. design.md: a CSV finding's row is the line its record starts on.
+#[test]
+fn quirky_csv_rows_are_the_lines_records_start_on() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(repo("samples/sample.csv")).expect("sample");
+    let mut grid: Vec<Vec<String>> = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes())
+        .records()
+        .map(|r| r.expect("record").iter().map(str::to_string).collect())
+        .collect();
+    grid[2][C_MONTHS] = "务工时间\n（月）".into();
+    grid[2][C_TOWN] = "乡（镇）".into();
+    grid[2][C_ID] = " 身份证号码 ".into();
+    let width = grid[2].len();
+    // A blank record after the 7th person (sheet row 10 of the original).
+    grid.insert(10, vec![String::new(); width]);
+    let mut total = vec![String::new(); width];
+    total[0] = "合计".into();
+    total[C_N] = "300".into();
+    grid.push(total);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in &grid {
+        w.write_record(r).expect("record");
+    }
+    std::fs::write(d.path().join("quirky.csv"), w.into_inner().expect("csv")).expect("write");
+
+    let r = povcheck(d.path(), &["check", "quirky.csv", "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let doc = json_doc(&r.stdout);
+    assert_eq!(doc.inputs[0].rows, 300);
+    assert_eq!(doc.inputs[0].skipped_rows, 1, "the 合计 row");
+    assert_eq!(doc.inputs[0].header_row.0, Some(3));
+    // +1 for the header's second line, +1 more past the blank line.
+    let mut want: Vec<(u32, String)> = manifest(&repo("samples/sample.expected.csv"))
+        .into_iter()
+        .map(|(row, code)| (row + 1 + u32::from(row > 10), code))
+        .collect();
+    want.sort();
+    assert_eq!(row_codes(&doc), want);
+    let v302 = doc
+        .findings
+        .iter()
+        .find(|f| f.rule == "V302")
+        .expect("V302");
+    assert_eq!(v302.column.0.as_deref(), Some("务工时间"));
+    assert_eq!(v302.header.0.as_deref(), Some("务工时间\n（月）"));
+    let v102 = doc
+        .findings
+        .iter()
+        .find(|f| f.rule == "V102")
+        .expect("V102");
+    assert_eq!(v102.column.0.as_deref(), Some("证件号码"));
+    assert_eq!(
+        v102.cell.0.as_deref(),
+        Some(format!("I{}", v102.row.0.unwrap_or(0)).as_str())
+    );
+}
