@@ -155,7 +155,9 @@ pub enum Error {
     #[error("{file}: 文件无法读取: {reason}")]
     #[diagnostic(code(povcheck::read::format))]
     Format { file: String, reason: String },
-    #[error("{file}: 没有找到表头: {reason}")]
+    /// Every reason already says "没有找到表头 …" or why (an empty sheet), so the message does not
+    /// repeat it.
+    #[error("{file}: {reason}")]
     #[diagnostic(
         code(povcheck::read::no_header),
         help("表头应包含 姓名、证件号码、户编号 等列名")
