@@ -111,10 +111,10 @@ pub struct CheckArgs {
     /// CSV encoding (default: detected).
     #[arg(long, value_enum, default_value = "auto")]
     pub encoding: EncodingArg,
-    /// Only these rules (comma-separated codes).
+    /// Only these rules (comma-separated codes or prefixes, e.g. `V1,L302`).
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
-    /// Skip these rules (comma-separated codes).
+    /// Skip these rules (comma-separated codes or prefixes).
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
     /// CSV list of ID numbers to flag (X101): ID number, reason, source department. Repeatable.
@@ -266,6 +266,35 @@ fn run_sample(args: SampleArgs, stdout: &mut dyn Write) -> Outcome {
     }
 }
 
+/// Every `--select`/`--ignore` entry must name a rule or a prefix of one: a mistyped code would
+/// otherwise select nothing and the run would look clean.
+fn validate_rule_codes(
+    schema: &Schema,
+    select: &[String],
+    ignore: &[String],
+) -> Result<(), miette::Report> {
+    for (flag, list) in [("--select", select), ("--ignore", ignore)] {
+        for code in list {
+            let p = code.trim().to_uppercase();
+            if p.is_empty() || !schema.rules.iter().any(|r| r.code.starts_with(&p)) {
+                return Err(miette::miette!(
+                    help = "povcheck rules 列出全部规则代码",
+                    "{flag} {code}: 没有这个规则代码"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name the same file (also through links or `./`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
     // The ledger and the period are validated before any input is read.
     let mut session =
@@ -277,6 +306,19 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         Ok(s) => s,
         Err(e) => return Outcome::fail(e),
     };
+    if let Err(e) = validate_rule_codes(&schema, &args.select, &args.ignore) {
+        return Outcome::fail(e);
+    }
+    if let Some(out) = &args.output
+        && let Some(input) = args.files.iter().find(|f| same_file(f, out))
+    {
+        return Outcome::fail(miette::miette!(
+            help = "换一个报告文件名，例如 --output report.json",
+            "--output {} 就是输入文件 {}，写报告会覆盖原始数据",
+            out.display(),
+            input.display()
+        ));
+    }
     let as_of = match args.as_of.as_deref().or(schema.as_of.as_deref()) {
         Some(s) => match parse_date(s) {
             Some(d) => d,
