@@ -127,7 +127,7 @@ pub fn read_csv(
 
 /// Comma, unless the first lines hold more tabs than commas: exports saved as "文本文件(制表符分隔)"
 /// arrive as .txt or .csv with tabs.
-fn sniff_delimiter(text: &str) -> u8 {
+pub(crate) fn sniff_delimiter(text: &str) -> u8 {
     let head = text.lines().take(HEADER_SCAN_ROWS);
     let (mut commas, mut tabs) = (0usize, 0usize);
     for line in head {

@@ -6,8 +6,8 @@
 //! 1-based line of the record's first line); values are as the clerk sees them (no type coercion
 //! here; a numeric cell stays [`Cell::Number`] so later stages can tell an ID lost to Excel).
 
-mod csv;
-mod encoding;
+pub(crate) mod csv;
+pub(crate) mod encoding;
 pub mod header;
 mod limits;
 pub mod lists;

@@ -514,68 +514,12 @@ fn csv_sheet(bytes: &[u8], forced: Encoding, name: String, max: u64) -> Result<S
     Ok(sheet)
 }
 
-/// Same decisions as the reader's decoder (BOM, NULs mean UTF-16, strict UTF-8, else GB18030),
-/// so the lines of the copy are the lines that were checked.
+/// The reader's own decoder, so the lines of the copy are the lines that were checked.
 fn decode(bytes: &[u8], forced: Encoding) -> Result<String, String> {
-    let (enc, body): (&'static encoding_rs::Encoding, &[u8]) = match forced {
-        Encoding::Utf8 => (
-            encoding_rs::UTF_8,
-            bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes),
-        ),
-        Encoding::Gbk => (encoding_rs::GB18030, bytes),
-        Encoding::Utf16Le => (
-            encoding_rs::UTF_16LE,
-            bytes.strip_prefix(b"\xFF\xFE").unwrap_or(bytes),
-        ),
-        Encoding::Utf16Be => (
-            encoding_rs::UTF_16BE,
-            bytes.strip_prefix(b"\xFE\xFF").unwrap_or(bytes),
-        ),
-        Encoding::Auto => {
-            if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-                (encoding_rs::UTF_8, rest)
-            } else if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
-                (encoding_rs::UTF_16LE, rest)
-            } else if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
-                (encoding_rs::UTF_16BE, rest)
-            } else {
-                let sample = bytes.get(..4096).unwrap_or(bytes);
-                let even = sample.iter().step_by(2).filter(|&&b| b == 0).count();
-                let odd = sample
-                    .iter()
-                    .skip(1)
-                    .step_by(2)
-                    .filter(|&&b| b == 0)
-                    .count();
-                if even + odd > 0 {
-                    if odd >= even {
-                        (encoding_rs::UTF_16LE, bytes)
-                    } else {
-                        (encoding_rs::UTF_16BE, bytes)
-                    }
-                } else if std::str::from_utf8(bytes).is_ok() {
-                    (encoding_rs::UTF_8, bytes)
-                } else {
-                    (encoding_rs::GB18030, bytes)
-                }
-            }
-        }
-    };
-    let (text, had_errors) = enc.decode_without_bom_handling(body);
-    if had_errors {
-        return Err(format!("按 {} 编码解码失败", enc.name()));
-    }
-    Ok(text.into_owned())
+    crate::read::encoding::decode(bytes, forced).map(|d| d.text)
 }
 
-fn sniff_delimiter(text: &str) -> u8 {
-    let (mut commas, mut tabs) = (0usize, 0usize);
-    for line in text.lines().take(crate::read::header::HEADER_SCAN_ROWS) {
-        commas += line.matches(',').count();
-        tabs += line.matches('\t').count();
-    }
-    if tabs > commas { b'\t' } else { b',' }
-}
+use crate::read::csv::sniff_delimiter;
 
 /// With `--mask`: the data rows of masked fields by their kind, unmapped columns and rows outside
 /// the table by pattern, so no full ID, phone or card number survives in a copy meant for
