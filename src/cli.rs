@@ -52,35 +52,35 @@ pub enum EncodingArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check export files (xlsx, xlsm, xlsb, xls, ods, csv) against the schema.
+    /// 检查导出表（xlsx、xlsm、xlsb、xls、ods、csv） / check export files
     Check(CheckArgs),
-    /// List the rule catalogue.
+    /// 列出全部规则 / list the rule catalogue
     Rules(RulesArgs),
-    /// Print one rule's documentation.
+    /// 显示一条规则的说明 / print one rule's documentation
     Rule(RuleArgs),
-    /// Show the repeat-offence ledger per unit: rounds, streak, Article 27(6) level, action.
+    /// 按单位显示历次报送的出错记录、连续次数、问责等级 / the repeat-offence ledger per unit
     History(HistoryArgs),
-    /// Write a seeded synthetic export (fictitious people) with injected errors and a manifest.
+    /// 生成虚构人员的模拟导出表（含注入错误和清单） / write a synthetic export with injected errors
     Sample(SampleArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct SampleArgs {
-    /// Person rows to write.
+    /// 人员行数 / person rows
     #[arg(long, default_value_t = 300)]
     pub rows: u32,
-    /// Fraction of households that get one injected error (0–1).
+    /// 注入一个错误的户的比例（0–1） / fraction of households with one injected error
     #[arg(long, default_value_t = 0.05)]
     pub error_rate: f64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Household fields once on the 户主 row (merged down in xlsx, blank on members in CSV).
+    /// 户字段只写在户主行（xlsx 合并单元格，csv 成员行留空） / household fields once, on the 户主 row
     #[arg(long)]
     pub merged: bool,
-    /// Reference date for ages and the export-time row (YYYY-MM-DD).
+    /// 年龄计算基准日和导出时间（YYYY-MM-DD） / reference date
     #[arg(long, default_value = "2017-12-31")]
     pub as_of: String,
-    /// Output file: .csv or .xlsx; the manifest goes beside it as <stem>.expected.csv.
+    /// 输出文件 .csv 或 .xlsx，错误清单写在旁边 <名>.expected.csv / output file
     #[arg(long, short)]
     pub output: PathBuf,
 }
@@ -89,51 +89,53 @@ pub use crate::ledger::history::HistoryArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Files to check; all files of one run form one dataset.
+    /// 要检查的文件；一次检查的所有文件视为同一数据集 / files to check (one dataset)
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Schema TOML (default: the embedded default schema).
+    /// 规则方案 TOML（默认：内置方案） / schema TOML (default: embedded)
     #[arg(long)]
     pub schema: Option<PathBuf>,
+    /// 报告格式 / report format
     #[arg(long, value_enum, default_value = "terminal")]
     pub format: Format,
-    /// Write the report here instead of stdout.
+    /// 报告写入此文件 / write the report here
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Reference date for ages (YYYY-MM-DD); default: the schema's as_of, else today.
+    /// 年龄计算基准日 YYYY-MM-DD（默认：方案的 as_of） / reference date for ages
     #[arg(long)]
     pub as_of: Option<String>,
-    /// Exit 1 when findings at or above this severity exist.
+    /// 有此级别及以上的问题时退出码为 1 / exit 1 at or above this severity
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
+    /// 输出语言 / output language
     #[arg(long, value_enum, default_value = "zh")]
     pub lang: LangArg,
-    /// CSV encoding (default: detected).
+    /// CSV 编码（默认自动识别） / CSV encoding (default: detected)
     #[arg(long, value_enum, default_value = "auto")]
     pub encoding: EncodingArg,
-    /// Only these rules (comma-separated codes or prefixes, e.g. `V1,L302`).
+    /// 只检查这些规则（代码或前缀，逗号分隔，如 V1,L302） / only these rules (codes or prefixes)
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
-    /// Skip these rules (comma-separated codes or prefixes).
+    /// 不检查这些规则（代码或前缀） / skip these rules
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
-    /// CSV list of ID numbers to flag (X101): ID number, reason, source department. Repeatable.
+    /// 比对名单 CSV（证件号码,原因,来源部门），可多次给出（X101） / exclusion list CSV (X101), repeatable
     #[arg(long)]
     pub exclude_list: Vec<PathBuf>,
-    /// Mask ID, phone and bank card numbers and names in every output (for sharing reports).
+    /// 在所有输出中遮盖证件号码、电话、银行卡号和姓名 / mask personal data in every output
     #[arg(long)]
     pub mask: bool,
-    /// Record this run in the ledger as round PERIOD (YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD).
+    /// 把本次结果记入台账的期次 PERIOD（YYYY、YYYY-MM、YYYY-Qn 或 YYYY-MM-DD） / record this round
     #[arg(long, value_name = "PERIOD")]
     pub record: Option<String>,
-    /// Ledger file (default: $POVCHECK_LEDGER, else ./povcheck-ledger.sqlite).
+    /// 台账文件（默认 $POVCHECK_LEDGER，否则 ./povcheck-ledger.sqlite） / ledger file
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
-    /// Write an annotated xlsx copy of each input into DIR (<name>.annotated.xlsx): flagged
-    /// cells filled and noted, the codes of each row in a column after the last.
+    /// 在 DIR 中为每个输入写一份标注副本 <名>.annotated.xlsx：问题单元格着色并加批注 /
+    /// write an annotated xlsx copy of each input into DIR
     #[arg(long, value_name = "DIR")]
     pub annotate: Option<PathBuf>,
-    /// No progress bar and no messages on stderr other than diagnostics.
+    /// 不显示进度条和提示信息 / no progress bar or chatter
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -149,8 +151,10 @@ pub enum RulesFormat {
 pub struct RulesArgs {
     #[arg(long)]
     pub schema: Option<PathBuf>,
+    /// 列表格式 / listing format
     #[arg(long, value_enum, default_value = "terminal")]
     pub format: RulesFormat,
+    /// 输出语言 / output language
     #[arg(long, value_enum, default_value = "zh")]
     pub lang: LangArg,
 }
@@ -160,6 +164,7 @@ pub struct RuleArgs {
     pub code: String,
     #[arg(long)]
     pub schema: Option<PathBuf>,
+    /// 输出语言 / output language
     #[arg(long, value_enum, default_value = "zh")]
     pub lang: LangArg,
 }

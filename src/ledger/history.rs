@@ -386,30 +386,30 @@ pub fn write(
 /// `povcheck history` arguments.
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
-    /// Ledger file (default: $POVCHECK_LEDGER, else ./povcheck-ledger.sqlite).
+    /// 台账文件（默认 $POVCHECK_LEDGER，否则 ./povcheck-ledger.sqlite） / ledger file
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<std::path::PathBuf>,
-    /// Only units with this name (e.g. a village's name, without its township).
+    /// 只显示此名称的单位（如村名，不带镇名） / only units with this name
     #[arg(long)]
     pub unit: Option<String>,
-    /// Only this unit level (乡镇, 行政村, 帮扶单位).
+    /// 只显示此层级（乡镇、行政村、帮扶单位） / only this level
     #[arg(long)]
     pub level: Option<String>,
     #[arg(long, value_enum, default_value = "terminal")]
     pub format: HistoryFormat,
-    /// Write here instead of stdout.
+    /// 写入此文件 / write here
     #[arg(long, short)]
     pub output: Option<std::path::PathBuf>,
-    /// Schema whose [policy.ladder] sets thresholds and action texts (default: embedded).
+    /// 规则方案（其 [policy.ladder] 给出阈值和问责措施；默认内置） / schema for the ladder
     #[arg(long)]
     pub schema: Option<std::path::PathBuf>,
-    /// Language of the output: zh or en.
+    /// 输出语言 / output language
     #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
     pub lang: String,
-    /// Remove a mistakenly recorded round from the ledger (needs --yes).
+    /// 从台账删除误记的一期（需要 --yes） / remove a mistaken round
     #[arg(long, value_name = "PERIOD")]
     pub forget: Option<String>,
-    /// Confirm --forget.
+    /// 确认 --forget / confirm --forget
     #[arg(long)]
     pub yes: bool,
 }
