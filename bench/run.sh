@@ -4,7 +4,8 @@
 # Usage: bench/run.sh [--rows "100000 1000000 2000000"] [--xlsx-rows 1000000] [--runs 3]
 #                     [--compare] [--keep] [--no-build]
 # Data is generated under a temp dir (never in the repo) and removed unless --keep.
-# Environment: CARGO_TARGET_DIR (as for cargo), NICE (default 10).
+# Environment: CARGO_TARGET_DIR (as for cargo), NICE (default 10); with --compare also
+# FRICTIONLESS_VENV and QSV_ROOT (reuse an install), QSV_BUILD_TIMEOUT (seconds, default 1800).
 set -euo pipefail
 
 ROWS="100000 1000000 2000000"
@@ -127,17 +128,20 @@ if [ "$COMPARE" = 1 ]; then
   echo "== side by side on $n rows (header on line 1)"
   measure "povcheck subset $n" "$plain" "$POVCHECK" "${CHECK[@]}" --select "$SUBSET" "$plain"
   measure "povcheck full $n" "$plain" "$POVCHECK" "${CHECK[@]}" "$plain"
-  if python3 -m venv "$TMP/venv" && "$TMP/venv/bin/pip" install -q frictionless; then
-    measure "frictionless $n" "$plain" "$TMP/venv/bin/frictionless" validate --json \
+  # FRICTIONLESS_VENV / QSV_ROOT: reuse an earlier install instead of a fresh one in $TMP.
+  VENV="${FRICTIONLESS_VENV:-$TMP/venv}"
+  if [ -x "$VENV/bin/frictionless" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q frictionless; }; then
+    measure "frictionless $n" "$plain" "$VENV/bin/frictionless" validate --trusted --json \
       --schema "$TMP/table-schema.json" --limit-errors 100000000 "$plain"
     echo "frictionless / povcheck subset       $(ratio "frictionless $n" "povcheck subset $n")   [>= 15]"
     echo "frictionless / povcheck full         $(ratio "frictionless $n" "povcheck full $n")"
   else
     echo "frictionless: could not be installed" >&2
   fi
-  if timeout "${QSV_BUILD_TIMEOUT:-1800}" $NICE cargo install -q qsv --locked --root "$TMP/qsv" \
-      --features feature_capable 2> "$TMP/qsv-build.log"; then
-    measure "qsv validate $n" "$plain" "$TMP/qsv/bin/qsv" validate "$plain" "$TMP/json-schema.json"
+  QSV="${QSV_ROOT:-$TMP/qsv}"
+  if [ -x "$QSV/bin/qsv" ] || timeout "${QSV_BUILD_TIMEOUT:-1800}" $NICE cargo install -q qsv --locked \
+      --root "$QSV" --features feature_capable 2> "$TMP/qsv-build.log"; then
+    measure "qsv validate $n" "$plain" "$QSV/bin/qsv" validate "$plain" "$TMP/json-schema.json"
     echo "qsv validate / povcheck subset       $(ratio "qsv validate $n" "povcheck subset $n")   [>= 2]"
     echo "qsv validate / povcheck full         $(ratio "qsv validate $n" "povcheck full $n")"
   else

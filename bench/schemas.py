@@ -46,6 +46,9 @@ def main():
         elif t == "code":
             cons["enum"] = fd["codes"]
             js["enum"] = fd["codes"]
+        elif t == "digits":
+            cons["pattern"] = "^[0-9]+$"
+            js["pattern"] = "^[0-9]+$"
         elif t == "id_number":
             cons["pattern"] = ID_PATTERN
             js["pattern"] = ID_PATTERN
