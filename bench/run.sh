@@ -2,8 +2,10 @@
 # Benchmark povcheck against the bare cost of reading the same files (docs/performance.md).
 #
 # Usage: bench/run.sh [--rows "100000 1000000 2000000"] [--xlsx-rows 1000000] [--runs 3]
-#                     [--compare] [--keep] [--no-build]
-# Data is generated under a temp dir (never in the repo) and removed unless --keep.
+#                     [--compare] [--keep] [--no-build] [--data DIR] [--povcheck BIN]
+# Data is generated under a temp dir (never in the repo) and removed unless --keep; --data DIR
+# uses (and keeps) DIR instead and reuses files already there, for before/after comparisons;
+# --povcheck BIN times another build (e.g. a copy of the binary before a change).
 # Environment: CARGO_TARGET_DIR (as for cargo), NICE (default 10); with --compare also
 # FRICTIONLESS_VENV and QSV_ROOT (reuse an install), QSV_BUILD_TIMEOUT (seconds, default 1800).
 set -euo pipefail
@@ -14,6 +16,8 @@ RUNS=3
 COMPARE=0
 KEEP=0
 BUILD=1
+DATA=""
+BIN=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rows) ROWS="$2"; shift 2 ;;
@@ -22,7 +26,9 @@ while [ $# -gt 0 ]; do
     --compare) COMPARE=1; shift ;;
     --keep) KEEP=1; shift ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
+    --data) DATA="$2"; shift 2 ;;
+    --povcheck) BIN="$2"; shift 2 ;;
+    -h|--help) sed -n 2,13p "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -30,7 +36,7 @@ done
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 NICE="nice -n ${NICE:-10}"
-POVCHECK="$TARGET/release/povcheck"
+POVCHECK="${BIN:-$TARGET/release/povcheck}"
 BARE="$TARGET/release/examples/bench-read"
 
 if [ ! -x /usr/bin/time ]; then
@@ -41,8 +47,13 @@ if [ "$BUILD" = 1 ]; then
   (cd "$ROOT" && $NICE cargo build --release --bin povcheck --example bench-read)
 fi
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/povcheck-bench.XXXXXX")"
-if [ "$KEEP" = 0 ]; then trap 'rm -rf "$TMP"' EXIT; else echo "data kept in $TMP"; fi
+if [ -n "$DATA" ]; then
+  mkdir -p "$DATA"
+  TMP="$(cd "$DATA" && pwd)"
+else
+  TMP="$(mktemp -d "${TMPDIR:-/tmp}/povcheck-bench.XXXXXX")"
+  if [ "$KEEP" = 0 ]; then trap 'rm -rf "$TMP"' EXIT; else echo "data kept in $TMP"; fi
+fi
 RESULTS="$TMP/results.tsv"
 : > "$RESULTS"
 
@@ -82,9 +93,10 @@ CHECK=(check --format json -o /dev/null)
 
 echo "== generating data in $TMP"
 for n in $ROWS; do
+  [ -s "$TMP/s$n.csv" ] && [ -n "$DATA" ] && continue
   measure "sample csv $n" "$TMP/s$n.csv" "$POVCHECK" sample --rows "$n" -o "$TMP/s$n.csv"
 done
-if [ "$XLSX_ROWS" -gt 0 ]; then
+if [ "$XLSX_ROWS" -gt 0 ] && ! { [ -s "$TMP/s$XLSX_ROWS.xlsx" ] && [ -n "$DATA" ]; }; then
   measure "sample xlsx $XLSX_ROWS" "$TMP/s$XLSX_ROWS.xlsx" "$POVCHECK" sample --rows "$XLSX_ROWS" -o "$TMP/s$XLSX_ROWS.xlsx"
 fi
 
