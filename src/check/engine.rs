@@ -152,8 +152,13 @@ fn base_frame(ds: &mut Dataset) -> PolarsResult<DataFrame> {
     let n = ds.len();
     let mut cols: Vec<Column> = Vec::with_capacity(ds.typed.len() + 16);
     cols.push(Column::new("_t".into(), &ds.t));
-    let hh: Vec<String> = (0..n)
-        .map(|g| ds.hh[g].clone().unwrap_or_else(|| format!("\u{2}{g}")))
+    // The household as a number: every window below groups by it, and hashing an integer is
+    // far cheaper than hashing the key text. A row without 户编号 is a household of its own.
+    let hh: Vec<u64> = (0..n)
+        .map(|g| match ds.hh_index[g] {
+            Some(i) => u64::from(i),
+            None => (ds.households + g) as u64,
+        })
         .collect();
     cols.push(Column::new("_hh".into(), hh));
     cols.push(Column::new("_anchor".into(), &ds.anchor));
