@@ -156,10 +156,34 @@ fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataF
     let n = ds.len();
     let mut cols: Vec<Column> = Vec::with_capacity(ds.typed.len() + 16);
     cols.push(Column::new("_t".into(), &ds.t));
-    let hh: Vec<String> = (0..n)
-        .map(|g| ds.hh[g].clone().unwrap_or_else(|| format!("\u{2}{g}")))
+    // The household as a number: every window below groups by it, and hashing an integer is
+    // far cheaper than hashing the key text. A row without 户编号 is a household of its own.
+    let hh: Vec<u64> = (0..n)
+        .map(|g| match ds.hh_index[g] {
+            Some(i) => u64::from(i),
+            None => (ds.households + g) as u64,
+        })
         .collect();
     cols.push(Column::new("_hh".into(), hh));
+    // Across files a household is its 户编号 (one household may be split over two files); a row
+    // without one stays a household of its own.
+    let hhid: Vec<u64> = match ds.typed.get("户编号") {
+        Some(TypedCol::Str(ids)) => {
+            let mut index: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+            ids.iter()
+                .enumerate()
+                .map(|(g, id)| match id {
+                    Some(id) => {
+                        let next = index.len() as u64;
+                        *index.entry(id.as_str()).or_insert(next)
+                    }
+                    None => (n + g) as u64,
+                })
+                .collect()
+        }
+        _ => (0..n as u64).map(|g| n as u64 + g).collect(),
+    };
+    cols.push(Column::new("_hhid".into(), hhid));
     cols.push(Column::new("_anchor".into(), &ds.anchor));
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     let days = |v: &[Option<chrono::NaiveDate>]| -> Vec<Option<i32>> {
@@ -336,8 +360,6 @@ fn computed(lf: LazyFrame, schema: &Schema) -> PolarsResult<LazyFrame> {
             .then(c("证件号码"))
             .otherwise(lit(NULL).cast(DataType::String))
             .alias("_idkey"),
-        // Across files a household is its 户编号 (one household may be split over two files).
-        c("户编号").fill_null(c("_hh")).alias("_hhid"),
     ];
     let dataset = [
         when(c("_idkey").is_not_null())

@@ -95,13 +95,8 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
     let mut skipped = Vec::new();
     let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &mut emit);
     let population = population(&ds);
-    let households = ds
-        .hh
-        .iter()
-        .enumerate()
-        .map(|(g, k)| k.clone().unwrap_or_else(|| format!("\u{2}{g}")))
-        .collect::<BTreeSet<_>>()
-        .len();
+    // Distinct keys plus one household per row without 户编号.
+    let households = ds.households + ds.hh_index.iter().filter(|i| i.is_none()).count();
     match engine::compile_all(schema, &|c| enabled.contains(c)) {
         Ok(compiled) => {
             engine::age_skips(&ds, &compiled, &mut skipped);
@@ -151,29 +146,48 @@ fn sort_findings(findings: &mut [Finding], tables: &[Table]) {
 }
 
 fn population(ds: &typing::Dataset) -> Vec<Population> {
-    let mut map: std::collections::BTreeMap<UnitCells, (usize, BTreeSet<String>)> =
+    let levels: Vec<&str> = ds.schema.unit_levels().collect();
+    // Unit combination → (rows, households as (dense id, a row of it)). Strings for the
+    // households are made once per household and unit at the end, not once per row.
+    let mut map: std::collections::BTreeMap<UnitCells, (usize, Vec<(u64, usize)>)> =
         Default::default();
+    let mut unit: UnitCells = Vec::with_capacity(levels.len());
     for g in 0..ds.len() {
-        let unit: UnitCells = ds
-            .schema
-            .unit_levels()
-            .map(|l| {
-                (
-                    l.to_string(),
-                    ds.display(g, l)
-                        .unwrap_or_else(|| crate::finding::UNIT_BLANK.to_string()),
-                )
-            })
-            .collect();
-        let e = map.entry(unit).or_default();
-        e.0 += 1;
-        e.1.insert(ds.hh[g].clone().unwrap_or_else(|| format!("\u{2}{g}")));
+        unit.clear();
+        unit.extend(levels.iter().map(|l| {
+            (
+                l.to_string(),
+                ds.display(g, l)
+                    .unwrap_or_else(|| crate::finding::UNIT_BLANK.to_string()),
+            )
+        }));
+        let id = match ds.hh_index[g] {
+            Some(i) => u64::from(i),
+            None => (ds.households + g) as u64,
+        };
+        match map.get_mut(&unit) {
+            Some(e) => {
+                e.0 += 1;
+                e.1.push((id, g));
+            }
+            None => {
+                map.insert(unit.clone(), (1, vec![(id, g)]));
+            }
+        }
     }
     map.into_iter()
-        .map(|(unit, (rows, hh))| Population {
-            unit,
-            rows,
-            households: hh.into_iter().collect(),
+        .map(|(unit, (rows, mut hh))| {
+            hh.sort_unstable_by_key(|(id, _)| *id);
+            hh.dedup_by_key(|(id, _)| *id);
+            let households: BTreeSet<String> = hh
+                .into_iter()
+                .map(|(_, g)| ds.hh[g].clone().unwrap_or_else(|| format!("\u{2}{g}")))
+                .collect();
+            Population {
+                unit,
+                rows,
+                households: households.into_iter().collect(),
+            }
         })
         .collect()
 }

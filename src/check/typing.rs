@@ -6,6 +6,7 @@
 //! fields left blank on member rows inherit the household's value here, so later stages never see
 //! the export's "written once on the 户主 row" layout.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -39,6 +40,10 @@ pub(crate) struct Dataset<'a> {
     pub typed: BTreeMap<String, TypedCol>,
     /// Household key (table + 户编号); None when 户编号 is blank (the row is its own household).
     pub hh: Vec<Option<String>>,
+    /// The key of `hh` as a dense index (0 .. `households`), for grouping without hashing.
+    pub hh_index: Vec<Option<u32>>,
+    /// Number of distinct keys in `hh`.
+    pub households: usize,
     /// 户编号 as written.
     pub household_id: Vec<Option<String>>,
     pub anchor: Vec<bool>,
@@ -108,6 +113,8 @@ pub(crate) fn type_tables<'a>(
         source: HashMap::new(),
         typed: BTreeMap::new(),
         hh: Vec::with_capacity(n),
+        hh_index: Vec::new(),
+        households: 0,
         household_id: Vec::with_capacity(n),
         anchor: vec![false; n],
         id_valid: vec![false; n],
@@ -136,48 +143,72 @@ pub(crate) fn type_tables<'a>(
         }
     }
 
-    // Households and anchors, per table in row order.
-    let mut first_of_hh: HashMap<String, usize> = HashMap::new();
-    let mut head_of_hh: HashMap<String, usize> = HashMap::new();
+    // Households and anchors, per table in row order. Each key gets a dense index so the later
+    // per-row passes index vectors instead of hashing the key string (a million rows × every
+    // household field).
+    let mut index_of: HashMap<String, u32> = HashMap::new();
+    let mut first_of: Vec<usize> = Vec::new();
+    let mut head_of: Vec<Option<usize>> = Vec::new();
+    let mut hh_index: Vec<Option<u32>> = Vec::with_capacity(n);
+    let hid_pos = field_pos(&ds, "户编号");
+    let rel_pos = field_pos(&ds, "与户主关系");
     for g in 0..n {
-        let hid = raw_text(&ds, g, "户编号");
+        let hid = text_at(&ds, g, &hid_pos);
         let key = hid.as_ref().map(|h| format!("{}\u{1}{h}", ds.t[g]));
-        if let Some(k) = &key {
-            first_of_hh.entry(k.clone()).or_insert(g);
-            if raw_text(&ds, g, "与户主关系").as_deref() == Some("户主") {
-                head_of_hh.entry(k.clone()).or_insert(g);
+        let idx = key.as_ref().map(|k| match index_of.get(k) {
+            Some(&i) => i,
+            None => {
+                let i = first_of.len() as u32;
+                index_of.insert(k.clone(), i);
+                first_of.push(g);
+                head_of.push(None);
+                i
             }
+        });
+        if let Some(slot) = idx.and_then(|i| head_of.get_mut(i as usize))
+            && slot.is_none()
+            && text_at(&ds, g, &rel_pos).as_deref() == Some("户主")
+        {
+            *slot = Some(g);
         }
         ds.household_id.push(hid);
         ds.hh.push(key);
+        hh_index.push(idx);
     }
-    for g in 0..n {
-        match &ds.hh[g] {
-            None => ds.anchor[g] = true,
-            Some(k) => {
-                let a = head_of_hh.get(k).or_else(|| first_of_hh.get(k)).copied();
-                ds.anchor[g] = a == Some(g);
+    for (g, idx) in hh_index.iter().enumerate() {
+        ds.anchor[g] = match idx {
+            None => true,
+            Some(i) => {
+                let i = *i as usize;
+                head_of[i].unwrap_or(first_of[i]) == g
             }
-        }
+        };
     }
+    ds.households = first_of.len();
+    ds.hh_index = hh_index;
 
     // Inheritance of household fields: blanks take the household's first non-blank value.
     for f in schema.fields.iter().filter(|f| f.household) {
-        let mut first_value: HashMap<&str, u32> = HashMap::new();
-        let mut src: Vec<u32> = (0..n as u32).collect();
+        let pos = field_pos(&ds, &f.name);
+        let blank: Vec<bool> = (0..n).map(|g| blank_at(&ds, g, &pos)).collect();
+        let mut first_value: Vec<u32> = vec![u32::MAX; ds.households];
         for g in 0..n {
-            if let Some(k) = &ds.hh[g]
-                && !raw_blank(&ds, g, &f.name)
+            if let Some(i) = ds.hh_index[g]
+                && !blank[g]
+                && let Some(v) = first_value.get_mut(i as usize)
+                && *v == u32::MAX
             {
-                first_value.entry(k.as_str()).or_insert(g as u32);
+                *v = g as u32;
             }
         }
+        let mut src: Vec<u32> = (0..n as u32).collect();
         for (g, s) in src.iter_mut().enumerate() {
-            if let Some(k) = &ds.hh[g]
-                && raw_blank(&ds, g, &f.name)
-                && let Some(v) = first_value.get(k.as_str())
+            if let Some(i) = ds.hh_index[g]
+                && blank[g]
+                && let Some(&v) = first_value.get(i as usize)
+                && v != u32::MAX
             {
-                *s = *v;
+                *s = v;
             }
         }
         ds.source.insert(f.name.clone(), src);
@@ -197,8 +228,9 @@ pub(crate) fn type_tables<'a>(
         ds.typed.insert(f.name.clone(), col);
     }
 
+    let work_pos = field_pos(&ds, "务工状况");
     for g in 0..n {
-        ds.work_filled[g] = !raw_blank(&ds, g, "务工状况");
+        ds.work_filled[g] = !blank_at(&ds, g, &work_pos);
     }
     derive_person_facts(&mut ds, exclusions);
     emit.finish_households(&ds);
@@ -206,19 +238,35 @@ pub(crate) fn type_tables<'a>(
     ds
 }
 
-fn raw_cell<'d>(ds: &'d Dataset, g: usize, field: &str) -> Option<&'d Cell> {
+/// Per table, the position of `field` in `Table::columns`: looked up once per field instead of
+/// once per cell.
+fn field_pos(ds: &Dataset, field: &str) -> Vec<Option<usize>> {
+    ds.present.iter().map(|p| p.get(field).copied()).collect()
+}
+
+/// The cell of `field` (positions from [`field_pos`]) on global row `g`, as written.
+fn cell_at<'a>(ds: &Dataset<'a>, g: usize, pos: &[Option<usize>]) -> Option<&'a Cell> {
     let t = ds.t[g] as usize;
-    let pos = *ds.present[t].get(field)?;
-    ds.tables[t].rows[ds.i[g] as usize].cells.get(pos)
+    let p = pos.get(t).copied().flatten()?;
+    ds.tables[t].rows[ds.i[g] as usize].cells.get(p)
 }
 
-fn raw_blank(ds: &Dataset, g: usize, field: &str) -> bool {
-    raw_cell(ds, g, field).is_none_or(Cell::is_blank)
+fn blank_at(ds: &Dataset, g: usize, pos: &[Option<usize>]) -> bool {
+    cell_at(ds, g, pos).is_none_or(Cell::is_blank)
 }
 
-fn raw_text(ds: &Dataset, g: usize, field: &str) -> Option<String> {
-    raw_cell(ds, g, field)
-        .and_then(types::cell_text)
+/// A cell's text as [`types::cell_text`] gives it, borrowed when the cell already is text.
+fn cell_str(c: &Cell) -> Option<Cow<'_, str>> {
+    match c {
+        Cell::Text(s) if !c.is_blank() => Some(Cow::Borrowed(s.as_str())),
+        c => types::cell_text(c).map(Cow::Owned),
+    }
+}
+
+/// The cell's text, trimmed of edge and invisible white space; None when blank or absent.
+fn text_at(ds: &Dataset<'_>, g: usize, pos: &[Option<usize>]) -> Option<String> {
+    cell_at(ds, g, pos)
+        .and_then(cell_str)
         .map(|s| types::trim_value(&s).value)
         .filter(|s| !s.is_empty())
 }
@@ -237,12 +285,15 @@ fn type_field(ds: &mut Dataset, f: &Field, emit: &mut Emitter) -> TypedCol {
     }
     let empty_rule = f.empty_rule.as_deref().unwrap_or("C101");
     let emit_lang = emit.lang();
+    // Looked up once per field, not per cell. A copy: findings read `ds.source` meanwhile.
+    let source: Option<Vec<u32>> = ds.source.get(&f.name).cloned();
+    let pos = field_pos(ds, &f.name);
     for g in 0..n {
         // Inherited household values were checked on the row that carries them.
-        let src = ds.source.get(&f.name).map_or(g, |s| s[g] as usize);
+        let src = source.as_ref().map_or(g, |s| s[g] as usize);
         let inherited = src != g;
-        let cell = raw_cell(ds, src, &f.name);
-        let present = ds.present[ds.t[g] as usize].contains_key(&f.name);
+        let cell = cell_at(ds, src, &pos);
+        let present = pos[ds.t[g] as usize].is_some();
         let mut out = |ds: &Dataset, code: &str, extra: Extra| {
             if !inherited {
                 emit.cell_finding(ds, g, code, &f.name, household, extra);
@@ -258,10 +309,7 @@ fn type_field(ds: &mut Dataset, f: &Field, emit: &mut Emitter) -> TypedCol {
                 push_null(f.ty, &mut strs, &mut nums, &mut dates);
                 continue;
             }
-            Some(c) if !c.is_blank() => (
-                types::cell_text(c).unwrap_or_default(),
-                types::is_numeric(c),
-            ),
+            Some(c) if !c.is_blank() => (cell_str(c).unwrap_or_default(), types::is_numeric(c)),
             _ => {
                 if present && f.required && !(household && ds.hh[g].is_some() && inherited) {
                     out(ds, empty_rule, Extra::default());
@@ -481,27 +529,32 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
         .iter()
         .filter(|f| f.household && !location.contains(&f.name.as_str()))
         .collect();
-    // household key → (first values per field, already reported)
-    let mut first: HashMap<&str, Vec<Option<String>>> = HashMap::new();
-    let mut reported: HashMap<&str, bool> = HashMap::new();
+    let pos: Vec<Vec<Option<usize>>> = fields.iter().map(|f| field_pos(ds, &f.name)).collect();
+    // Per household index: first values per field, and whether it was already reported.
+    let mut first: Vec<Option<Vec<Option<String>>>> = vec![None; ds.households];
+    let mut reported: Vec<bool> = vec![false; ds.households];
     for g in 0..ds.len() {
-        let Some(k) = ds.hh[g].as_deref() else {
+        let Some(k) = ds.hh_index[g].map(|i| i as usize) else {
             continue;
         };
         // Code fields compare canonical values (an accepted variant is the same value); a value
         // outside the list compares as written.
         let values: Vec<Option<String>> = fields
             .iter()
-            .map(|f| match (f.ty, ds.typed.get(&f.name)) {
+            .zip(&pos)
+            .map(|(f, p)| match (f.ty, ds.typed.get(&f.name)) {
                 (FieldType::Code, Some(TypedCol::Str(v))) => {
-                    v[g].clone().or_else(|| raw_text(ds, g, &f.name))
+                    v[g].clone().or_else(|| text_at(ds, g, p))
                 }
-                _ => raw_text(ds, g, &f.name),
+                _ => text_at(ds, g, p),
             })
             .collect();
-        match first.get_mut(k) {
+        let Some(slot) = first.get_mut(k) else {
+            continue;
+        };
+        match slot {
             None => {
-                first.insert(k, values);
+                *slot = Some(values);
             }
             Some(firsts) => {
                 let mut differing = Vec::new();
@@ -512,8 +565,8 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
                         _ => {}
                     }
                 }
-                if !differing.is_empty() && !reported.get(k).copied().unwrap_or(false) {
-                    reported.insert(k, true);
+                if !differing.is_empty() && !reported[k] {
+                    reported[k] = true;
                     let cols: Vec<String> =
                         differing.iter().map(|j| fields[*j].name.clone()).collect();
                     let j0 = differing[0];

@@ -6,13 +6,14 @@ use super::Encoding;
 
 /// The text and the encoding that produced it (for messages).
 #[derive(Debug, PartialEq, Eq)]
-pub struct Decoded {
-    pub text: String,
+pub struct Decoded<'a> {
+    /// Borrowed from the input when it already was UTF-8 (no copy of a large file).
+    pub text: std::borrow::Cow<'a, str>,
     pub encoding: &'static str,
 }
 
 /// Decode `bytes`. Err is a Chinese reason naming the first bad line.
-pub fn decode(bytes: &[u8], forced: Encoding) -> Result<Decoded, String> {
+pub fn decode(bytes: &[u8], forced: Encoding) -> Result<Decoded<'_>, String> {
     let (enc, body): (&'static encoding_rs::Encoding, &[u8]) = match forced {
         Encoding::Utf8 => (
             encoding_rs::UTF_8,
@@ -43,7 +44,7 @@ pub fn decode(bytes: &[u8], forced: Encoding) -> Result<Decoded, String> {
         ));
     }
     Ok(Decoded {
-        text: text.into_owned(),
+        text,
         encoding: label(enc),
     })
 }
@@ -134,13 +135,13 @@ mod tests {
     fn detects_each_encoding() {
         let s = "姓名,证件号码\n甲,1\n";
         let d = decode(s.as_bytes(), Encoding::Auto).unwrap();
-        assert_eq!((d.text.as_str(), d.encoding), (s, "UTF-8"));
+        assert_eq!((&*d.text, d.encoding), (s, "UTF-8"));
         let mut bom = b"\xEF\xBB\xBF".to_vec();
         bom.extend(s.as_bytes());
         assert_eq!(decode(&bom, Encoding::Auto).unwrap().text, s);
         let (gbk, _, _) = encoding_rs::GBK.encode(s);
         let d = decode(&gbk, Encoding::Auto).unwrap();
-        assert_eq!((d.text.as_str(), d.encoding), (s, "GB18030/GBK"));
+        assert_eq!((&*d.text, d.encoding), (s, "GB18030/GBK"));
         let mut le = b"\xFF\xFE".to_vec();
         le.extend(utf16(s, true));
         assert_eq!(decode(&le, Encoding::Auto).unwrap().text, s);

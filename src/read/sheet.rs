@@ -86,7 +86,23 @@ impl SparseSheet {
         if cell == Cell::Empty {
             return Ok(());
         }
-        if self.rows.entry(row).or_default().insert(col, cell) {
+        // Cells arrive row by row: the row being filled is nearly always the last one, reached
+        // without a search of the whole map (one search per cell was a measurable share of a
+        // million-row read).
+        let added = if let Some(mut last) = self.rows.last_entry()
+            && *last.key() == row
+        {
+            last.get_mut().insert(col, cell)
+        } else {
+            // Rows of a sheet are about as wide as each other: sized like the previous one, a
+            // row's Vec neither regrows nor ends with up to half its slots unused.
+            let width = self.rows.last_key_value().map_or(0, |(_, r)| r.0.len());
+            self.rows
+                .entry(row)
+                .or_insert_with(|| RowCells(Vec::with_capacity(width)))
+                .insert(col, cell)
+        };
+        if added {
             self.cells += 1;
             if self.cells > self.max_cells {
                 return Err(SheetProblem::TooManyCells(self.max_cells));

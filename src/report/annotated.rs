@@ -516,7 +516,7 @@ fn csv_sheet(bytes: &[u8], forced: Encoding, name: String, max: u64) -> Result<S
 
 /// The reader's own decoder, so the lines of the copy are the lines that were checked.
 fn decode(bytes: &[u8], forced: Encoding) -> Result<String, String> {
-    crate::read::encoding::decode(bytes, forced).map(|d| d.text)
+    crate::read::encoding::decode(bytes, forced).map(|d| d.text.into_owned())
 }
 
 use crate::read::csv::sniff_delimiter;

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Benchmark povcheck against the bare cost of reading the same files (docs/performance.md).
+#
+# Usage: bench/run.sh [--rows "100000 1000000 2000000"] [--xlsx-rows 1000000] [--runs 3]
+#                     [--compare] [--keep] [--no-build] [--data DIR] [--povcheck BIN]
+# Data is generated under a temp dir (never in the repo) and removed unless --keep; --data DIR
+# uses (and keeps) DIR instead and reuses files already there, for before/after comparisons;
+# --povcheck BIN times another build (e.g. a copy of the binary before a change).
+# Environment: CARGO_TARGET_DIR (as for cargo), NICE (default 10); with --compare also
+# FRICTIONLESS_VENV and QSV_ROOT (reuse an install), QSV_BUILD_TIMEOUT (seconds, default 1800).
+set -euo pipefail
+
+ROWS="100000 1000000 2000000"
+XLSX_ROWS=1000000
+RUNS=3
+COMPARE=0
+KEEP=0
+BUILD=1
+DATA=""
+BIN=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rows) ROWS="$2"; shift 2 ;;
+    --xlsx-rows) XLSX_ROWS="$2"; shift 2 ;;
+    --runs) RUNS="$2"; shift 2 ;;
+    --compare) COMPARE=1; shift ;;
+    --keep) KEEP=1; shift ;;
+    --no-build) BUILD=0; shift ;;
+    --data) DATA="$2"; shift 2 ;;
+    --povcheck) BIN="$2"; shift 2 ;;
+    -h|--help) sed -n 2,13p "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+NICE="nice -n ${NICE:-10}"
+POVCHECK="${BIN:-$TARGET/release/povcheck}"
+BARE="$TARGET/release/examples/bench-read"
+
+if [ ! -x /usr/bin/time ]; then
+  echo "/usr/bin/time missing: apt-get install -y time" >&2
+  exit 2
+fi
+if [ "$BUILD" = 1 ]; then
+  (cd "$ROOT" && $NICE cargo build --release --bin povcheck --example bench-read)
+fi
+
+if [ -n "$DATA" ]; then
+  mkdir -p "$DATA"
+  TMP="$(cd "$DATA" && pwd)"
+else
+  TMP="$(mktemp -d "${TMPDIR:-/tmp}/povcheck-bench.XXXXXX")"
+  if [ "$KEEP" = 0 ]; then trap 'rm -rf "$TMP"' EXIT; else echo "data kept in $TMP"; fi
+fi
+RESULTS="$TMP/results.tsv"
+: > "$RESULTS"
+
+# measure LABEL FILE-FOR-SIZE CMD...: median wall seconds and median peak RSS (KB) of $RUNS runs.
+measure() {
+  local label="$1" file="$2"; shift 2
+  local walls=() rsss=() i t
+  for ((i = 0; i < RUNS; i++)); do
+    t="$TMP/time.$i"
+    # povcheck exits 1 when it finds errors: that is success here.
+    $NICE /usr/bin/time -v -o "$t" "$@" > /dev/null 2> "$TMP/stderr" || {
+      local rc=$?
+      if [ "$rc" -gt 1 ]; then echo "$label failed ($rc):" >&2; cat "$TMP/stderr" "$t" >&2; exit 1; fi
+    }
+    walls+=("$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (j = 1; j <= n; j++) s = s * 60 + p[j]; print s}' "$t")")
+    rsss+=("$(awk -F': ' '/Maximum resident set size/ {print $2}' "$t")")
+  done
+  local wall rss size
+  wall="$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')"
+  rss="$(printf '%s\n' "${rsss[@]}" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')"
+  size="$(stat -c %s "$file")"
+  printf '%s\t%s\t%s\t%s\n' "$label" "$wall" "$rss" "$size" >> "$RESULTS"
+  printf '%-34s wall %7.2f s   peak RSS %7.0f MB   RSS/file %5.2f\n' \
+    "$label" "$wall" "$(echo "$rss / 1024" | bc -l)" "$(echo "$rss * 1024 / $size" | bc -l)"
+}
+
+# Value of column 2 (wall) or 3 (RSS) for a label.
+get() { awk -F'\t' -v l="$1" -v c="$2" '$1 == l {print $c}' "$RESULTS"; }
+ratio() {
+  local a b
+  a="$(get "$1" "${3:-2}")"; b="$(get "$2" "${3:-2}")"
+  if [ -n "$a" ] && [ -n "$b" ]; then printf '%.2f' "$(echo "$a / $b" | bc -l)"; else printf 'n/a'; fi
+}
+
+ONE=(env RAYON_NUM_THREADS=1 POLARS_MAX_THREADS=1)
+CHECK=(check --format json -o /dev/null)
+
+echo "== generating data in $TMP"
+for n in $ROWS; do
+  [ -s "$TMP/s$n.csv" ] && [ -n "$DATA" ] && continue
+  measure "sample csv $n" "$TMP/s$n.csv" "$POVCHECK" sample --rows "$n" -o "$TMP/s$n.csv"
+done
+if [ "$XLSX_ROWS" -gt 0 ] && ! { [ -s "$TMP/s$XLSX_ROWS.xlsx" ] && [ -n "$DATA" ]; }; then
+  measure "sample xlsx $XLSX_ROWS" "$TMP/s$XLSX_ROWS.xlsx" "$POVCHECK" sample --rows "$XLSX_ROWS" -o "$TMP/s$XLSX_ROWS.xlsx"
+fi
+
+echo "== reading and checking (median of $RUNS)"
+for n in $ROWS; do
+  f="$TMP/s$n.csv"
+  measure "bare polars csv $n" "$f" "$BARE" csv "$f"
+  measure "check csv $n" "$f" "$POVCHECK" "${CHECK[@]}" "$f"
+  measure "check csv $n 1core" "$f" "${ONE[@]}" "$POVCHECK" "${CHECK[@]}" "$f"
+done
+if [ "$XLSX_ROWS" -gt 0 ]; then
+  f="$TMP/s$XLSX_ROWS.xlsx"
+  measure "bare calamine xlsx $XLSX_ROWS" "$f" "$BARE" xlsx "$f"
+  measure "check xlsx $XLSX_ROWS" "$f" "$POVCHECK" "${CHECK[@]}" "$f"
+  measure "check xlsx $XLSX_ROWS 1core" "$f" "${ONE[@]}" "$POVCHECK" "${CHECK[@]}" "$f"
+fi
+
+echo "== ratios (targets in brackets)"
+for n in $ROWS; do
+  echo "csv $n: check / bare polars read   $(ratio "check csv $n" "bare polars csv $n")   [<= 1.5 at 1M]"
+  echo "csv $n: peak RSS / file size       $(awk -F'\t' -v l="check csv $n" '$1 == l {printf "%.2f", $3 * 1024 / $4}' "$RESULTS")   [<= 2.5]"
+  echo "csv $n: speed-up 1 -> 2 cores      $(ratio "check csv $n 1core" "check csv $n")"
+done
+if [ "$XLSX_ROWS" -gt 0 ]; then
+  n=$XLSX_ROWS
+  echo "xlsx $n: check / bare calamine read $(ratio "check xlsx $n" "bare calamine xlsx $n")   [<= 1.2]"
+  echo "xlsx $n: speed-up 1 -> 2 cores      $(ratio "check xlsx $n 1core" "check xlsx $n")"
+fi
+echo "growth 1M / 100k time               $(ratio "check csv 1000000" "check csv 100000")   [linear: 10]"
+echo "growth 2M / 1M time                 $(ratio "check csv 2000000" "check csv 1000000")   [<= 2.1]"
+
+if [ "$COMPARE" = 1 ]; then
+  # The other tools want the header on the first line: the same data without the title rows.
+  n="$(for x in $ROWS; do echo "$x"; done | sort -g | awk '$1 <= 1000000' | tail -1)"
+  [ -n "$n" ] || n="$(echo "$ROWS" | awk '{print $1}')"
+  src="$TMP/s$n.csv"
+  plain="$TMP/plain$n.csv"
+  tail -n +3 "$src" | sed '1s/^\xEF\xBB\xBF//' > "$plain"
+  SUBSET="C101,V101,V201,V301,V302,V401,V501"
+  python3 "$ROOT/bench/schemas.py" "$ROOT/schemas/default.toml" "$plain" "$TMP/table-schema.json" "$TMP/json-schema.json"
+  echo "== side by side on $n rows (header on line 1)"
+  measure "povcheck subset $n" "$plain" "$POVCHECK" "${CHECK[@]}" --select "$SUBSET" "$plain"
+  measure "povcheck full $n" "$plain" "$POVCHECK" "${CHECK[@]}" "$plain"
+  # FRICTIONLESS_VENV / QSV_ROOT: reuse an earlier install instead of a fresh one in $TMP.
+  VENV="${FRICTIONLESS_VENV:-$TMP/venv}"
+  if [ -x "$VENV/bin/frictionless" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q frictionless; }; then
+    measure "frictionless $n" "$plain" "$VENV/bin/frictionless" validate --trusted --json \
+      --schema "$TMP/table-schema.json" --limit-errors 100000000 "$plain"
+    echo "frictionless / povcheck subset       $(ratio "frictionless $n" "povcheck subset $n")   [>= 15]"
+    echo "frictionless / povcheck full         $(ratio "frictionless $n" "povcheck full $n")"
+  else
+    echo "frictionless: could not be installed" >&2
+  fi
+  QSV="${QSV_ROOT:-$TMP/qsv}"
+  if [ -x "$QSV/bin/qsv" ] || timeout "${QSV_BUILD_TIMEOUT:-1800}" $NICE cargo install -q qsv --locked \
+      --root "$QSV" --features feature_capable 2> "$TMP/qsv-build.log"; then
+    measure "qsv validate $n" "$plain" "$QSV/bin/qsv" validate "$plain" "$TMP/json-schema.json"
+    echo "qsv validate / povcheck subset       $(ratio "qsv validate $n" "povcheck subset $n")   [>= 2]"
+    echo "qsv validate / povcheck full         $(ratio "qsv validate $n" "povcheck full $n")"
+  else
+    echo "qsv: did not build within ${QSV_BUILD_TIMEOUT:-1800} s (see $TMP/qsv-build.log)" >&2
+  fi
+  cat <<'NOTE'
+Not expressible (per-field constraints only, no cross-field or cross-row logic):
+  both tools: ID check digit, ID birth date and region (V102-V104), numbers stored as floats
+    (V105), normalisation hints (V106, V201 suggestions), white space (V602), names (V601),
+    Luhn (V502), every L (person, household, policy lines) and D (duplicates) rule, household
+    inheritance of blank member cells, per-unit attribution and repeat offences.
+  Frictionless: a pattern or enum is an exact match, so "初 中" and 初中 are both only "not in enum".
+  qsv (JSON Schema): no date type without a format extension; empty cells are only "required"
+    through minLength.
+NOTE
+fi
