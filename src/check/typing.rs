@@ -192,9 +192,9 @@ pub(crate) fn type_tables<'a>(
         let pos = field_pos(&ds, &f.name);
         let blank: Vec<bool> = (0..n).map(|g| blank_at(&ds, g, &pos)).collect();
         let mut first_value: Vec<u32> = vec![u32::MAX; ds.households];
-        for g in 0..n {
-            if let Some(i) = ds.hh_index[g]
-                && !blank[g]
+        for (g, (idx, &is_blank)) in ds.hh_index.iter().zip(&blank).enumerate() {
+            if let Some(i) = *idx
+                && !is_blank
                 && let Some(v) = first_value.get_mut(i as usize)
                 && *v == u32::MAX
             {

@@ -78,10 +78,18 @@ fn window_rule(c: &mut Criterion) {
     g.sample_size(10);
     // The typing pass runs whatever is selected: the difference between the two is the rule.
     g.bench_function("typing only (no rule selected)", |b| {
-        b.iter_batched(|| opts("Z999"), |o| check(&tables, &schema, &o), BatchSize::SmallInput)
+        b.iter_batched(
+            || opts("Z999"),
+            |o| check(&tables, &schema, &o),
+            BatchSize::SmallInput,
+        )
     });
     g.bench_function("typing + L203 household window", |b| {
-        b.iter_batched(|| opts("L203"), |o| check(&tables, &schema, &o), BatchSize::SmallInput)
+        b.iter_batched(
+            || opts("L203"),
+            |o| check(&tables, &schema, &o),
+            BatchSize::SmallInput,
+        )
     });
     g.finish();
 }
