@@ -1,0 +1,145 @@
+//! Inputs the fuzz targets (fuzz/fuzz_targets) once crashed on, replayed through the same code
+//! with the same invariants, so a fixed crash stays fixed. Small inputs live in
+//! tests/fixtures/fuzz/<target>/; each named test below says what went wrong.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use povcheck::read::{Encoding, FileRead, HeaderMatcher, InputStatus, ReadOptions, read_file};
+
+fn fixtures(target: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz")
+        .join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+fn matcher() -> HeaderMatcher {
+    HeaderMatcher::from_schema(&povcheck::schema::default_schema())
+}
+
+/// The fuzz targets' limits (fuzz/fuzz_targets/common.rs).
+fn opts(encoding: Encoding) -> ReadOptions {
+    ReadOptions {
+        encoding,
+        max_inflated_bytes: 32 << 20,
+        max_cells: 200_000,
+    }
+}
+
+/// The reader invariants the fuzz targets assert (fuzz/fuzz_targets/common.rs).
+fn check_invariants(r: &FileRead, what: &str) {
+    assert!(!r.inputs.is_empty(), "{what}: no input entry");
+    for e in &r.inputs {
+        if e.status != InputStatus::Checked {
+            assert!(e.reason.is_some(), "{what}: entry without a reason");
+        }
+        if let Some(reason) = &e.reason {
+            assert!(
+                !reason.contains("内部错误"),
+                "{what}: panic guard fired: {reason}"
+            );
+        }
+    }
+    if r.inputs.iter().any(|e| e.status == InputStatus::Unreadable) {
+        assert!(!r.errors.is_empty(), "{what}: unreadable without an error");
+    }
+    for t in &r.tables {
+        let mut last = t.header_row;
+        for row in &t.rows {
+            assert_eq!(
+                row.cells.len(),
+                t.columns.len(),
+                "{what}: row {}",
+                row.number
+            );
+            assert!(row.number > last, "{what}: row {} after {last}", row.number);
+            last = row.number;
+        }
+    }
+}
+
+/// Replay a reading fixture as the target did: written under the name the target used.
+fn replay_read(target: &str, bytes: &[u8], name: &str) -> Vec<FileRead> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).expect("write fixture copy");
+    let m = matcher();
+    let mut out = vec![read_file(&path, name, &opts(Encoding::Auto), &m)];
+    if target == "csv_read" {
+        for enc in [
+            Encoding::Utf8,
+            Encoding::Gbk,
+            Encoding::Utf16Le,
+            Encoding::Utf16Be,
+        ] {
+            out.push(read_file(&path, name, &opts(enc), &m));
+        }
+    }
+    for r in &out {
+        check_invariants(r, &format!("{target}/{name}"));
+    }
+    out
+}
+
+#[test]
+fn every_reading_fixture_replays_cleanly() {
+    for target in ["csv_read", "xlsx_read"] {
+        for f in fixtures(target) {
+            let bytes = std::fs::read(&f).expect("read fixture");
+            let name = if target == "csv_read" {
+                "input.csv"
+            } else {
+                "input.xlsx"
+            };
+            replay_read(target, &bytes, name);
+        }
+    }
+}
+
+#[test]
+fn every_id_fixture_keeps_the_invariants() {
+    let as_of = NaiveDate::from_ymd_opt(2020, 12, 31).expect("valid date");
+    for f in fixtures("id_number") {
+        let bytes = std::fs::read(&f).expect("read fixture");
+        let text = String::from_utf8_lossy(&bytes);
+        let (numeric, raw) = match text.strip_prefix('#') {
+            Some(rest) => (true, rest),
+            None => (false, text.as_ref()),
+        };
+        let c = povcheck::types::check_id(raw, numeric, as_of);
+        let n = povcheck::types::normalize_id(raw);
+        assert_eq!(povcheck::types::normalize_id(&n), n, "{}", f.display());
+        if c.is_valid() {
+            assert!(c.birth.is_some_and(|b| b <= as_of), "{}", f.display());
+        }
+    }
+}
+
+#[test]
+fn every_schema_and_sql_fixture_is_ok_or_err() {
+    let params = povcheck::schema::default_schema().policy.params;
+    for f in fixtures("schema_toml") {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).expect("read fixture")).into_owned();
+        if let Ok(schema) = povcheck::schema::load_str("fuzz.toml", &text) {
+            for rule in &schema.rules {
+                for sql in [rule.when.as_deref(), rule.assert.as_deref()]
+                    .into_iter()
+                    .flatten()
+                {
+                    assert!(
+                        povcheck::check::engine::compile_sql(sql, &schema.policy.params).is_ok()
+                    );
+                }
+            }
+        }
+    }
+    for f in fixtures("rule_sql") {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).expect("read fixture")).into_owned();
+        let _ = povcheck::check::engine::compile_sql(&text, &params);
+    }
+}
