@@ -143,3 +143,48 @@ fn every_schema_and_sql_fixture_is_ok_or_err() {
         let _ = povcheck::check::engine::compile_sql(&text, &params);
     }
 }
+
+/// xlsx_read found a 5.7 KB .xls whose FAT sends a sector chain round in a cycle: calamine
+/// follows chains without a step limit, so reading it grew memory until the process was killed
+/// (libFuzzer: out-of-memory at 2.7 GB). Now refused before calamine sees it.
+#[test]
+fn xls_with_a_cyclic_sector_chain_is_refused_not_oom() {
+    let bytes = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/fuzz/xlsx_read/xls-cyclic-fat-oom.xls"),
+    )
+    .expect("fixture");
+    let r = replay_read("xlsx_read", &bytes, "input.xls");
+    assert!(r[0].tables.is_empty());
+    assert_eq!(r[0].inputs[0].status, InputStatus::Unreadable);
+    let reason = r[0].inputs[0].reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("扇区链"), "{reason}");
+}
+
+/// The same damage made by hand in a good .xls: its directory chain's FAT entry points at
+/// itself. The untouched file still reads; the patched one is refused with the damage reason.
+#[test]
+fn xls_fat_self_loop_is_refused_and_the_intact_file_reads() {
+    let good =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/household.xls"))
+            .expect("fixture");
+    let r = replay_read("xlsx_read", &good, "household.xls");
+    assert_eq!(
+        r[0].inputs[0].status,
+        InputStatus::Checked,
+        "{:?}",
+        r[0].inputs
+    );
+    assert!(!r[0].tables.is_empty());
+
+    let u32_at = |o: usize| u32::from_le_bytes(good[o..o + 4].try_into().expect("4 bytes"));
+    let dir_start = u32_at(48) as usize;
+    let fat_sector = u32_at(76) as usize;
+    let entry = (fat_sector + 1) * 512 + dir_start * 4;
+    let mut bad = good.clone();
+    bad[entry..entry + 4].copy_from_slice(&(dir_start as u32).to_le_bytes());
+    let r = replay_read("xlsx_read", &bad, "household.xls");
+    assert_eq!(r[0].inputs[0].status, InputStatus::Unreadable);
+    let reason = r[0].inputs[0].reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("扇区链"), "{reason}");
+}
