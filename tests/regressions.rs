@@ -188,3 +188,27 @@ fn xls_fat_self_loop_is_refused_and_the_intact_file_reads() {
     let reason = r[0].inputs[0].reason.as_deref().unwrap_or_default();
     assert!(reason.contains("扇区链"), "{reason}");
 }
+
+/// xlsx_read found a sheet with a cell reference whose row does not fit in u32: calamine
+/// multiplies it unchecked, which panics where overflow checks are on (debug and test builds)
+/// and wraps in release. Not fixable on our side short of re-parsing the sheet XML; what
+/// povcheck guarantees is that the panic never escapes `read_file`: the file still gets its
+/// entry, and an unreadable one says why, while the rest of a batch is read.
+#[test]
+fn calamine_cell_reference_overflow_stays_inside_read_file() {
+    let bytes = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/fuzz/calamine/xlsx-cell-ref-overflow.xlsx"),
+    )
+    .expect("fixture");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("input.xlsx");
+    std::fs::write(&path, &bytes).expect("write");
+    let r = read_file(&path, "input.xlsx", &opts(Encoding::Auto), &matcher());
+    assert_eq!(r.inputs.len(), 1, "{:?}", r.inputs);
+    let e = &r.inputs[0];
+    assert!(
+        e.status == InputStatus::Checked || e.reason.is_some(),
+        "{e:?}"
+    );
+}
