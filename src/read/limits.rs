@@ -243,13 +243,13 @@ pub fn check_cfb(bytes: &[u8]) -> Result<(), &'static str> {
         }
         _ => (Vec::new(), 0),
     };
-    // Mini sectors are 64-byte slices of the mini stream; one past its end is sliced out of
-    // order, like a sector past the end of the file.
+    // Mini sectors are 64-byte slices of the mini stream; one starting past its end is sliced
+    // out of order, like a sector past the end of the file.
     let mini_max = maxid.saturating_mul(8);
     let ok_mini = |v: u32| {
         v >= CFB_RESERVED
             || v > mini_max
-            || ((v as usize) < mini_fat.len() && (v as usize + 1) * 64 <= ministream_len)
+            || ((v as usize) < mini_fat.len() && (v as usize) * 64 < ministream_len)
     };
     if !mini_fat.iter().all(|&v| ok_mini(v)) {
         return DAMAGED;
