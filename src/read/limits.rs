@@ -93,6 +93,184 @@ pub fn cfb_is_encrypted(bytes: &[u8]) -> bool {
 
 pub const ENCRYPTED_REASON: &str = "文件已加密（有密码保护），请另存为不加密的文件后再检查";
 
+/// CFB sector ids at or above this are markers (end of chain, free, FAT, DIFAT), not sectors.
+const CFB_RESERVED: u32 = 0xFFFF_FFFA;
+const CFB_DIFSECT: u32 = 0xFFFF_FFFC;
+const CFB_ENDOFCHAIN: u32 = 0xFFFF_FFFE;
+
+pub const CFB_DAMAGED_REASON: &str =
+    "文件已损坏（.xls 的扇区链有环或指向不存在的扇区），可能下载或复制不完整";
+
+/// Refuse a CFB container whose sector chains calamine cannot follow safely: it walks a chain
+/// until the end marker without a step limit, so one cycle in the FAT grows memory until the
+/// process dies (fuzz find, tests/regressions.rs), and a next-sector id past the FAT's end
+/// panics. Reads the header, DIFAT, FAT, directory and mini FAT exactly as calamine does; what
+/// calamine itself reports as an error (short file, unknown sector size) passes here.
+pub fn check_cfb(bytes: &[u8]) -> Result<(), &'static str> {
+    const DAMAGED: Result<(), &str> = Err(CFB_DAMAGED_REASON);
+    let u32s = |b: &[u8]| -> Vec<u32> {
+        b.chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    };
+    let u32_at = |o: usize| {
+        bytes
+            .get(o..o + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_le_bytes)
+    };
+    let ss: usize = match bytes.get(30..32) {
+        Some([9, 0]) => 512,
+        Some([12, 0]) => 4096,
+        _ => return Ok(()),
+    };
+    if bytes.len() < ss.max(512) {
+        return Ok(());
+    }
+    // calamine refuses ids above `maxid` cleanly; ids between the last sector that starts
+    // inside the file and `maxid` make it slice out of order (a panic).
+    let maxid = u32::try_from(bytes.len() / ss).unwrap_or(u32::MAX);
+    let last = u32::try_from((bytes.len() - ss).saturating_sub(1) / ss).unwrap_or(u32::MAX);
+    let past_end = |id: u32| id > last && id <= maxid;
+    // Sector `id` follows the header; the last one may be cut short by the end of the file.
+    let sector = |id: u32| -> Option<&[u8]> {
+        if id > last {
+            return None;
+        }
+        let start = (id as usize + 1) * ss;
+        bytes.get(start..(start + ss).min(bytes.len()))
+    };
+    let Some(header) = bytes.get(76..512) else {
+        return Ok(());
+    };
+    let mut difat = u32s(header);
+    let mut id = u32_at(68).unwrap_or(CFB_ENDOFCHAIN);
+    let mut steps = 0u64;
+    while id < CFB_RESERVED {
+        steps += 1;
+        if steps > u64::from(maxid) + 1 {
+            return Ok(());
+        }
+        if past_end(id) {
+            return DAMAGED;
+        }
+        let Some(s) = sector(id) else { return Ok(()) };
+        if s.len() % 4 != 0 {
+            return DAMAGED;
+        }
+        difat.extend(u32s(s));
+        let Some(next) = difat.pop() else {
+            return Ok(());
+        };
+        id = next;
+    }
+    let mut fat = Vec::new();
+    for id in difat.into_iter().filter(|id| *id < CFB_DIFSECT) {
+        if past_end(id) {
+            return DAMAGED;
+        }
+        let Some(s) = sector(id) else { return Ok(()) };
+        if s.len() % 4 != 0 {
+            return DAMAGED;
+        }
+        fat.extend(u32s(s));
+    }
+    // A pointer calamine reads a sector for and then looks up in the FAT: safe when it is a
+    // marker, beyond `maxid` (calamine reports that), or a sector in the file and the FAT.
+    let ok_ptr = |v: u32| v >= CFB_RESERVED || v > maxid || (v <= last && (v as usize) < fat.len());
+    if !fat.iter().all(|&v| ok_ptr(v)) {
+        return DAMAGED;
+    }
+    // Every chain must end: the FAT is a functional graph, so colour it once.
+    let mut colour = vec![0u8; fat.len()];
+    let mut path = Vec::new();
+    for start in 0..fat.len() {
+        let mut cur = start;
+        while let (Some(c), Some(&next)) = (colour.get(cur), fat.get(cur)) {
+            match c {
+                2 => break,
+                1 => return DAMAGED,
+                _ => {
+                    if let Some(c) = colour.get_mut(cur) {
+                        *c = 1;
+                    }
+                    path.push(cur);
+                    cur = next as usize;
+                }
+            }
+        }
+        for p in path.drain(..) {
+            if let Some(c) = colour.get_mut(p) {
+                *c = 2;
+            }
+        }
+    }
+    // Chains are now finite: follow them as calamine does.
+    let chain = |start: u32, len: usize| -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut id = start;
+        while id != CFB_ENDOFCHAIN && out.len() < len {
+            let Some(s) = sector(id) else { break };
+            out.extend_from_slice(s.get(..s.len().min(len - out.len())).unwrap_or_default());
+            match fat.get(id as usize) {
+                Some(&next) => id = next,
+                None => break,
+            }
+        }
+        out
+    };
+    let dir_start = u32_at(48).unwrap_or(CFB_ENDOFCHAIN);
+    let mini_fat_start = u32_at(60).unwrap_or(CFB_ENDOFCHAIN);
+    let mini_fat_len = u32_at(64).unwrap_or(0) as usize;
+    if !ok_ptr(dir_start) || !ok_ptr(mini_fat_start) {
+        return DAMAGED;
+    }
+    let dirs = chain(dir_start, usize::MAX);
+    let entries: Vec<(u32, u32)> = dirs
+        .chunks_exact(128)
+        .filter_map(|d| Some((u32_le(d.get(116..120)?)?, u32_le(d.get(120..124)?)?)))
+        .collect();
+    let (mini_fat, ministream_len) = match entries.first() {
+        Some(&(root_start, root_len)) if mini_fat_len > 0 => {
+            if !ok_ptr(root_start) {
+                return DAMAGED;
+            }
+            let mf = chain(mini_fat_start, mini_fat_len.saturating_mul(ss));
+            if mf.len() % 4 != 0 {
+                return DAMAGED;
+            }
+            (u32s(&mf), chain(root_start, root_len as usize).len())
+        }
+        _ => (Vec::new(), 0),
+    };
+    // Mini sectors are 64-byte slices of the mini stream; one starting past its end is sliced
+    // out of order, like a sector past the end of the file.
+    let mini_max = maxid.saturating_mul(8);
+    let ok_mini = |v: u32| {
+        v >= CFB_RESERVED
+            || v > mini_max
+            || ((v as usize) < mini_fat.len() && (v as usize) * 64 < ministream_len)
+    };
+    if !mini_fat.iter().all(|&v| ok_mini(v)) {
+        return DAMAGED;
+    }
+    for &(start, len) in entries.iter().skip(1) {
+        let ok = if len >= 4096 {
+            ok_ptr(start)
+        } else {
+            len == 0 || ok_mini(start)
+        };
+        if !ok {
+            return DAMAGED;
+        }
+    }
+    Ok(())
+}
+
+fn u32_le(b: &[u8]) -> Option<u32> {
+    <[u8; 4]>::try_from(b).ok().map(u32::from_le_bytes)
+}
+
 /// Open a file for sniffing; returns the reader rewound and the first bytes.
 pub fn open_head(path: &std::path::Path) -> std::io::Result<(BufReader<File>, Vec<u8>, u64)> {
     let f = File::open(path)?;

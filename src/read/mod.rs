@@ -291,6 +291,9 @@ fn read_any(path: &Path, display: &str, opts: &ReadOptions, matcher: &HeaderMatc
             if limits::cfb_is_encrypted(&bytes) {
                 return format_err(limits::ENCRYPTED_REASON.into());
             }
+            if let Err(reason) = limits::check_cfb(&bytes) {
+                return format_err(reason.into());
+            }
             workbook::read_xls(std::io::Cursor::new(bytes), opts.max_cells)
         }
         limits::Kind::Text => {
