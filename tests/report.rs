@@ -332,9 +332,9 @@ mod html {
     }
 }
 
-/// Not a check: writes the sample HTML for scripts/html_screenshot.sh to render in a browser.
+/// Not a check: writes the sample HTML for tests/html_screenshot.sh to render in a browser.
 #[test]
-#[ignore = "run by scripts/html_screenshot.sh"]
+#[ignore = "run by tests/html_screenshot.sh"]
 fn write_sample_html() {
     if let Ok(path) = std::env::var("POVCHECK_SAMPLE_HTML") {
         std::fs::write(path, render(Format::Html)).expect("write sample html");

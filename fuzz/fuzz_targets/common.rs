@@ -14,7 +14,7 @@ pub struct Env {
 pub fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
-        // One directory per process: scripts/fuzz.sh runs two targets at once.
+        // One directory per process: fuzz/run.sh runs two targets at once.
         let dir = std::env::temp_dir().join(format!("povcheck-fuzz-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir writable");
         let schema = povcheck::schema::default_schema();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run povcheck's cargo-fuzz targets for a set time each, two at a time, and summarise.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]      (default: 600 s, all targets)
+#   fuzz/run.sh [SECONDS] [TARGET...]      (default: 600 s, all targets)
 #
 # Environment: FUZZ_JOBS (parallel targets, default 2), FUZZ_NO_BUILD=1 (reuse the last build),
 # CARGO_TARGET_DIR (default /var/tmp/pc-fuzz-fuzz, kept out of the repository).

@@ -2,7 +2,7 @@
 # Render an HTML report in headless Chromium and save a PNG screenshot, so a person can look at
 # the page as a browser draws it (issue 4 item 4). Console errors are printed and fail the run.
 #
-# Usage: scripts/html_screenshot.sh [REPORT.html] [OUT.png]
+# Usage: tests/html_screenshot.sh [REPORT.html] [OUT.png]
 #   Without REPORT.html, the synthetic sample run (src/report/sample.rs) is rendered first.
 # Installs Debian's chromium package when no Chromium is found (needs root and apt).
 set -euo pipefail
