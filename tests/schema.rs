@@ -433,3 +433,24 @@ fn diagnostics_render_with_the_label() {
     assert!(out.contains("$max_persons"), "{out}");
     assert!(out.contains("here"), "{out}");
 }
+
+/// `extends` naming a device or a directory is refused before anything is read (a fuzzing
+/// finding: /dev/zero would otherwise be read until memory ran out).
+#[test]
+fn extends_naming_a_device_or_directory_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for target in ["/dev/zero", "."] {
+        let p = dir.path().join("d.toml");
+        std::fs::write(
+            &p,
+            format!("extends = \"{target}\"\nname = \"d\"\nversion = \"1\"\n"),
+        )
+        .expect("write");
+        let err = povcheck::schema::load_path(&p).expect_err("refused");
+        assert!(
+            err.to_string().contains("not a regular file")
+                || err.to_string().contains("不是普通文件"),
+            "{err}"
+        );
+    }
+}

@@ -153,11 +153,26 @@ pub fn placeholders(text: &str) -> Vec<&str> {
     out
 }
 
+/// A schema is a few hundred KB at most; anything larger (or a device such as /dev/zero named by
+/// `extends`) is refused before it is read.
+const MAX_SCHEMA_BYTES: u64 = 16 << 20;
+
 fn load_path_depth(path: &Path, depth: usize) -> Result<Schema, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+    let io = |reason: String| Error::Io {
         path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| io(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(io("不是普通文件 / not a regular file".to_string()));
+    }
+    if meta.len() > MAX_SCHEMA_BYTES {
+        return Err(io(format!(
+            "文件过大（{} 字节，上限 {MAX_SCHEMA_BYTES}） / file too large",
+            meta.len()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| io(e.to_string()))?;
     let base = path.parent().map(Path::to_path_buf);
     load_inner(&path.display().to_string(), &text, base, depth)
 }
