@@ -135,6 +135,12 @@ pub struct CheckArgs {
     /// write an annotated xlsx copy of each input into DIR
     #[arg(long, value_name = "DIR")]
     pub annotate: Option<PathBuf>,
+    /// 压缩包（xlsx/ods）声明的解压总大小上限，MB（防 zip 炸弹） / limit on declared inflated size, MB
+    #[arg(long, value_name = "MB", default_value_t = 2048)]
+    pub max_inflated_mb: u64,
+    /// 每个工作表的单元格数上限 / limit on cells per sheet
+    #[arg(long, value_name = "N", default_value_t = 50_000_000)]
+    pub max_cells: u64,
     /// 不显示进度条和提示信息 / no progress bar or chatter
     #[arg(long, short)]
     pub quiet: bool,
@@ -343,7 +349,8 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
             EncodingArg::Utf16le => read::Encoding::Utf16Le,
             EncodingArg::Utf16be => read::Encoding::Utf16Be,
         },
-        ..ReadOptions::default()
+        max_inflated_bytes: args.max_inflated_mb.saturating_mul(1 << 20),
+        max_cells: args.max_cells,
     };
     if matches!(args.format, Format::Xlsx) && args.output.is_none() {
         return Outcome::fail(miette::miette!(

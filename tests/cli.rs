@@ -566,3 +566,23 @@ fn output_path_equal_to_an_input_is_refused() {
     assert!(before == after, "the input was overwritten by the report");
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+/// The reader's limits are configurable on the command line: a sheet over `--max-cells` is
+/// unreadable with the limit named (exit 2), not an out-of-memory kill; the default reads it.
+#[test]
+fn reader_limits_are_configurable() {
+    let d = tmp();
+    let f = sample_into(d.path(), "sample.xlsx");
+    let small = povcheck(
+        d.path(),
+        &["check", &f, "--max-cells", "100", "--format", "json"],
+    );
+    assert_eq!(small.code, 2, "{}", small.stderr);
+    assert!(small.stderr.contains("sample.xlsx"), "{}", small.stderr);
+    let v: serde_json::Value = serde_json::from_str(&small.stdout).expect("json");
+    assert_eq!(v["inputs"][0]["status"], "unreadable", "{}", small.stdout);
+    let zipped = povcheck(d.path(), &["check", &f, "--max-inflated-mb", "0"]);
+    assert_eq!(zipped.code, 2, "{}", zipped.stderr);
+    let normal = povcheck(d.path(), &["check", &f, "--fail-on", "never"]);
+    assert_eq!(normal.code, 0, "{}", normal.stderr);
+}
