@@ -597,6 +597,7 @@ impl Ledger {
     }
 
     /// Every unit's rounds (summed over townships), oldest first, up to and including `upto`.
+    /// Each query below selects period, level and path as its first three columns.
     pub fn load(&self, upto: Option<&Period>) -> Result<BTreeMap<UnitKey, Vec<RoundStat>>> {
         let upto = upto.map_or("\u{10ffff}".to_string(), |p| p.to_string());
         let mut out: BTreeMap<UnitKey, BTreeMap<String, RoundStat>> = BTreeMap::new();
@@ -611,11 +612,7 @@ impl Ledger {
             .map_err(q)?;
         let mut rows = st.query([&upto]).map_err(q)?;
         while let Some(r) = rows.next().map_err(q)? {
-            let period: String = r.get(0).map_err(q)?;
-            let key = (
-                r.get::<_, String>(1).map_err(q)?,
-                split_path(&r.get::<_, String>(2).map_err(q)?),
-            );
+            let (period, key) = period_and_unit(r).map_err(q)?;
             let one = RoundStat {
                 period: period.clone(),
                 rows: count(r, 3).map_err(q)?,
@@ -643,11 +640,7 @@ impl Ledger {
             .map_err(q)?;
         let mut rows = st.query([&upto]).map_err(q)?;
         while let Some(r) = rows.next().map_err(q)? {
-            let period: String = r.get(0).map_err(q)?;
-            let key = (
-                r.get::<_, String>(1).map_err(q)?,
-                split_path(&r.get::<_, String>(2).map_err(q)?),
-            );
+            let (period, key) = period_and_unit(r).map_err(q)?;
             if let Some(rs) = out.get_mut(&key).and_then(|m| m.get_mut(&period)) {
                 let x = rs.rules.entry(r.get(3).map_err(q)?).or_default();
                 x.0 += count(r, 4).map_err(q)?;
@@ -664,11 +657,7 @@ impl Ledger {
             .map_err(q)?;
         let mut rows = st.query([&upto]).map_err(q)?;
         while let Some(r) = rows.next().map_err(q)? {
-            let period: String = r.get(0).map_err(q)?;
-            let key = (
-                r.get::<_, String>(1).map_err(q)?,
-                split_path(&r.get::<_, String>(2).map_err(q)?),
-            );
+            let (period, key) = period_and_unit(r).map_err(q)?;
             if let Some(rs) = out.get_mut(&key).and_then(|m| m.get_mut(&period)) {
                 let p = (
                     r.get(3).map_err(q)?,
@@ -1047,4 +1036,12 @@ impl Session {
         )?;
         Ok(self.period.as_ref().map(ToString::to_string))
     }
+}
+
+/// The period and the unit (level, path) in the first three columns of a ledger row.
+fn period_and_unit(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, UnitKey)> {
+    let period: String = r.get(0)?;
+    let level: String = r.get(1)?;
+    let path: String = r.get(2)?;
+    Ok((period, (level, split_path(&path))))
 }
