@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::finding::{Finding, FindingScope, Lang, UNIT_BLANK, a1};
+use crate::finding::{Finding, FindingScope, Lang, a1};
 use crate::read::Table;
 use crate::schema::{Field, Rule, RuleScope, Schema};
 use crate::types;
@@ -240,16 +240,7 @@ impl<'s> Emitter<'s> {
         let first = first_present.or(columns.first());
         let header = first_present.map(|c| table.columns[ds.present[t][c]].header.clone());
         let value = first.and_then(|c| ds.cell(g, c)).and_then(types::cell_text);
-        let unit = ds
-            .schema
-            .unit_levels()
-            .map(|l| {
-                (
-                    l.to_string(),
-                    ds.display(g, l).unwrap_or_else(|| UNIT_BLANK.to_string()),
-                )
-            })
-            .collect();
+        let unit = ds.unit_cells(g);
         let vars = |name: &str| -> Option<String> {
             match name {
                 "value" => value.clone(),

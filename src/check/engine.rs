@@ -158,12 +158,7 @@ fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataF
     cols.push(Column::new("_t".into(), &ds.t));
     // The household as a number: every window below groups by it, and hashing an integer is
     // far cheaper than hashing the key text. A row without 户编号 is a household of its own.
-    let hh: Vec<u64> = (0..n)
-        .map(|g| match ds.hh_index[g] {
-            Some(i) => u64::from(i),
-            None => (ds.households + g) as u64,
-        })
-        .collect();
+    let hh: Vec<u64> = (0..n).map(|g| ds.household_number(g)).collect();
     cols.push(Column::new("_hh".into(), hh));
     // Across files a household is its 户编号 (one household may be split over two files); a row
     // without one stays a household of its own.

@@ -116,7 +116,7 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
     }
     let rows = ds.len();
     let mut findings = emit.findings;
-    sort_findings(&mut findings, tables);
+    sort_findings(&mut findings);
     CheckResult {
         findings,
         skipped_rules: skipped,
@@ -127,8 +127,7 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
 }
 
 /// Dataset order: table, row, then column, then rule code.
-fn sort_findings(findings: &mut [Finding], tables: &[Table]) {
-    let _ = tables;
+fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         (
             a.table,
@@ -146,32 +145,20 @@ fn sort_findings(findings: &mut [Finding], tables: &[Table]) {
 }
 
 fn population(ds: &typing::Dataset) -> Vec<Population> {
-    let levels: Vec<&str> = ds.schema.unit_levels().collect();
     // Unit combination → (rows, households as (dense id, a row of it)). Strings for the
     // households are made once per household and unit at the end, not once per row.
     let mut map: std::collections::BTreeMap<UnitCells, (usize, Vec<(u64, usize)>)> =
         Default::default();
-    let mut unit: UnitCells = Vec::with_capacity(levels.len());
     for g in 0..ds.len() {
-        unit.clear();
-        unit.extend(levels.iter().map(|l| {
-            (
-                l.to_string(),
-                ds.display(g, l)
-                    .unwrap_or_else(|| crate::finding::UNIT_BLANK.to_string()),
-            )
-        }));
-        let id = match ds.hh_index[g] {
-            Some(i) => u64::from(i),
-            None => (ds.households + g) as u64,
-        };
+        let unit = ds.unit_cells(g);
+        let id = ds.household_number(g);
         match map.get_mut(&unit) {
             Some(e) => {
                 e.0 += 1;
                 e.1.push((id, g));
             }
             None => {
-                map.insert(unit.clone(), (1, vec![(id, g)]));
+                map.insert(unit, (1, vec![(id, g)]));
             }
         }
     }

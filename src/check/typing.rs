@@ -80,6 +80,29 @@ impl Dataset<'_> {
         self.tables[t].rows[self.i[src] as usize].cells.get(pos)
     }
 
+    /// The household as a number, for window keys and de-duplication: its dense index, or for a
+    /// row without 户编号 a number of its own past every index.
+    pub fn household_number(&self, g: usize) -> u64 {
+        match self.hh_index[g] {
+            Some(i) => u64::from(i),
+            None => (self.households + g) as u64,
+        }
+    }
+
+    /// The row's responsible units in schema order; an empty cell is the unit `（未填）`.
+    pub fn unit_cells(&self, g: usize) -> crate::finding::UnitCells {
+        self.schema
+            .unit_levels()
+            .map(|l| {
+                (
+                    l.to_string(),
+                    self.display(g, l)
+                        .unwrap_or_else(|| crate::finding::UNIT_BLANK.to_string()),
+                )
+            })
+            .collect()
+    }
+
     /// Whether the field's cell (after household inheritance) holds anything.
     pub fn filled(&self, g: usize, field: &str) -> bool {
         self.cell(g, field).is_some_and(|c| !c.is_blank())
