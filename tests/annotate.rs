@@ -270,8 +270,7 @@ fn flagged_cells_carry_notes_fills_and_row_codes() {
         .collect();
     let t = &tables[0];
     let clean = t
-        .rows
-        .iter()
+        .rows()
         .find(|r| !flagged.contains(&(t.sheet.as_deref(), r.number)))
         .unwrap();
     let si = sheet_names
@@ -408,14 +407,7 @@ fn roster_table(file: &str) -> Table {
         header: "备注".into(),
         field: None,
     });
-    Table {
-        file: file.into(),
-        sheet: Some("花名册".into()),
-        header_row: 2,
-        columns,
-        rows: vec![],
-        skipped_rows: vec![],
-    }
+    Table::new(file, Some("花名册"), 2, columns)
 }
 
 fn finding(file: &str, rule: &str, sev: Severity, row: Option<u32>, cols: &[usize]) -> Finding {

@@ -147,12 +147,11 @@ fn assert_table(
         .map(|(&i, h)| (i, h, Some(h)))
         .collect();
     prop_assert_eq!(got_cols, want_cols);
-    let got: Vec<(u32, &[Cell])> = t
-        .rows
-        .iter()
-        .map(|r| (r.number, r.cells.as_slice()))
+    let got: Vec<(u32, Vec<Cell>)> = t
+        .rows()
+        .map(|r| (r.number, r.cells.iter().map(|c| c.to_owned()).collect()))
         .collect();
-    let want: Vec<(u32, &[Cell])> = records.iter().map(|(n, c)| (*n, c.as_slice())).collect();
+    let want: Vec<(u32, Vec<Cell>)> = records.to_vec();
     prop_assert_eq!(got, want);
     let skipped: Vec<u32> = t.skipped_rows.iter().map(|s| s.number).collect();
     prop_assert_eq!(skipped, totals.to_vec());

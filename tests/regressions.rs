@@ -50,7 +50,7 @@ fn check_invariants(r: &FileRead, what: &str) {
     }
     for t in &r.tables {
         let mut last = t.header_row;
-        for row in &t.rows {
+        for row in t.rows() {
             assert_eq!(
                 row.cells.len(),
                 t.columns.len(),

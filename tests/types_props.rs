@@ -285,7 +285,7 @@ proptest! {
     #[test]
     fn whole_numbers_display_as_digits(n in -999_999_999_999_999i64..=999_999_999_999_999) {
         // Up to 15 digits Excel shows a whole number exactly; so must cell_text.
-        let text = types::cell_text(&Cell::Number(n as f64));
+        let text = types::cell_text(Cell::Number(n as f64).as_ref());
         prop_assert_eq!(text, Some(n.to_string()));
     }
 

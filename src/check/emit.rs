@@ -230,7 +230,11 @@ impl<'s> Emitter<'s> {
         let rule = self.rule(code)?;
         let table = ds.table(g);
         let t = ds.t[g] as usize;
-        let row = table.rows.get(ds.i[g] as usize)?;
+        let i = ds.i[g] as usize;
+        if i >= table.len() {
+            return None;
+        }
+        let number = table.row_number(i);
         // Household values inherited from another row are shown where they are written.
         let col_indices: Vec<usize> = columns
             .iter()
@@ -268,8 +272,8 @@ impl<'s> Emitter<'s> {
         Some(Finding {
             file: table.file.clone(),
             sheet: table.sheet.clone(),
-            row: Some(row.number),
-            cell: col_indices.first().map(|c| a1(*c, row.number)),
+            row: Some(number),
+            cell: col_indices.first().map(|c| a1(*c, number)),
             column: first.cloned(),
             columns: columns.to_vec(),
             header,

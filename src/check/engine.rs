@@ -170,7 +170,7 @@ fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataF
                 .map(|(g, id)| match id {
                     Some(id) => {
                         let next = index.len() as u64;
-                        *index.entry(id.as_str()).or_insert(next)
+                        *index.entry(id).or_insert(next)
                     }
                     None => (n + g) as u64,
                 })
@@ -189,8 +189,8 @@ fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataF
     let typed = std::mem::take(&mut ds.typed);
     for (name, col) in typed {
         let c = match col {
-            TypedCol::Str(v) => Column::new(name.as_str().into(), v),
-            TypedCol::Num(v) => Column::new(name.as_str().into(), v),
+            TypedCol::Str(ca) => ca.with_name(name.as_str().into()).into_column(),
+            TypedCol::Num(ca) => ca.with_name(name.as_str().into()).into_column(),
             TypedCol::Date(v) => {
                 Column::new(name.as_str().into(), days(&v)).cast(&DataType::Date)?
             }

@@ -93,11 +93,22 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
         .collect();
     let mut emit = emit::Emitter::new(schema, opts.lang, enabled.clone());
     let mut skipped = Vec::new();
-    let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &mut emit);
+    let compiled = engine::compile_all(schema, &|c| enabled.contains(c));
+    // Typed columns the rule frame reads: the rules' fields, and every field a computed column
+    // is built from (the frame builds them all).
+    let mut keep: BTreeSet<String> = columns::COMPUTED
+        .iter()
+        .flat_map(|(_, deps, _)| deps.iter().map(|d| d.to_string()))
+        .collect();
+    keep.insert("性别".to_string());
+    if let Ok(compiled) = &compiled {
+        keep.extend(compiled.iter().flat_map(|c| c.fields.iter().cloned()));
+    }
+    let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &keep, &mut emit);
     let population = population(&ds);
     // Distinct keys plus one household per row without 户编号.
     let households = ds.households + ds.hh_index.iter().filter(|i| i.is_none()).count();
-    match engine::compile_all(schema, &|c| enabled.contains(c)) {
+    match compiled {
         Ok(compiled) => {
             engine::age_skips(&ds, &compiled, &mut skipped);
             engine::exit_line_skips(&ds, &compiled, &mut skipped);

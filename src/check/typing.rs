@@ -7,21 +7,41 @@
 //! the export's "written once on the 户主 row" layout.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
+use polars::prelude::{Float64Chunked, NewChunkedArray, StringChunked};
+use rayon::prelude::*;
 
-use crate::read::{Cell, Table};
+use crate::read::{CellRef, Table};
 use crate::schema::{Field, FieldType, Schema};
 use crate::types;
 
 use super::emit::{Emitter, Extra};
 
-/// A typed column across the whole dataset.
+/// A typed column across the whole dataset, already in the form the rule frame takes (text as
+/// polars string views: no `String` per cell).
 pub(crate) enum TypedCol {
-    Str(Vec<Option<String>>),
-    Num(Vec<Option<f64>>),
+    Str(StringChunked),
+    Num(Float64Chunked),
     Date(Vec<Option<NaiveDate>>),
+}
+
+impl TypedCol {
+    /// The text value of row `g` (None for a non-text column).
+    pub fn str_at(&self, g: usize) -> Option<&str> {
+        match self {
+            TypedCol::Str(ca) => ca.get(g),
+            _ => None,
+        }
+    }
+
+    pub fn num_at(&self, g: usize) -> Option<f64> {
+        match self {
+            TypedCol::Num(ca) => ca.get(g),
+            _ => None,
+        }
+    }
 }
 
 /// Everything the typing pass learned about the dataset.
@@ -73,11 +93,11 @@ impl Dataset<'_> {
 
     /// The cell of `field` on global row `g` as the clerk wrote it (household fields: the cell
     /// the value was inherited from), or None when the column is absent.
-    pub fn cell(&self, g: usize, field: &str) -> Option<&Cell> {
+    pub fn cell(&self, g: usize, field: &str) -> Option<CellRef<'_>> {
         let src = self.source.get(field).map_or(g, |s| s[g] as usize);
         let t = self.t[src] as usize;
         let pos = *self.present[t].get(field)?;
-        self.tables[t].rows[self.i[src] as usize].cells.get(pos)
+        Some(self.tables[t].cell(self.i[src] as usize, pos))
     }
 
     /// The household as a number, for window keys and de-duplication: its dense index, or for a
@@ -117,15 +137,22 @@ impl Dataset<'_> {
     }
 }
 
-/// Type every row of every table. Built-in findings go to `emit`.
+/// Fields whose typed values Rust reads itself (exit lines, exclusion lists, the cross-file
+/// household number); every other field is kept only when a rule reads it.
+const READ_BY_RUST: &[&str] = &["出生日期", "识别标准", "脱贫年度", "证件号码", "户编号"];
+
+/// Type every row of every table. Built-in findings go to `emit`. Typed columns are kept for the
+/// fields in `keep` (what the rules read) and those Rust derives facts from; the others are
+/// checked and dropped, so an unused address column costs no memory.
 pub(crate) fn type_tables<'a>(
     tables: &'a [Table],
     schema: &'a Schema,
     as_of: NaiveDate,
     exclusions: &HashMap<String, String>,
+    keep: &BTreeSet<String>,
     emit: &mut Emitter,
 ) -> Dataset<'a> {
-    let n: usize = tables.iter().map(|t| t.rows.len()).sum();
+    let n: usize = tables.iter().map(|t| t.len()).sum();
     let mut ds = Dataset {
         tables,
         schema,
@@ -160,7 +187,7 @@ pub(crate) fn type_tables<'a>(
             }
         }
         ds.present.push(present);
-        for ri in 0..table.rows.len() {
+        for ri in 0..table.len() {
             ds.t.push(ti as u32);
             ds.i.push(ri as u32);
         }
@@ -194,7 +221,7 @@ pub(crate) fn type_tables<'a>(
         {
             *slot = Some(g);
         }
-        ds.household_id.push(hid);
+        ds.household_id.push(hid.map(Cow::into_owned));
         ds.hh.push(key);
         hh_index.push(idx);
     }
@@ -246,9 +273,40 @@ pub(crate) fn type_tables<'a>(
         }
     }
 
-    for f in &schema.fields {
-        let col = type_field(&mut ds, f, emit);
-        ds.typed.insert(f.name.clone(), col);
+    // Fields are independent: typed in parallel, then their findings and facts applied in
+    // schema order, so the output does not depend on scheduling.
+    let l204_codes: Vec<&str> = household_conflict_fields(schema)
+        .filter(|f| f.ty == FieldType::Code)
+        .map(|f| f.name.as_str())
+        .collect();
+    let lang = emit.lang();
+    let outs: Vec<FieldOut> = schema
+        .fields
+        .par_iter()
+        .map(|f| {
+            let keep = keep.contains(&f.name)
+                || READ_BY_RUST.contains(&f.name.as_str())
+                || l204_codes.contains(&f.name.as_str());
+            type_field(&ds, f, keep, lang)
+        })
+        .collect();
+    for (f, out) in schema.fields.iter().zip(outs) {
+        for (g, code, extra) in out.findings {
+            emit.cell_finding(&ds, g as usize, code, &f.name, f.household, extra);
+        }
+        for g in out.school_blank {
+            ds.school_blank[g as usize] = true;
+        }
+        if let Some(id) = out.id {
+            ds.id_valid = id.valid;
+            ds.id_comparable = id.comparable;
+            ds.id_birth = id.birth;
+            ds.id_sex = id.sex;
+            ds.id_region = id.region;
+        }
+        if let Some(col) = out.col {
+            ds.typed.insert(f.name.clone(), col);
+        }
     }
 
     let work_pos = field_pos(&ds, "务工状况");
@@ -268,131 +326,183 @@ fn field_pos(ds: &Dataset, field: &str) -> Vec<Option<usize>> {
 }
 
 /// The cell of `field` (positions from [`field_pos`]) on global row `g`, as written.
-fn cell_at<'a>(ds: &Dataset<'a>, g: usize, pos: &[Option<usize>]) -> Option<&'a Cell> {
+fn cell_at<'a>(ds: &Dataset<'a>, g: usize, pos: &[Option<usize>]) -> Option<CellRef<'a>> {
     let t = ds.t[g] as usize;
     let p = pos.get(t).copied().flatten()?;
-    ds.tables[t].rows[ds.i[g] as usize].cells.get(p)
+    Some(ds.tables[t].cell(ds.i[g] as usize, p))
 }
 
 fn blank_at(ds: &Dataset, g: usize, pos: &[Option<usize>]) -> bool {
-    cell_at(ds, g, pos).is_none_or(Cell::is_blank)
+    cell_at(ds, g, pos).is_none_or(|c| c.is_blank())
 }
 
 /// A cell's text as [`types::cell_text`] gives it, borrowed when the cell already is text.
-fn cell_str(c: &Cell) -> Option<Cow<'_, str>> {
+fn cell_str(c: CellRef<'_>) -> Option<Cow<'_, str>> {
     match c {
-        Cell::Text(s) if !c.is_blank() => Some(Cow::Borrowed(s.as_str())),
+        CellRef::Text(s) if !c.is_blank() => Some(Cow::Borrowed(s)),
         c => types::cell_text(c).map(Cow::Owned),
     }
 }
 
 /// The cell's text, trimmed of edge and invisible white space; None when blank or absent.
-fn text_at(ds: &Dataset<'_>, g: usize, pos: &[Option<usize>]) -> Option<String> {
-    cell_at(ds, g, pos)
-        .and_then(cell_str)
-        .map(|s| types::trim_value(&s).value)
-        .filter(|s| !s.is_empty())
+fn text_at<'a>(ds: &Dataset<'a>, g: usize, pos: &[Option<usize>]) -> Option<Cow<'a, str>> {
+    let trimmed = match cell_at(ds, g, pos).and_then(cell_str)? {
+        Cow::Borrowed(s) => types::trim_value(s).value,
+        Cow::Owned(s) => Cow::Owned(types::trim_value(&s).value.into_owned()),
+    };
+    (!trimmed.is_empty()).then_some(trimmed)
 }
 
-/// Type one field over all rows, emitting its built-in findings.
-fn type_field(ds: &mut Dataset, f: &Field, emit: &mut Emitter) -> TypedCol {
+/// What typing one field produced, applied to the dataset in schema order.
+struct FieldOut<'s> {
+    col: Option<TypedCol>,
+    /// (global row, rule code, placeholders) of each built-in finding.
+    findings: Vec<(u32, &'s str, Extra)>,
+    /// Rows whose 在校生状况 is blank.
+    school_blank: Vec<u32>,
+    /// What the person's ID says, from the 证件号码 field.
+    id: Option<IdFacts>,
+}
+
+struct IdFacts {
+    valid: Vec<bool>,
+    comparable: Vec<bool>,
+    birth: Vec<Option<NaiveDate>>,
+    sex: Vec<Option<&'static str>>,
+    region: Vec<Option<String>>,
+}
+
+/// Type one field over all rows: its typed column (when `keep`), built-in findings and facts.
+/// Reads the dataset only, so fields can be typed in parallel.
+fn type_field<'s>(
+    ds: &Dataset<'s>,
+    f: &'s Field,
+    keep: bool,
+    lang: crate::finding::Lang,
+) -> FieldOut<'s> {
     let n = ds.len();
     let household = f.household;
-    let mut strs: Vec<Option<String>> = Vec::new();
+    let is_id = f.ty == FieldType::IdNumber && f.name == "证件号码";
+    let mut out = FieldOut {
+        col: None,
+        findings: Vec::new(),
+        school_blank: Vec::new(),
+        id: is_id.then(|| IdFacts {
+            valid: vec![false; n],
+            comparable: vec![false; n],
+            birth: vec![None; n],
+            sex: vec![None; n],
+            region: vec![None; n],
+        }),
+    };
+    // Values borrow from the tables (or the schema's code list) wherever they can: only an ID
+    // normalised or a value cut of invisible characters is a new string.
+    let mut strs: Vec<Option<Cow<'s, str>>> = Vec::new();
     let mut nums: Vec<Option<f64>> = Vec::new();
     let mut dates: Vec<Option<NaiveDate>> = Vec::new();
-    match f.ty {
-        FieldType::Integer | FieldType::Decimal => nums.reserve(n),
-        FieldType::Date => dates.reserve(n),
-        _ => strs.reserve(n),
+    if keep {
+        match f.ty {
+            FieldType::Integer | FieldType::Decimal => nums.reserve(n),
+            FieldType::Date => dates.reserve(n),
+            _ => strs.reserve(n),
+        }
     }
-    let empty_rule = f.empty_rule.as_deref().unwrap_or("C101");
-    let emit_lang = emit.lang();
-    // Looked up once per field, not per cell. A copy: findings read `ds.source` meanwhile.
-    let source: Option<Vec<u32>> = ds.source.get(&f.name).cloned();
+    let empty_rule: &'s str = f.empty_rule.as_deref().unwrap_or("C101");
+    let source: Option<&Vec<u32>> = ds.source.get(&f.name);
     let pos = field_pos(ds, &f.name);
+    let school = f.name == "在校生状况";
+    let findings = &mut out.findings;
+    let null = |strs: &mut Vec<Option<Cow<'s, str>>>,
+                nums: &mut Vec<Option<f64>>,
+                dates: &mut Vec<Option<NaiveDate>>| {
+        if keep {
+            match f.ty {
+                FieldType::Integer | FieldType::Decimal => nums.push(None),
+                FieldType::Date => dates.push(None),
+                _ => strs.push(None),
+            }
+        }
+    };
     for g in 0..n {
         // Inherited household values were checked on the row that carries them.
-        let src = source.as_ref().map_or(g, |s| s[g] as usize);
+        let src = source.map_or(g, |s| s[g] as usize);
         let inherited = src != g;
         let cell = cell_at(ds, src, &pos);
         let present = pos[ds.t[g] as usize].is_some();
-        let mut out = |ds: &Dataset, code: &str, extra: Extra| {
+        let mut emit = |code: &'s str, extra: Extra| {
             if !inherited {
-                emit.cell_finding(ds, g, code, &f.name, household, extra);
+                findings.push((g as u32, code, extra));
             }
         };
         let (text, numeric) = match cell {
-            Some(Cell::Error(e)) => {
-                out(
-                    ds,
+            Some(CellRef::Error(e)) => {
+                emit(
                     invalid_code(f.ty),
                     Extra::reason(format!("单元格是错误值 {e}")),
                 );
-                push_null(f.ty, &mut strs, &mut nums, &mut dates);
+                null(&mut strs, &mut nums, &mut dates);
                 continue;
             }
             Some(c) if !c.is_blank() => (cell_str(c).unwrap_or_default(), types::is_numeric(c)),
             _ => {
                 if present && f.required && !(household && ds.hh[g].is_some() && inherited) {
-                    out(ds, empty_rule, Extra::default());
+                    emit(empty_rule, Extra::default());
                 }
-                if f.name == "在校生状况" && present {
-                    ds.school_blank[g] = true;
+                if school && present {
+                    out.school_blank.push(g as u32);
                 }
-                push_null(f.ty, &mut strs, &mut nums, &mut dates);
+                null(&mut strs, &mut nums, &mut dates);
                 continue;
             }
         };
-        let trimmed = types::trim_value(&text).value;
+        let trimmed: Cow<'s, str> = match &text {
+            &Cow::Borrowed(s) => types::trim_value(s).value,
+            Cow::Owned(s) => Cow::Owned(types::trim_value(s).value.into_owned()),
+        };
         if f.ty != FieldType::IdNumber && trimmed != text {
-            out(ds, "V602", Extra::default());
+            emit("V602", Extra::default());
         }
         if trimmed.is_empty() {
-            if f.name == "在校生状况" {
-                ds.school_blank[g] = true;
+            if school {
+                out.school_blank.push(g as u32);
             }
             if present && f.required {
-                out(ds, empty_rule, Extra::default());
+                emit(empty_rule, Extra::default());
             }
-            push_null(f.ty, &mut strs, &mut nums, &mut dates);
+            null(&mut strs, &mut nums, &mut dates);
             continue;
         }
+        let mut value: Option<Cow<'s, str>> = None;
         match f.ty {
-            FieldType::Text => strs.push(Some(trimmed)),
+            FieldType::Text => value = Some(trimmed),
             FieldType::Digits => {
                 if !trimmed.chars().all(|c| c.is_ascii_digit()) {
-                    out(ds, "V301", Extra::default());
+                    emit("V301", Extra::default());
                 }
-                strs.push(Some(trimmed));
+                value = Some(trimmed);
             }
             FieldType::Name => {
                 if let Some(issue) = types::check_name(&trimmed) {
-                    out(
-                        ds,
-                        "V601",
-                        Extra::reason(name_reason(issue, emit_lang).to_string()),
-                    );
+                    emit("V601", Extra::reason(name_reason(issue, lang).to_string()));
                 }
-                strs.push(Some(trimmed));
+                value = Some(trimmed);
             }
             FieldType::Phone => {
                 if !types::is_valid_phone(&trimmed) {
-                    out(ds, "V501", Extra::default());
+                    emit("V501", Extra::default());
                 }
-                strs.push(Some(trimmed));
+                value = Some(trimmed);
             }
             FieldType::BankCard => {
                 if types::check_bank_card(&trimmed).is_some() {
-                    out(ds, "V502", Extra::default());
+                    emit("V502", Extra::default());
                 }
-                strs.push(Some(trimmed));
+                value = Some(trimmed);
             }
             FieldType::Code => match types::lookup(&trimmed, &f.codes, &f.variants) {
-                types::CodeLookup::Canonical(c) => strs.push(Some(c)),
+                types::CodeLookup::Canonical(c) => value = Some(Cow::Borrowed(c)),
                 types::CodeLookup::Unknown { suggestion } => {
-                    out(ds, "V201", Extra::suggestion(suggestion));
-                    strs.push(None);
+                    emit("V201", Extra::suggestion(suggestion));
                 }
             },
             FieldType::Integer | FieldType::Decimal => {
@@ -401,10 +511,10 @@ fn type_field(ds: &mut Dataset, f: &Field, emit: &mut Emitter) -> TypedCol {
                 } else {
                     types::parse_number(&trimmed)
                 };
-                match parsed.map(|v| (v, types::check_number(v, f))) {
+                let v = match parsed.map(|v| (v, types::check_number(v, f))) {
                     None => {
-                        out(ds, "V301", Extra::default());
-                        nums.push(None);
+                        emit("V301", Extra::default());
+                        None
                     }
                     Some((_, Some(issue)))
                         if matches!(
@@ -412,31 +522,38 @@ fn type_field(ds: &mut Dataset, f: &Field, emit: &mut Emitter) -> TypedCol {
                             types::NumberIssue::NotANumber | types::NumberIssue::NotInteger
                         ) =>
                     {
-                        out(ds, issue.code(), Extra::default());
-                        nums.push(None);
+                        emit(issue.code(), Extra::default());
+                        None
                     }
                     Some((v, issue)) => {
                         if let Some(issue) = issue {
-                            out(ds, issue.code(), Extra::range(f));
+                            emit(issue.code(), Extra::range(f));
                         }
-                        nums.push(Some(v));
+                        Some(v)
                     }
+                };
+                if keep {
+                    nums.push(v);
                 }
+                continue;
             }
             FieldType::Date => {
                 let d = if numeric {
                     cell.and_then(types::cell_number)
                         .and_then(types::from_excel_serial)
                         .or_else(|| types::parse_date(&trimmed))
-                } else if let Some(Cell::DateTime(s)) = cell {
-                    types::from_excel_serial(*s)
+                } else if let Some(CellRef::DateTime(s)) = cell {
+                    types::from_excel_serial(s)
                 } else {
                     types::parse_date(&trimmed)
                 };
                 if d.is_none() {
-                    out(ds, "V401", Extra::default());
+                    emit("V401", Extra::default());
                 }
-                dates.push(d);
+                if keep {
+                    dates.push(d);
+                }
+                continue;
             }
             FieldType::IdNumber => {
                 let chk = types::check_id(&text, numeric, ds.as_of);
@@ -446,41 +563,47 @@ fn type_field(ds: &mut Dataset, f: &Field, emit: &mut Emitter) -> TypedCol {
                     if matches!(code, "V101" | "V102" | "V103" | "V104" | "V105") {
                         valid = false;
                     }
-                    out(ds, code, Extra::id(issue, &chk, emit_lang));
+                    emit(code, Extra::id(issue, &chk, lang));
                 }
-                if f.name == "证件号码" {
-                    ds.id_valid[g] = valid;
-                    ds.id_comparable[g] = !chk
+                if let Some(id) = &mut out.id {
+                    id.valid[g] = valid;
+                    id.comparable[g] = !chk
                         .issues
                         .iter()
                         .any(|i| matches!(i.code(), "V101" | "V105"));
-                    ds.id_birth[g] = chk.birth;
-                    ds.id_sex[g] = chk.sex.map(|s| s.as_code());
-                    ds.id_region[g] = chk.region.clone();
+                    id.birth[g] = chk.birth;
+                    id.sex[g] = chk.sex.map(|s| s.as_code());
+                    id.region[g] = chk.region.clone();
                 }
                 let usable = !chk.issues.iter().any(|i| i.code() == "V105");
-                strs.push(usable.then_some(chk.normalized));
+                // The common case, a clean ID, is the text itself: no copy.
+                value = usable.then(|| {
+                    if chk.normalized == *text {
+                        text.clone()
+                    } else {
+                        Cow::Owned(chk.normalized)
+                    }
+                });
             }
         }
+        if keep {
+            strs.push(value);
+        }
     }
-    match f.ty {
-        FieldType::Integer | FieldType::Decimal => TypedCol::Num(nums),
-        FieldType::Date => TypedCol::Date(dates),
-        _ => TypedCol::Str(strs),
+    if keep {
+        let name = f.name.as_str().into();
+        out.col = Some(match f.ty {
+            FieldType::Integer | FieldType::Decimal => {
+                TypedCol::Num(Float64Chunked::from_iter_options(name, nums.into_iter()))
+            }
+            FieldType::Date => TypedCol::Date(dates),
+            _ => TypedCol::Str(StringChunked::from_iter_options(
+                name,
+                strs.iter().map(|v| v.as_deref()),
+            )),
+        });
     }
-}
-
-fn push_null(
-    ty: FieldType,
-    strs: &mut Vec<Option<String>>,
-    nums: &mut Vec<Option<f64>>,
-    dates: &mut Vec<Option<NaiveDate>>,
-) {
-    match ty {
-        FieldType::Integer | FieldType::Decimal => nums.push(None),
-        FieldType::Date => dates.push(None),
-        _ => strs.push(None),
-    }
+    out
 }
 
 /// The rule a broken value (an error cell) of this type raises.
@@ -504,30 +627,23 @@ fn derive_person_facts(ds: &mut Dataset, exclusions: &HashMap<String, String>) {
         Some(TypedCol::Date(d)) => Some(d.clone()),
         _ => None,
     };
-    let std_col = match ds.typed.get("识别标准") {
-        Some(TypedCol::Str(s)) => Some(s),
-        _ => None,
-    };
+    let std_col = ds.typed.get("识别标准");
     let year_col = match ds.typed.get("脱贫年度") {
-        Some(TypedCol::Num(v)) => Some(v),
+        Some(c @ TypedCol::Num(_)) => Some(c),
         _ => None,
     };
-    let ids = match ds.typed.get("证件号码") {
-        Some(TypedCol::Str(s)) => Some(s),
-        _ => None,
-    };
+    let ids = ds.typed.get("证件号码");
     let mut exit_line = vec![None; n];
     let mut excluded = vec![None; n];
     for g in 0..n {
         if let (Some(s), Some(y)) = (std_col, year_col)
-            && let (Some(s), Some(y)) = (&s[g], y[g])
+            && let (Some(s), Some(y)) = (s.str_at(g), y.num_at(g))
         {
             exit_line[g] = ds.schema.exit_line(s, y as i32);
         }
         if !exclusions.is_empty()
             && ds.id_comparable[g]
-            && let Some(ids) = ids
-            && let Some(id) = &ids[g]
+            && let Some(id) = ids.and_then(|c| c.str_at(g))
         {
             excluded[g] = exclusions.get(id).cloned();
         }
@@ -541,20 +657,22 @@ fn derive_person_facts(ds: &mut Dataset, exclusions: &HashMap<String, String>) {
     ds.excluded = excluded;
 }
 
+/// The household fields L204 compares: all but the location, which is D102's.
+fn household_conflict_fields(schema: &Schema) -> impl Iterator<Item = &Field> {
+    schema
+        .fields
+        .iter()
+        .filter(|f| f.household && !schema.units.levels.contains(&f.name))
+}
+
 /// L204: a household field (other than the location, which is D102) with two different
 /// non-blank values inside one household. One finding per household, on the first row whose
 /// value differs from the household's first value.
 fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
-    let location: Vec<&str> = ds.schema.units.levels.iter().map(String::as_str).collect();
-    let fields: Vec<&Field> = ds
-        .schema
-        .fields
-        .iter()
-        .filter(|f| f.household && !location.contains(&f.name.as_str()))
-        .collect();
+    let fields: Vec<&Field> = household_conflict_fields(ds.schema).collect();
     let pos: Vec<Vec<Option<usize>>> = fields.iter().map(|f| field_pos(ds, &f.name)).collect();
     // Per household index: first values per field, and whether it was already reported.
-    let mut first: Vec<Option<Vec<Option<String>>>> = vec![None; ds.households];
+    let mut first: Vec<Option<Vec<Option<Cow<str>>>>> = vec![None; ds.households];
     let mut reported: Vec<bool> = vec![false; ds.households];
     for g in 0..ds.len() {
         let Some(k) = ds.hh_index[g].map(|i| i as usize) else {
@@ -562,12 +680,12 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
         };
         // Code fields compare canonical values (an accepted variant is the same value); a value
         // outside the list compares as written.
-        let values: Vec<Option<String>> = fields
+        let values: Vec<Option<Cow<str>>> = fields
             .iter()
             .zip(&pos)
             .map(|(f, p)| match (f.ty, ds.typed.get(&f.name)) {
-                (FieldType::Code, Some(TypedCol::Str(v))) => {
-                    v[g].clone().or_else(|| text_at(ds, g, p))
+                (FieldType::Code, Some(c @ TypedCol::Str(_))) => {
+                    c.str_at(g).map(Cow::Borrowed).or_else(|| text_at(ds, g, p))
                 }
                 _ => text_at(ds, g, p),
             })
@@ -581,10 +699,10 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
             }
             Some(firsts) => {
                 let mut differing = Vec::new();
-                for (j, v) in values.iter().enumerate() {
+                for (j, v) in values.into_iter().enumerate() {
                     match (&firsts[j], v) {
-                        (Some(a), Some(b)) if a != b => differing.push(j),
-                        (None, Some(b)) => firsts[j] = Some(b.clone()),
+                        (Some(a), Some(b)) if *a != b => differing.push(j),
+                        (None, Some(b)) => firsts[j] = Some(b),
                         _ => {}
                     }
                 }
@@ -599,7 +717,7 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
                         "L204",
                         &cols,
                         Extra {
-                            expected: firsts[j0].clone(),
+                            expected: firsts[j0].as_deref().map(str::to_string),
                             ..Extra::default()
                         },
                     );

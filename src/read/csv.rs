@@ -3,8 +3,8 @@
 
 use super::encoding::decode;
 use super::header::{CandidateRow, HEADER_SCAN_ROWS, find_header};
-use super::sheet::{SheetProblem, SparseSheet};
-use super::{Cell, HeaderMatcher, ReadOptions, Table};
+use super::sheet::{SheetProblem, TableBuilder};
+use super::{CellRef, HeaderMatcher, ReadOptions, Table};
 
 /// Why a CSV gave no table: `NoHeader` is the sheet-level "no header" case, `Bad` an unreadable
 /// file (reason in Chinese).
@@ -75,7 +75,7 @@ pub fn read_csv(
             break;
         }
     }
-    let Some((header_line, _)) = find_header(&candidates, matcher) else {
+    let Some((header_line, columns)) = find_header(&candidates, matcher) else {
         return Err(CsvProblem::NoHeader(format!(
             "没有找到表头（前 {HEADER_SCAN_ROWS} 行中没有与字段名匹配的行）"
         )));
@@ -86,44 +86,47 @@ pub fn read_csv(
         .and_then(|i| widths.get(i).copied())
         .unwrap_or(0);
 
-    // Pass 2: every record into the sparse sheet; line numbers become 0-based sheet rows so the
-    // shared builder reports the line itself.
+    // Pass 2: every record below the header straight into the table's columns; the records
+    // above it were only titles.
     let too_many = |n: u64| {
         CsvProblem::Bad(format!(
             "单元格数超过上限 {n}，拒绝读取；如确需检查，请拆分文件"
         ))
     };
-    let mut sheet = SparseSheet::new(opts.max_cells);
-    for rec in reader().records() {
-        let rec = rec.map_err(parse_err)?;
+    let mut builder = TableBuilder::new(
+        Table::new(display, None, header_line, columns),
+        opts.max_cells,
+    );
+    let mut rdr = reader();
+    let mut rec = csv::StringRecord::new();
+    // One record buffer for the whole file: a million records, no allocation each.
+    while rdr.read_record(&mut rec).map_err(parse_err)? {
         let line = line_at(rec.position());
-        if line > header_line && rec.len() != width && !is_blank(&rec) {
+        if line <= header_line {
+            continue;
+        }
+        if rec.len() != width && !is_blank(&rec) {
             return Err(CsvProblem::Bad(format!(
                 "第 {line} 行有 {} 个字段，而表头有 {width} 个（可能有多余的逗号或缺少引号）",
                 rec.len()
             )));
         }
-        let r0 = line.saturating_sub(1);
-        for (c, s) in rec.iter().enumerate() {
-            if s.is_empty() {
-                continue;
-            }
-            let c = u32::try_from(c).unwrap_or(u32::MAX);
-            sheet
-                .push(r0, c, Cell::Text(s.to_string()))
-                .map_err(|p| match p {
-                    SheetProblem::TooManyCells(n) => too_many(n),
-                    SheetProblem::NoHeader(r) => CsvProblem::NoHeader(r),
-                })?;
-        }
-    }
-    sheet
-        .into_table(display, None, &[], matcher)
-        .map_err(|p| match p {
-            SheetProblem::NoHeader(r) => CsvProblem::NoHeader(r),
+        let cells = rec
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.is_empty())
+            .map(|(c, s)| (u32::try_from(c).unwrap_or(u32::MAX), CellRef::Text(s)));
+        builder.add(line, cells).map_err(|p| match p {
             SheetProblem::TooManyCells(n) => too_many(n),
-        })
+            SheetProblem::NoHeader(r) => CsvProblem::NoHeader(r),
+            SheetProblem::ColumnTooLarge => CsvProblem::Bad(COLUMN_TOO_LARGE.into()),
+        })?;
+    }
+    Ok(builder.finish())
 }
+
+/// Why a file whose one column holds over 4 GB of text is refused.
+pub(crate) const COLUMN_TOO_LARGE: &str = "某一列的文字超过 4 GB，拒绝读取；请拆分文件";
 
 /// Comma, unless the first lines hold more tabs than commas: exports saved as "文本文件(制表符分隔)"
 /// arrive as .txt or .csv with tabs.
@@ -162,7 +165,7 @@ mod tests {
             &m,
         )
         .unwrap();
-        assert_eq!(t.rows.len(), 1);
-        assert_eq!(t.rows[0].cells[1], Cell::Text("甲".into()));
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.cell(0, 1), CellRef::Text("甲"));
     }
 }

@@ -18,7 +18,7 @@ use std::path::Path;
 
 pub use header::{HeaderMatcher, normalize_header};
 
-/// One cell as read, before any schema typing.
+/// One cell as read, before any schema typing: the owned form, for building tables by hand.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Empty,
@@ -35,11 +35,60 @@ pub enum Cell {
 
 impl Cell {
     pub fn is_blank(&self) -> bool {
+        self.as_ref().is_blank()
+    }
+
+    pub fn as_ref(&self) -> CellRef<'_> {
         match self {
-            Cell::Empty => true,
-            Cell::Text(s) => s.trim().is_empty(),
+            Cell::Empty => CellRef::Empty,
+            Cell::Text(s) => CellRef::Text(s),
+            Cell::Number(x) => CellRef::Number(*x),
+            Cell::Int(i) => CellRef::Int(*i),
+            Cell::Bool(b) => CellRef::Bool(*b),
+            Cell::DateTime(x) => CellRef::DateTime(*x),
+            Cell::Error(e) => CellRef::Error(e),
+        }
+    }
+}
+
+/// A cell of a [`Table`], borrowed from it: what every later stage reads. Same variants as
+/// [`Cell`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CellRef<'a> {
+    Empty,
+    Text(&'a str),
+    Number(f64),
+    Int(i64),
+    Bool(bool),
+    DateTime(f64),
+    Error(&'a str),
+}
+
+impl CellRef<'_> {
+    pub fn is_blank(&self) -> bool {
+        match self {
+            CellRef::Empty => true,
+            CellRef::Text(s) => s.trim().is_empty(),
             _ => false,
         }
+    }
+
+    pub fn to_owned(&self) -> Cell {
+        match *self {
+            CellRef::Empty => Cell::Empty,
+            CellRef::Text(s) => Cell::Text(s.to_string()),
+            CellRef::Number(x) => Cell::Number(x),
+            CellRef::Int(i) => Cell::Int(i),
+            CellRef::Bool(b) => Cell::Bool(b),
+            CellRef::DateTime(x) => Cell::DateTime(x),
+            CellRef::Error(e) => Cell::Error(e.to_string()),
+        }
+    }
+}
+
+impl PartialEq<Cell> for CellRef<'_> {
+    fn eq(&self, other: &Cell) -> bool {
+        *self == other.as_ref()
     }
 }
 
@@ -54,12 +103,13 @@ pub struct Column {
     pub field: Option<String>,
 }
 
+/// One data row gathered from a table's columns.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub struct Row<'a> {
     /// Spreadsheet row number (1-based); CSV: line of the record's first line.
     pub number: u32,
     /// One cell per entry of `Table::columns`, same order.
-    pub cells: Vec<Cell>,
+    pub cells: Vec<CellRef<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,7 +118,55 @@ pub struct SkippedRow {
     pub reason: String,
 }
 
-/// One sheet (or one CSV file) with a recognised header.
+/// The cells of one column, stored the way polars stores strings: the text of every row in one
+/// buffer with an end offset per row, so a million-row column is two allocations instead of a
+/// million. Non-text cells (xlsx numbers, dates, booleans, errors) are rare and kept aside.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ColumnCells {
+    text: String,
+    /// End of each row's text in `text` (its start is the previous row's end); a row whose cell
+    /// is not text has an empty slice here and an entry in `other`.
+    ends: Vec<u32>,
+    /// Non-text cells as (row, cell), in row order.
+    other: Vec<(u32, Cell)>,
+}
+
+/// A column's text grew past what 32-bit offsets address (4 GB in one column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnTooLarge;
+
+impl ColumnCells {
+    fn get(&self, row: usize) -> CellRef<'_> {
+        if !self.other.is_empty()
+            && let Ok(i) = self.other.binary_search_by_key(&(row as u32), |(r, _)| *r)
+        {
+            return self.other[i].1.as_ref();
+        }
+        let start = match row.checked_sub(1) {
+            Some(p) => self.ends.get(p).copied().unwrap_or(0) as usize,
+            None => 0,
+        };
+        let end = self.ends.get(row).copied().unwrap_or(0) as usize;
+        match self.text.get(start..end) {
+            Some("") | None => CellRef::Empty,
+            Some(s) => CellRef::Text(s),
+        }
+    }
+
+    fn push(&mut self, cell: CellRef<'_>) -> Result<(), ColumnTooLarge> {
+        let row = self.ends.len() as u32;
+        match cell {
+            CellRef::Empty => {}
+            CellRef::Text(s) => self.text.push_str(s),
+            other => self.other.push((row, other.to_owned())),
+        }
+        let end = u32::try_from(self.text.len()).map_err(|_| ColumnTooLarge)?;
+        self.ends.push(end);
+        Ok(())
+    }
+}
+
+/// One sheet (or one CSV file) with a recognised header: the data rows, column by column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     /// The file as the user named it.
@@ -78,11 +176,78 @@ pub struct Table {
     /// Spreadsheet row number of the header row.
     pub header_row: u32,
     pub columns: Vec<Column>,
-    pub rows: Vec<Row>,
+    /// Spreadsheet row number (1-based) of each data row; CSV: line of the record's first line.
+    numbers: Vec<u32>,
+    /// One entry per entry of `columns`, same order.
+    cells: Vec<ColumnCells>,
     pub skipped_rows: Vec<SkippedRow>,
 }
 
 impl Table {
+    /// An empty table with these columns.
+    pub fn new(file: &str, sheet: Option<&str>, header_row: u32, columns: Vec<Column>) -> Table {
+        Table {
+            file: file.to_string(),
+            sheet: sheet.map(str::to_string),
+            header_row,
+            cells: vec![ColumnCells::default(); columns.len()],
+            columns,
+            numbers: Vec::new(),
+            skipped_rows: Vec::new(),
+        }
+    }
+
+    /// Number of data rows.
+    pub fn len(&self) -> usize {
+        self.numbers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.numbers.is_empty()
+    }
+
+    /// The spreadsheet row number of data row `row`.
+    pub fn row_number(&self, row: usize) -> u32 {
+        self.numbers.get(row).copied().unwrap_or(0)
+    }
+
+    pub fn row_numbers(&self) -> &[u32] {
+        &self.numbers
+    }
+
+    /// The cell of data row `row` in column `col` (a position in `columns`); Empty out of range.
+    pub fn cell(&self, row: usize, col: usize) -> CellRef<'_> {
+        self.cells.get(col).map_or(CellRef::Empty, |c| c.get(row))
+    }
+
+    /// Every cell of data row `row`, one per column.
+    pub fn row(&self, row: usize) -> Vec<CellRef<'_>> {
+        self.cells.iter().map(|c| c.get(row)).collect()
+    }
+
+    /// The data rows one by one, each gathered from the columns (for tests and tools; the
+    /// checks read columns).
+    pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
+        (0..self.len()).map(|i| Row {
+            number: self.row_number(i),
+            cells: self.row(i),
+        })
+    }
+
+    /// Add a data row: one cell per column, in column order (missing ones are empty).
+    pub fn push_row<'c>(
+        &mut self,
+        number: u32,
+        cells: impl IntoIterator<Item = CellRef<'c>>,
+    ) -> Result<(), ColumnTooLarge> {
+        let mut it = cells.into_iter();
+        for col in &mut self.cells {
+            col.push(it.next().unwrap_or(CellRef::Empty))?;
+        }
+        self.numbers.push(number);
+        Ok(())
+    }
+
     /// Position in `columns` of a canonical field.
     pub fn column_of(&self, field: &str) -> Option<usize> {
         self.columns
@@ -377,7 +542,7 @@ fn checked_entry(t: &Table) -> InputEntry {
         file: t.file.clone(),
         sheet: t.sheet.clone(),
         header_row: Some(t.header_row),
-        rows: t.rows.len(),
+        rows: t.len(),
         skipped_rows: t.skipped_rows.len(),
         status: InputStatus::Checked,
         reason: None,

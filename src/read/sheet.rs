@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::header::{HeaderMatcher, find_header};
-use super::{Cell, Column, Row, SkippedRow, Table};
+use super::{Cell, CellRef, Column, SkippedRow, Table};
 
 /// A merged range, 0-based and inclusive, as calamine's `Dimensions`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,8 @@ pub enum SheetProblem {
     NoHeader(String),
     /// More cells than the configured limit.
     TooManyCells(u64),
+    /// One column holds more text than the table can address (4 GB).
+    ColumnTooLarge,
 }
 
 /// The non-empty cells of one row, sorted by 0-based column. A sorted Vec rather than a map:
@@ -188,73 +190,110 @@ impl SparseSheet {
         }
         self.apply_merges(merges, header_row0.saturating_add(1), &columns);
 
-        let mut table = Table {
-            file: file.to_string(),
-            sheet: sheet.map(str::to_string),
-            header_row: header_row0.saturating_add(1),
-            columns,
-            rows: Vec::new(),
-            skipped_rows: Vec::new(),
-        };
-        let name_col = table.column_of("姓名");
-        let id_col = table.column_of("证件号码");
+        let mut builder = TableBuilder::new(
+            Table::new(file, sheet, header_row0.saturating_add(1), columns),
+            self.max_cells,
+        );
         let rows = std::mem::take(&mut self.rows);
-        for (r0, mut cells) in rows.into_iter().filter(|(r, _)| *r > header_row0) {
-            let number = r0.saturating_add(1);
-            if cells.values().all(Cell::is_blank) {
-                continue;
-            }
-            // Walk the row's sorted cells alongside the sorted header columns; cells between
-            // header columns have no header.
-            let mut row_cells: Vec<Cell> = Vec::with_capacity(table.columns.len());
-            let mut headerless: Option<u32> = None;
-            let mut it = std::mem::take(&mut cells.0).into_iter().peekable();
-            for col in &table.columns {
-                let idx = u32::try_from(col.index).unwrap_or(u32::MAX);
-                while let Some((c, _)) = it.next_if(|(c, _)| *c < idx) {
-                    headerless.get_or_insert(c);
-                }
-                match it.next_if(|(c, _)| *c == idx) {
-                    Some((_, v)) => row_cells.push(v),
-                    None => row_cells.push(Cell::Empty),
-                }
-            }
-            if let Some((c, _)) = it.next() {
+        for (r0, cells) in rows.into_iter().filter(|(r, _)| *r > header_row0) {
+            builder.add(
+                r0.saturating_add(1),
+                cells.0.iter().map(|(c, v)| (*c, v.as_ref())),
+            )?;
+        }
+        Ok(builder.finish())
+    }
+}
+
+/// Builds a [`Table`] row by row below a found header: drops blank rows, and reports (as
+/// skipped, with the reason) rows whose data is only in columns without a header and totals
+/// rows. Shared by every format, so a row is treated the same in a CSV and in a workbook.
+pub(crate) struct TableBuilder {
+    table: Table,
+    name_col: Option<usize>,
+    id_col: Option<usize>,
+    max_cells: u64,
+}
+
+impl TableBuilder {
+    pub fn new(table: Table, max_cells: u64) -> Self {
+        TableBuilder {
+            name_col: table.column_of("姓名"),
+            id_col: table.column_of("证件号码"),
+            table,
+            max_cells,
+        }
+    }
+
+    /// Add the row shown as `number`, given its non-empty cells as (0-based column, cell) in
+    /// column order.
+    pub fn add<'c>(
+        &mut self,
+        number: u32,
+        cells: impl Iterator<Item = (u32, CellRef<'c>)> + Clone,
+    ) -> Result<(), SheetProblem> {
+        if cells.clone().all(|(_, c)| c.is_blank()) {
+            return Ok(());
+        }
+        // Walk the row's sorted cells alongside the sorted header columns; cells between
+        // header columns have no header.
+        let columns = &self.table.columns;
+        let mut row_cells: Vec<CellRef<'c>> = Vec::with_capacity(columns.len());
+        let mut headerless: Option<u32> = None;
+        let mut it = cells.peekable();
+        for col in columns {
+            let idx = u32::try_from(col.index).unwrap_or(u32::MAX);
+            while let Some((c, _)) = it.next_if(|(c, _)| *c < idx) {
                 headerless.get_or_insert(c);
             }
-            if row_cells.iter().all(Cell::is_blank) {
-                let where_ = headerless
-                    .map(|c| crate::finding::a1(c as usize, number))
-                    .unwrap_or_default();
-                table.skipped_rows.push(SkippedRow {
-                    number,
-                    reason: format!("数据只出现在没有表头的列（{where_}），未检查"),
-                });
-                continue;
+            match it.next_if(|(c, _)| *c == idx) {
+                Some((_, v)) => row_cells.push(v),
+                None => row_cells.push(CellRef::Empty),
             }
-            let blank_at =
-                |i: Option<usize>| i.and_then(|i| row_cells.get(i)).is_none_or(Cell::is_blank);
-            if blank_at(name_col) && blank_at(id_col) {
-                let total = row_cells.iter().find_map(|c| match c {
-                    Cell::Text(s) => ["合计", "总计", "小计"]
-                        .into_iter()
-                        .find(|t| s.trim_start().starts_with(t)),
-                    _ => None,
-                });
-                if let Some(t) = total {
-                    table.skipped_rows.push(SkippedRow {
-                        number,
-                        reason: format!("{t}行，不作为人员记录检查"),
-                    });
-                    continue;
-                }
-            }
-            table.rows.push(Row {
-                number,
-                cells: row_cells,
-            });
         }
-        Ok(table)
+        if let Some((c, _)) = it.next() {
+            headerless.get_or_insert(c);
+        }
+        if row_cells.iter().all(CellRef::is_blank) {
+            let where_ = headerless
+                .map(|c| crate::finding::a1(c as usize, number))
+                .unwrap_or_default();
+            self.table.skipped_rows.push(SkippedRow {
+                number,
+                reason: format!("数据只出现在没有表头的列（{where_}），未检查"),
+            });
+            return Ok(());
+        }
+        let blank_at = |i: Option<usize>| {
+            i.and_then(|i| row_cells.get(i))
+                .is_none_or(CellRef::is_blank)
+        };
+        if blank_at(self.name_col) && blank_at(self.id_col) {
+            let total = row_cells.iter().find_map(|c| match c {
+                CellRef::Text(s) => ["合计", "总计", "小计"]
+                    .into_iter()
+                    .find(|t| s.trim_start().starts_with(t)),
+                _ => None,
+            });
+            if let Some(t) = total {
+                self.table.skipped_rows.push(SkippedRow {
+                    number,
+                    reason: format!("{t}行，不作为人员记录检查"),
+                });
+                return Ok(());
+            }
+        }
+        let dense = (self.table.len() as u64 + 1).saturating_mul(self.table.columns.len() as u64);
+        if dense > self.max_cells {
+            return Err(SheetProblem::TooManyCells(self.max_cells));
+        }
+        self.table
+            .push_row(number, row_cells)
+            .map_err(|_| SheetProblem::ColumnTooLarge)
+    }
+
+    pub fn finish(self) -> Table {
+        self.table
     }
 }
 
@@ -310,11 +349,11 @@ mod tests {
             end: (999, 9),
         }];
         let t = s.into_table("f", None, &merges, &matcher()).unwrap();
-        assert_eq!(t.rows.len(), 2);
-        assert_eq!(t.rows[1].cells[0], text("H1"));
-        assert_eq!(t.rows[1].number, 3);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.cell(1, 0), text("H1"));
+        assert_eq!(t.row_number(1), 3);
         // Column C (证件号码) is inside the merge, so it inherits the top-left value too.
-        assert_eq!(t.rows[1].cells[2], text("H1"));
+        assert_eq!(t.cell(1, 2), text("H1"));
     }
 
     #[test]
@@ -329,7 +368,7 @@ mod tests {
         s.push(6, 1, text("   ")).unwrap();
         let t = s.into_table("f", None, &[], &matcher()).unwrap();
         assert_eq!(t.header_row, 3);
-        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.len(), 1);
         assert_eq!(t.skipped_rows.len(), 2);
         assert_eq!(t.skipped_rows[0].number, 5);
         assert!(t.skipped_rows[0].reason.starts_with("合计"));
@@ -345,7 +384,7 @@ mod tests {
         s.push(1, 0, text("合计")).unwrap();
         s.push(1, 1, text("甲")).unwrap();
         let t = s.into_table("f", None, &[], &matcher()).unwrap();
-        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.len(), 1);
         assert!(t.skipped_rows.is_empty());
     }
 

@@ -33,6 +33,9 @@ impl From<SheetProblem> for SheetError {
                 "单元格数超过上限 {n}，拒绝读取；如确需检查，请拆分工作表"
             )),
             SheetProblem::NoHeader(r) => SheetError::NotData(r),
+            SheetProblem::ColumnTooLarge => {
+                SheetError::Broken(super::csv::COLUMN_TOO_LARGE.to_string())
+            }
         }
     }
 }

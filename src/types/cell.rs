@@ -1,7 +1,9 @@
 //! A raw cell as the text the clerk sees in the spreadsheet, so every later check compares what the
 //! clerk can read and fix rather than a float's binary artefacts.
 
+#[cfg(test)]
 use crate::read::Cell;
+use crate::read::CellRef;
 
 use super::date::excel_serial_datetime;
 
@@ -16,27 +18,27 @@ const EXCEL_DIGITS: usize = 15;
 /// `TRUE`/`FALSE` as Excel shows them; date cells `YYYY-MM-DD`, with ` HH:MM:SS` when the time is
 /// not midnight (an out-of-range serial falls back to the number); error cells their text.
 /// Text is returned unchanged (white space is V602's business, not this function's).
-pub fn cell_text(cell: &Cell) -> Option<String> {
+pub fn cell_text(cell: CellRef<'_>) -> Option<String> {
     match cell {
-        Cell::Empty => None,
-        Cell::Text(_) if cell.is_blank() => None,
-        Cell::Text(s) => Some(s.clone()),
-        Cell::Number(x) => Some(number_text(*x)),
-        Cell::Int(i) => Some(i.to_string()),
-        Cell::Bool(b) => Some(if *b { "TRUE" } else { "FALSE" }.to_string()),
-        Cell::DateTime(serial) => Some(match excel_serial_datetime(*serial) {
+        CellRef::Empty => None,
+        CellRef::Text(_) if cell.is_blank() => None,
+        CellRef::Text(s) => Some(s.to_string()),
+        CellRef::Number(x) => Some(number_text(x)),
+        CellRef::Int(i) => Some(i.to_string()),
+        CellRef::Bool(b) => Some(if b { "TRUE" } else { "FALSE" }.to_string()),
+        CellRef::DateTime(serial) => Some(match excel_serial_datetime(serial) {
             Some(dt) if dt.time() == chrono::NaiveTime::MIN => dt.format("%Y-%m-%d").to_string(),
             Some(dt) => dt.format("%Y-%m-%d %H:%M:%S").to_string(),
-            None => number_text(*serial),
+            None => number_text(serial),
         }),
-        Cell::Error(e) => Some(e.clone()),
+        CellRef::Error(e) => Some(e.to_string()),
     }
 }
 
 /// A numeric cell (xlsx float or .xls integer): the reader did not keep the clerk's text, so an
 /// 18-digit ID in it has lost digits (V105).
-pub fn is_numeric(cell: &Cell) -> bool {
-    matches!(cell, Cell::Number(_) | Cell::Int(_))
+pub fn is_numeric(cell: CellRef<'_>) -> bool {
+    matches!(cell, CellRef::Number(_) | CellRef::Int(_))
 }
 
 /// A float as Excel displays it in a General-format cell.
@@ -69,7 +71,7 @@ mod tests {
     use super::*;
 
     fn t(c: Cell) -> Option<String> {
-        cell_text(&c)
+        cell_text(c.as_ref())
     }
 
     #[test]
@@ -113,10 +115,10 @@ mod tests {
 
     #[test]
     fn numeric_cells() {
-        assert!(is_numeric(&Cell::Number(1.0)));
-        assert!(is_numeric(&Cell::Int(1)));
-        assert!(!is_numeric(&Cell::Text("1".into())));
-        assert!(!is_numeric(&Cell::DateTime(1.0)));
-        assert!(!is_numeric(&Cell::Empty));
+        assert!(is_numeric(Cell::Number(1.0).as_ref()));
+        assert!(is_numeric(Cell::Int(1).as_ref()));
+        assert!(!is_numeric(CellRef::Text("1")));
+        assert!(!is_numeric(Cell::DateTime(1.0).as_ref()));
+        assert!(!is_numeric(Cell::Empty.as_ref()));
     }
 }

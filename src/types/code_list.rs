@@ -13,9 +13,10 @@ pub const CODE: &str = "V201";
 
 /// Result of looking a value up in a code list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CodeLookup {
-    /// The canonical value: the value itself, or what its accepted variant stands for.
-    Canonical(String),
+pub enum CodeLookup<'c> {
+    /// The canonical value as the schema writes it: the value itself, or what its accepted
+    /// variant stands for (borrowed: a million code cells, no copy each).
+    Canonical(&'c str),
     /// Not in the list (V201); later rules treat the value as unknown (null).
     Unknown {
         /// The allowed value (a canonical code or an accepted variant, as written in the schema)
@@ -25,12 +26,16 @@ pub enum CodeLookup {
 }
 
 /// Look `value` up in `codes` (canonical values) and `variants` (accepted variant → canonical).
-pub fn lookup(value: &str, codes: &[String], variants: &BTreeMap<String, String>) -> CodeLookup {
-    if codes.iter().any(|c| c == value) {
-        return CodeLookup::Canonical(value.to_string());
+pub fn lookup<'c>(
+    value: &str,
+    codes: &'c [String],
+    variants: &'c BTreeMap<String, String>,
+) -> CodeLookup<'c> {
+    if let Some(c) = codes.iter().find(|c| *c == value) {
+        return CodeLookup::Canonical(c);
     }
     if let Some(canonical) = variants.get(value) {
-        return CodeLookup::Canonical(canonical.clone());
+        return CodeLookup::Canonical(canonical);
     }
     let candidates = || codes.iter().chain(variants.keys());
     CodeLookup::Unknown {
@@ -120,15 +125,15 @@ mod tests {
         let (codes, variants) = tuoping();
         assert_eq!(
             lookup("已脱贫", &codes, &variants),
-            CodeLookup::Canonical("已脱贫".into())
+            CodeLookup::Canonical("已脱贫")
         );
         assert_eq!(
             lookup("已脱贫（享受政策）", &codes, &variants),
-            CodeLookup::Canonical("已脱贫".into())
+            CodeLookup::Canonical("已脱贫")
         );
         assert_eq!(
             lookup("初中", &education(), &BTreeMap::new()),
-            CodeLookup::Canonical("初中".into())
+            CodeLookup::Canonical("初中")
         );
     }
 

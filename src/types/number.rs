@@ -6,7 +6,9 @@
 //! - V303 (warning): inside the valid range but implausible (`warn_le`, `warn_gt`, `warn_ge`).
 //!   Only values inside V302's range get V303 (rules.md "Overlaps").
 
+#[cfg(test)]
 use crate::read::Cell;
+use crate::read::CellRef;
 use crate::schema::{Field, FieldType};
 
 /// One problem with a numeric value; [`NumberIssue::code`] is its rule code.
@@ -58,12 +60,12 @@ pub fn parse_number(text: &str) -> Option<f64> {
 }
 
 /// The number in a cell: a numeric cell's value, or text parsed with [`parse_number`].
-pub fn cell_number(cell: &Cell) -> Option<f64> {
+pub fn cell_number(cell: CellRef<'_>) -> Option<f64> {
     match cell {
-        Cell::Number(x) => Some(*x).filter(|x| x.is_finite()),
+        CellRef::Number(x) => Some(x).filter(|x| x.is_finite()),
         // i64 → f64 rounds beyond 2^53, far past any count or amount this tool checks.
-        Cell::Int(i) => Some(*i as f64),
-        Cell::Text(s) => parse_number(s),
+        CellRef::Int(i) => Some(i as f64),
+        CellRef::Text(s) => parse_number(s),
         _ => None,
     }
 }
@@ -174,14 +176,14 @@ mod tests {
 
     #[test]
     fn cell_numbers() {
-        assert_eq!(cell_number(&Cell::Number(2.5)), Some(2.5));
-        assert_eq!(cell_number(&Cell::Int(4)), Some(4.0));
-        assert_eq!(cell_number(&Cell::Text("1,000".into())), Some(1000.0));
-        assert_eq!(cell_number(&Cell::Text("abc".into())), None);
-        assert_eq!(cell_number(&Cell::Number(f64::NAN)), None);
-        assert_eq!(cell_number(&Cell::Bool(true)), None);
-        assert_eq!(cell_number(&Cell::Error("#DIV/0!".into())), None);
-        assert_eq!(cell_number(&Cell::Empty), None);
+        assert_eq!(cell_number(Cell::Number(2.5).as_ref()), Some(2.5));
+        assert_eq!(cell_number(Cell::Int(4).as_ref()), Some(4.0));
+        assert_eq!(cell_number(CellRef::Text("1,000")), Some(1000.0));
+        assert_eq!(cell_number(CellRef::Text("abc")), None);
+        assert_eq!(cell_number(Cell::Number(f64::NAN).as_ref()), None);
+        assert_eq!(cell_number(Cell::Bool(true).as_ref()), None);
+        assert_eq!(cell_number(CellRef::Error("#DIV/0!")), None);
+        assert_eq!(cell_number(Cell::Empty.as_ref()), None);
     }
 
     #[test]

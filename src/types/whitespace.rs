@@ -7,14 +7,17 @@
 //! same compare different. Inner ordinary spaces are kept: "初 中" is a wrong code (V201), not
 //! white space to clean.
 
+use std::borrow::Cow;
+
 /// Rule code of surrounding or invisible white space.
 pub const CODE: &str = "V602";
 
 /// A value with its surrounding white space and invisible characters removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Trimmed {
-    /// What later checks see.
-    pub value: String,
+pub struct Trimmed<'a> {
+    /// What later checks see: borrowed from the raw value unless an invisible character had to
+    /// be cut out of its middle.
+    pub value: Cow<'a, str>,
     /// Something was removed: V602.
     pub changed: bool,
 }
@@ -31,19 +34,28 @@ pub fn is_edge_space(c: char) -> bool {
 
 /// Remove surrounding white space and invisible characters (anywhere). Idempotent. The value
 /// may come out empty (a cell holding only a zero-width space): the cell is then blank.
-pub fn trim_value(raw: &str) -> Trimmed {
-    let value: String = raw
-        .trim_matches(is_edge_space)
-        .chars()
-        .filter(|&c| !is_invisible(c))
-        .collect();
+pub fn trim_value(raw: &str) -> Trimmed<'_> {
+    let edges = raw.trim_matches(is_edge_space);
+    // Every invisible character is encoded starting with byte E2 or EF; most values (digits,
+    // codes, and CJK text in E3–E9) have neither, and are returned without a copy.
+    let may_hide = edges.bytes().any(|b| b == 0xE2 || b == 0xEF);
+    if !may_hide || !edges.contains(is_invisible) {
+        return Trimmed {
+            value: Cow::Borrowed(edges),
+            changed: edges.len() != raw.len(),
+        };
+    }
+    let value: String = edges.chars().filter(|&c| !is_invisible(c)).collect();
     // An invisible character between two spaces can expose new edge space once removed.
     let value = match value.trim_matches(is_edge_space) {
         t if t.len() == value.len() => value,
         t => t.to_string(),
     };
     let changed = value != raw;
-    Trimmed { value, changed }
+    Trimmed {
+        value: Cow::Owned(value),
+        changed,
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use povcheck::check::{self, CheckOptions, CheckResult};
 use povcheck::finding::Lang;
-use povcheck::read::{Cell, Column, Row, Table};
+use povcheck::read::{Cell, Column, Table};
 use povcheck::schema::{self, Schema};
 
 /// One record's values in column order.
@@ -43,29 +43,21 @@ pub fn table(file: &str, records: &[Record], schema: &Schema) -> Table {
             field: matcher.field(h).map(str::to_string),
         })
         .collect();
-    let rows = records
-        .iter()
-        .enumerate()
-        .map(|(n, r)| Row {
-            number: n as u32 + 2,
-            cells: headers
-                .iter()
-                .map(|h| {
-                    r.iter()
-                        .find(|(k, _)| k == h)
-                        .map_or(Cell::Empty, |(_, v)| cell_of(v))
-                })
-                .collect(),
-        })
-        .collect();
-    Table {
-        file: file.to_string(),
-        sheet: Some("Sheet1".to_string()),
-        header_row: 1,
-        columns,
-        rows,
-        skipped_rows: Vec::new(),
+    let mut table = Table::new(file, Some("Sheet1"), 1, columns);
+    for (n, r) in records.iter().enumerate() {
+        let cells: Vec<Cell> = headers
+            .iter()
+            .map(|h| {
+                r.iter()
+                    .find(|(k, _)| k == h)
+                    .map_or(Cell::Empty, |(_, v)| cell_of(v))
+            })
+            .collect();
+        table
+            .push_row(n as u32 + 2, cells.iter().map(Cell::as_ref))
+            .expect("a test table fits");
     }
+    table
 }
 
 pub fn as_of() -> NaiveDate {

@@ -66,7 +66,7 @@ fn window_rule(c: &mut Criterion) {
     }
     let m = HeaderMatcher::from_schema(&schema);
     let tables = read_file(&path, "w.csv", &ReadOptions::default(), &m).tables;
-    assert_eq!(tables.first().map(|t| t.rows.len()), Some(20_000));
+    assert_eq!(tables.first().map(|t| t.len()), Some(20_000));
     let opts = |select: &str| CheckOptions {
         as_of: as_of(),
         lang: Lang::Zh,
