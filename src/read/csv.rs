@@ -1,6 +1,8 @@
 //! Reading one CSV file into a [`Table`]: decode, split records (quotes, embedded newlines),
 //! refuse ragged records, then the shared header and row logic. CSV cells are always text.
 
+use rayon::prelude::*;
+
 use super::encoding::decode;
 use super::header::{CandidateRow, HEADER_SCAN_ROWS, find_header};
 use super::sheet::{SheetProblem, TableBuilder};
@@ -20,18 +22,29 @@ pub fn read_csv(
     opts: &ReadOptions,
     matcher: &HeaderMatcher,
 ) -> Result<Table, CsvProblem> {
+    read_csv_in(
+        bytes,
+        display,
+        opts,
+        matcher,
+        rayon::current_num_threads() * 2,
+    )
+}
+
+/// [`read_csv`] with the data cut into at most `parts` parts.
+fn read_csv_in(
+    bytes: &[u8],
+    display: &str,
+    opts: &ReadOptions,
+    matcher: &HeaderMatcher,
+    parts: usize,
+) -> Result<Table, CsvProblem> {
     let decoded = decode(bytes, opts.encoding).map_err(CsvProblem::Bad)?;
     let text = decoded.text.as_bytes();
     // The csv crate's own line counter skips blank lines; count from byte offsets instead so
     // the number is the line an editor shows.
-    let newlines: Vec<usize> = text
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .map(|(i, _)| i)
-        .collect();
-    let line_at = |pos: Option<&csv::Position>| {
-        let byte = pos.map(|p| p.byte()).unwrap_or(0);
+    let newlines: Vec<usize> = memchr::memchr_iter(b'\n', text).collect();
+    let line_at_byte = |byte: u64| {
         let mut byte = usize::try_from(byte).unwrap_or(usize::MAX);
         // A record's position can point at blank lines the parser skipped before it.
         while matches!(text.get(byte), Some(b'\n' | b'\r')) {
@@ -40,6 +53,7 @@ pub fn read_csv(
         let line = newlines.partition_point(|&n| n < byte) + 1;
         u32::try_from(line).unwrap_or(u32::MAX)
     };
+    let line_at = |pos: Option<&csv::Position>| line_at_byte(pos.map_or(0, |p| p.byte()));
     let delimiter = sniff_delimiter(&decoded.text);
     let reader = || {
         csv::ReaderBuilder::new()
@@ -87,42 +101,157 @@ pub fn read_csv(
         .unwrap_or(0);
 
     // Pass 2: every record below the header straight into the table's columns; the records
-    // above it were only titles.
+    // above it were only titles. The data is cut at record boundaries into parts parsed in
+    // parallel and joined in order, so the table and the first error reported are those of a
+    // front-to-back read.
+    let mut rdr = reader();
+    let mut rec = csv::StringRecord::new();
+    while rdr.read_record(&mut rec).map_err(parse_err)? {
+        if line_at(rec.position()) >= header_line {
+            break;
+        }
+    }
+    let data_start = usize::try_from(rdr.position().byte()).unwrap_or(text.len());
+    let parts = split_records(text, data_start, delimiter, parts);
     let too_many = |n: u64| {
         CsvProblem::Bad(format!(
             "单元格数超过上限 {n}，拒绝读取；如确需检查，请拆分文件"
         ))
     };
-    let mut builder = TableBuilder::new(
-        Table::new(display, None, header_line, columns),
-        opts.max_cells,
-    );
-    let mut rdr = reader();
-    let mut rec = csv::StringRecord::new();
-    // One record buffer for the whole file: a million records, no allocation each.
-    while rdr.read_record(&mut rec).map_err(parse_err)? {
-        let line = line_at(rec.position());
-        if line <= header_line {
-            continue;
+    let read_part = |range: &std::ops::Range<usize>| -> Result<Table, CsvProblem> {
+        let mut builder = TableBuilder::new(
+            Table::new(display, None, header_line, columns.clone()),
+            opts.max_cells,
+        );
+        let part = text.get(range.clone()).unwrap_or_default();
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(part);
+        let at = |p: Option<&csv::Position>| {
+            line_at_byte(p.map_or(0, |p| p.byte()) + range.start as u64)
+        };
+        // One record buffer per part: a million records, no allocation each.
+        let mut rec = csv::StringRecord::new();
+        loop {
+            match rdr.read_record(&mut rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    let line = at(e.position());
+                    return Err(CsvProblem::Bad(format!("第 {line} 行无法解析：{e}")));
+                }
+            }
+            let line = at(rec.position());
+            if rec.len() != width && !is_blank(&rec) {
+                return Err(CsvProblem::Bad(format!(
+                    "第 {line} 行有 {} 个字段，而表头有 {width} 个（可能有多余的逗号或缺少引号）",
+                    rec.len()
+                )));
+            }
+            let cells = rec
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !s.is_empty())
+                .map(|(c, s)| (u32::try_from(c).unwrap_or(u32::MAX), CellRef::Text(s)));
+            builder.add(line, cells).map_err(|p| match p {
+                SheetProblem::TooManyCells(n) => too_many(n),
+                SheetProblem::NoHeader(r) => CsvProblem::NoHeader(r),
+                SheetProblem::ColumnTooLarge => CsvProblem::Bad(COLUMN_TOO_LARGE.into()),
+            })?;
         }
-        if rec.len() != width && !is_blank(&rec) {
-            return Err(CsvProblem::Bad(format!(
-                "第 {line} 行有 {} 个字段，而表头有 {width} 个（可能有多余的逗号或缺少引号）",
-                rec.len()
-            )));
-        }
-        let cells = rec
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.is_empty())
-            .map(|(c, s)| (u32::try_from(c).unwrap_or(u32::MAX), CellRef::Text(s)));
-        builder.add(line, cells).map_err(|p| match p {
-            SheetProblem::TooManyCells(n) => too_many(n),
-            SheetProblem::NoHeader(r) => CsvProblem::NoHeader(r),
-            SheetProblem::ColumnTooLarge => CsvProblem::Bad(COLUMN_TOO_LARGE.into()),
-        })?;
+        Ok(builder.finish())
+    };
+    let tables = parts
+        .par_iter()
+        .map(read_part)
+        .collect::<Result<Vec<Table>, CsvProblem>>()?;
+    let table = Table::concat(tables)
+        .map_err(|_| CsvProblem::Bad(COLUMN_TOO_LARGE.into()))?
+        .unwrap_or_else(|| Table::new(display, None, header_line, columns.clone()));
+    let cells = (table.len() as u64).saturating_mul(table.columns.len() as u64);
+    if cells > opts.max_cells {
+        return Err(too_many(opts.max_cells));
     }
-    Ok(builder.finish())
+    Ok(table)
+}
+
+/// Smallest part worth a thread of its own.
+const MIN_PART_BYTES: usize = 1 << 20;
+
+/// Cut `text[start..]` into up to `parts` ranges that each begin at a record boundary: after a
+/// line feed outside any quoted field. Quote positions are found with memchr and paired the
+/// way the csv crate pairs them; a quote it would read differently (inside an unquoted field,
+/// or not followed by a delimiter after closing) leaves the text in one part, read as before.
+fn split_records(
+    text: &[u8],
+    start: usize,
+    delimiter: u8,
+    parts: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let whole: Vec<std::ops::Range<usize>> = std::iter::once(start..text.len()).collect();
+    let len = text.len().saturating_sub(start);
+    let parts = parts.min(len / MIN_PART_BYTES).max(1);
+    if parts == 1 {
+        return whole;
+    }
+    let Some(spans) = quoted_spans(text, delimiter) else {
+        return whole;
+    };
+    let mut cuts = vec![start];
+    for k in 1..parts {
+        let mut at = start + len / parts * k;
+        let cut = loop {
+            let Some(nl) = memchr::memchr(b'\n', text.get(at..).unwrap_or_default()) else {
+                break None;
+            };
+            let nl = at + nl;
+            // Inside a quoted field: try again after it.
+            let i = spans.partition_point(|&(_, close)| close < nl);
+            match spans.get(i) {
+                Some(&(open, close)) if open < nl => at = close + 1,
+                _ => break Some(nl + 1),
+            }
+        };
+        match cut {
+            Some(c) if c > *cuts.last().unwrap_or(&start) && c < text.len() => cuts.push(c),
+            _ => {}
+        }
+    }
+    cuts.push(text.len());
+    cuts.windows(2).map(|w| w[0]..w[1]).collect()
+}
+
+/// The (opening, closing) byte positions of every quoted field, or None when a quote is used
+/// in a way only a full parse can interpret.
+fn quoted_spans(text: &[u8], delimiter: u8) -> Option<Vec<(usize, usize)>> {
+    let mut spans = Vec::new();
+    let mut quotes = memchr::memchr_iter(b'"', text);
+    while let Some(open) = quotes.next() {
+        let at_field_start = open
+            .checked_sub(1)
+            .and_then(|p| text.get(p))
+            .is_none_or(|&b| b == delimiter || b == b'\n' || b == b'\r');
+        if !at_field_start {
+            return None;
+        }
+        let close = loop {
+            // An unterminated quote: the sequential read reports it.
+            let q = quotes.next()?;
+            match text.get(q + 1) {
+                // A doubled quote inside the field.
+                Some(b'"') => {
+                    quotes.next();
+                }
+                None | Some(b'\n' | b'\r') => break q,
+                Some(&b) if b == delimiter => break q,
+                Some(_) => return None,
+            }
+        };
+        spans.push((open, close));
+    }
+    Some(spans)
 }
 
 /// Why a file whose one column holds over 4 GB of text is refused.
@@ -152,6 +281,91 @@ mod tests {
             b','
         );
         assert_eq!(sniff_delimiter("只有一列\n"), b',');
+    }
+
+    fn matcher() -> HeaderMatcher {
+        let none: &[String] = &[];
+        HeaderMatcher::new([("户编号", none), ("姓名", none), ("证件号码", none)])
+    }
+
+    /// A CSV of a few MB with quoted fields (commas, doubled quotes, line breaks), blank lines
+    /// and totals rows: what the parallel read must give exactly as a front-to-back read.
+    fn big_csv(rows: usize) -> String {
+        let mut s = String::from("某县花名册\n户编号,姓名,证件号码,备注\n");
+        for i in 0..rows {
+            match i % 97 {
+                0 => s.push_str(&format!("{i},\"甲{i}\",x{i},\"第一行\n第二行, 含逗号\"\n")),
+                1 => s.push_str(&format!("{i},\"乙\"\"{i}\"\"\",x{i},\n\n")),
+                2 => s.push_str("合计,,,\n"),
+                3 => s.push_str(&format!("{i},\"\n\n\n\",x{i},\"\"\n")),
+                _ => s.push_str(&format!("{i},丙{i},x{i},备注{i}\n")),
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn parallel_read_equals_sequential_read() {
+        let csv = big_csv(200_000);
+        assert!(csv.len() > 4 * MIN_PART_BYTES);
+        let opts = ReadOptions::default();
+        let one = read_csv_in(csv.as_bytes(), "a.csv", &opts, &matcher(), 1).unwrap();
+        let many = read_csv_in(csv.as_bytes(), "a.csv", &opts, &matcher(), 7).unwrap();
+        assert_eq!(one, many);
+        assert_eq!(one.len(), 200_000 - 200_000_usize.div_ceil(97));
+        assert!(
+            one.skipped_rows
+                .iter()
+                .all(|r| r.reason.starts_with("合计"))
+        );
+        // The parts really were cut (otherwise this test proves nothing).
+        let data = csv.find("\n0,").unwrap() + 1;
+        assert!(split_records(csv.as_bytes(), data, b',', 7).len() > 1);
+    }
+
+    #[test]
+    fn cuts_land_outside_quoted_fields() {
+        let csv = big_csv(200_000);
+        let text = csv.as_bytes();
+        let spans = quoted_spans(text, b',').unwrap();
+        let parts = split_records(text, 0, b',', 16);
+        assert!(parts.len() > 1);
+        for p in &parts[1..] {
+            assert_eq!(text[p.start - 1], b'\n');
+            assert!(!spans.iter().any(|&(o, c)| o < p.start && p.start <= c));
+        }
+    }
+
+    #[test]
+    fn a_quote_only_a_full_parse_reads_keeps_one_part() {
+        assert_eq!(quoted_spans(b"a,b\"c,d\n", b','), None);
+        assert_eq!(quoted_spans(b"a,\"b\"c,d\n", b','), None);
+        assert_eq!(quoted_spans(b"a,\"b\n\"\"c\"\n", b','), Some(vec![(2, 8)]));
+        let mut csv = big_csv(200_000);
+        csv.push_str("1,甲\"乙,x,\n");
+        assert_eq!(split_records(csv.as_bytes(), 0, b',', 8).len(), 1);
+    }
+
+    #[test]
+    fn ragged_record_in_a_late_part_names_its_line() {
+        let mut csv = big_csv(200_000);
+        assert!(split_records(csv.as_bytes(), 0, b',', 8).len() > 1);
+        let line = csv.matches('\n').count() + 1;
+        csv.push_str("1,甲,x,备注,多余\n");
+        let err = read_csv_in(
+            csv.as_bytes(),
+            "a.csv",
+            &ReadOptions::default(),
+            &matcher(),
+            8,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            CsvProblem::Bad(format!(
+                "第 {line} 行有 5 个字段，而表头有 4 个（可能有多余的逗号或缺少引号）"
+            ))
+        );
     }
 
     #[test]

@@ -164,6 +164,17 @@ impl ColumnCells {
         self.ends.push(end);
         Ok(())
     }
+
+    fn append(&mut self, o: ColumnCells) -> Result<(), ColumnTooLarge> {
+        let base = u32::try_from(self.text.len()).map_err(|_| ColumnTooLarge)?;
+        u32::try_from(self.text.len() + o.text.len()).map_err(|_| ColumnTooLarge)?;
+        let rows = self.ends.len() as u32;
+        self.text.push_str(&o.text);
+        self.ends.extend(o.ends.iter().map(|e| e + base));
+        self.other
+            .extend(o.other.into_iter().map(|(r, c)| (r + rows, c)));
+        Ok(())
+    }
 }
 
 /// One sheet (or one CSV file) with a recognised header: the data rows, column by column.
@@ -246,6 +257,34 @@ impl Table {
         }
         self.numbers.push(number);
         Ok(())
+    }
+
+    /// Join tables with the same columns read from consecutive parts of one file, in order.
+    pub(crate) fn concat(parts: Vec<Table>) -> Result<Option<Table>, ColumnTooLarge> {
+        let mut it = parts.into_iter();
+        let Some(mut first) = it.next() else {
+            return Ok(None);
+        };
+        let rest: Vec<Table> = it.collect();
+        // Reserved once: growing a 400 MB column by doubling would copy it and briefly hold
+        // twice its size.
+        for (j, col) in first.cells.iter_mut().enumerate() {
+            let text: usize = rest.iter().map(|t| t.cells[j].text.len()).sum();
+            let rows: usize = rest.iter().map(|t| t.cells[j].ends.len()).sum();
+            col.text.reserve_exact(text);
+            col.ends.reserve_exact(rows);
+        }
+        first
+            .numbers
+            .reserve_exact(rest.iter().map(Table::len).sum());
+        for t in rest {
+            for (mine, theirs) in first.cells.iter_mut().zip(t.cells) {
+                mine.append(theirs)?;
+            }
+            first.numbers.extend(t.numbers);
+            first.skipped_rows.extend(t.skipped_rows);
+        }
+        Ok(Some(first))
     }
 
     /// Position in `columns` of a canonical field.
