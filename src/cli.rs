@@ -375,7 +375,9 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
     for path in &args.files {
         let display = path.display().to_string();
         progress.step(&display);
+        let t0 = std::time::Instant::now();
         let fr = read::read_file(path, &display, &read_opts, &matcher);
+        crate::progress::timing("read", t0);
         progress.inc();
         tables.extend(fr.tables);
         inputs.extend(fr.inputs);
@@ -389,10 +391,14 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         ignore: args.ignore,
         exclusions,
     };
+    let t0 = std::time::Instant::now();
     let result = check::check(&tables, &schema, &opts);
+    crate::progress::timing("check", t0);
     progress.inc();
+    let t0 = std::time::Instant::now();
     let summary = attribute::summarize(&result.findings, result.rows, result.households);
     let mut units = attribute::attribute(&schema, &result.findings, &result.population);
+    crate::progress::timing("attribute", t0);
     let worst = result.findings.iter().map(|f| f.severity).max();
     let (failed, version) = (!diagnostics.is_empty(), env!("CARGO_PKG_VERSION"));
     let period = session.as_mut().and_then(|s| {
@@ -468,6 +474,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         diagnostics.extend(errors.into_iter().map(miette::Report::new));
     }
     progress.finish();
+    let t0 = std::time::Instant::now();
     let written = match &args.output {
         Some(p) => std::fs::File::create(p)
             .and_then(|f| {
@@ -481,6 +488,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
             r => r.map_err(|e| miette::miette!("无法写入报告: {e}")),
         },
     };
+    crate::progress::timing("report", t0);
     if let Err(e) = written {
         diagnostics.push(e);
     }

@@ -11,6 +11,18 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// With `POVCHECK_TIMINGS` set, print how long a stage took (since `since`) on stderr: the
+/// per-stage breakdown docs/performance.md is measured with. Silent otherwise.
+pub fn timing(stage: &str, since: std::time::Instant) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("POVCHECK_TIMINGS").is_some()) {
+        eprintln!(
+            "povcheck timing: {stage} {:.3} s",
+            since.elapsed().as_secs_f64()
+        );
+    }
+}
+
 /// How long a run goes before the bar is shown.
 pub const SHOW_AFTER: Duration = Duration::from_millis(500);
 

@@ -1,7 +1,7 @@
 //! Turning "rule X fires on row g" into a [`Finding`]: where it lands (file, sheet, row, cell,
 //! header), its unit, and its message and hint with placeholders filled from the row.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use crate::finding::{Finding, FindingScope, Lang, a1};
 use crate::read::Table;
@@ -77,7 +77,7 @@ pub(crate) struct Emitter<'s> {
     pub findings: Vec<Finding>,
     /// (household key, field, code) → the rows carrying that bad household value, with their
     /// findings; one of them is kept by `finish_households`.
-    household_pending: BTreeMap<(String, String, String), Vec<(usize, Finding)>>,
+    household_pending: BTreeMap<(u32, String, String), Vec<(usize, Finding)>>,
 }
 
 impl<'s> Emitter<'s> {
@@ -162,10 +162,10 @@ impl<'s> Emitter<'s> {
         ) else {
             return;
         };
-        match &ds.hh[g] {
+        match ds.hh_index[g] {
             Some(k) if household_field => self
                 .household_pending
-                .entry((k.clone(), field.to_string(), code.to_string()))
+                .entry((k, field.to_string(), code.to_string()))
                 .or_default()
                 .push((g, f)),
             _ => self.findings.push(f),
@@ -176,12 +176,14 @@ impl<'s> Emitter<'s> {
     /// the anchor row when every row of the household carries the bad value, else on the first
     /// row that carries it.
     pub fn finish_households(&mut self, ds: &Dataset) {
-        let mut size: HashMap<&str, usize> = HashMap::new();
-        for k in ds.hh.iter().flatten() {
-            *size.entry(k.as_str()).or_default() += 1;
+        let mut size: Vec<usize> = vec![0; ds.households];
+        for k in ds.hh_index.iter().flatten() {
+            if let Some(s) = size.get_mut(*k as usize) {
+                *s += 1;
+            }
         }
         for ((k, _, _), mut carriers) in std::mem::take(&mut self.household_pending) {
-            let all = carriers.len() >= size.get(k.as_str()).copied().unwrap_or(0);
+            let all = carriers.len() >= size.get(k as usize).copied().unwrap_or(0);
             let pick = if all {
                 carriers
                     .iter()
@@ -256,7 +258,7 @@ impl<'s> Emitter<'s> {
                 "reason" => extra.reason.clone(),
                 "min" => extra.min.clone(),
                 "max" => extra.max.clone(),
-                "household" => ds.household_id[g].clone(),
+                "household" => ds.household_id[g].as_deref().map(str::to_string),
                 _ => {
                     if let Some((_, v)) = extra.computed.iter().find(|(k, _)| k == name) {
                         return Some(v.clone());
@@ -281,7 +283,7 @@ impl<'s> Emitter<'s> {
             category: rule.category,
             severity: rule.severity,
             scope,
-            household: ds.household_id[g].clone(),
+            household: ds.household_id[g].as_deref().map(str::to_string),
             unit: Some(unit),
             value,
             message,

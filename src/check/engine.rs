@@ -164,7 +164,7 @@ fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataF
     // without one stays a household of its own.
     let hhid: Vec<u64> = match ds.typed.get("户编号") {
         Some(TypedCol::Str(ids)) => {
-            let mut index: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+            let mut index: PlHashMap<&str, u64> = PlHashMap::default();
             ids.iter()
                 .enumerate()
                 .map(|(g, id)| match id {
@@ -216,7 +216,7 @@ fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataF
     }
     for name in filled {
         if let Some(field) = columns::filled_field(name) {
-            let v: Vec<bool> = (0..n).map(|g| ds.filled(g, field)).collect();
+            let v: Vec<bool> = ds.filled_column(field);
             cols.push(Column::new(name.as_str().into(), v));
         }
     }
@@ -470,10 +470,14 @@ pub(crate) fn run_rules(
         .filter(|n| columns::filled_field(n).is_some())
         .cloned()
         .collect();
+    let t0 = std::time::Instant::now();
     let df = base_frame(ds, &filled)?;
+    crate::progress::timing("check: rule frame", t0);
+    let t0 = std::time::Instant::now();
     let mut select: Vec<Expr> = fired_exprs;
     select.extend(placeholder_cols.iter().map(|p| col(p.as_str())));
     let out = computed(df.lazy(), ds.schema)?.select(select).collect()?;
+    crate::progress::timing("check: rules (polars)", t0);
     let ph: Vec<(String, Column)> = placeholder_cols
         .iter()
         .filter_map(|p| out.column(p).ok().map(|c| (p.clone(), c.clone())))

@@ -104,8 +104,13 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
     if let Ok(compiled) = &compiled {
         keep.extend(compiled.iter().flat_map(|c| c.fields.iter().cloned()));
     }
+    let t0 = std::time::Instant::now();
     let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &keep, &mut emit);
+    crate::progress::timing("check: typing", t0);
+    let t0 = std::time::Instant::now();
     let population = population(&ds);
+    crate::progress::timing("check: population", t0);
+    let t0 = std::time::Instant::now();
     // Distinct keys plus one household per row without 户编号.
     let households = ds.households + ds.hh_index.iter().filter(|i| i.is_none()).count();
     match compiled {
@@ -125,6 +130,7 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
         }
         Err(e) => engine::push_skip(&mut skipped, "*", "*", format!("规则无法编译: {e}")),
     }
+    crate::progress::timing("check: rules", t0);
     let rows = ds.len();
     let mut findings = emit.findings;
     sort_findings(&mut findings);
@@ -156,30 +162,24 @@ fn sort_findings(findings: &mut [Finding]) {
 }
 
 fn population(ds: &typing::Dataset) -> Vec<Population> {
-    // Unit combination → (rows, households as (dense id, a row of it)). Strings for the
+    // Per unit combination: rows, and households as (dense id, a row of it). Strings for the
     // households are made once per household and unit at the end, not once per row.
-    let mut map: std::collections::BTreeMap<UnitCells, (usize, Vec<(u64, usize)>)> =
-        Default::default();
-    for g in 0..ds.len() {
-        let unit = ds.unit_cells(g);
-        let id = ds.household_number(g);
-        match map.get_mut(&unit) {
-            Some(e) => {
-                e.0 += 1;
-                e.1.push((id, g));
-            }
-            None => {
-                map.insert(unit, (1, vec![(id, g)]));
-            }
-        }
+    let (units, row_unit) = ds.unit_index();
+    let mut per_unit: Vec<(usize, Vec<(u64, usize)>)> = vec![(0, Vec::new()); units.len()];
+    for (g, u) in row_unit.iter().enumerate() {
+        let e = &mut per_unit[*u as usize];
+        e.0 += 1;
+        e.1.push((ds.household_number(g), g));
     }
-    map.into_iter()
+    let mut out: Vec<Population> = units
+        .into_iter()
+        .zip(per_unit)
         .map(|(unit, (rows, mut hh))| {
             hh.sort_unstable_by_key(|(id, _)| *id);
             hh.dedup_by_key(|(id, _)| *id);
             let households: BTreeSet<String> = hh
                 .into_iter()
-                .map(|(_, g)| ds.hh[g].clone().unwrap_or_else(|| format!("\u{2}{g}")))
+                .map(|(_, g)| ds.hh_key(g).unwrap_or_else(|| format!("\u{2}{g}")))
                 .collect();
             Population {
                 unit,
@@ -187,5 +187,7 @@ fn population(ds: &typing::Dataset) -> Vec<Population> {
                 households: households.into_iter().collect(),
             }
         })
-        .collect()
+        .collect();
+    out.sort_by(|a, b| a.unit.cmp(&b.unit));
+    out
 }

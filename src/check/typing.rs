@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
-use polars::prelude::{Float64Chunked, NewChunkedArray, StringChunked};
+use polars::prelude::{Float64Chunked, NewChunkedArray, PlHashMap, StringChunked};
 use rayon::prelude::*;
 
 use crate::read::{CellRef, Table};
@@ -58,14 +58,13 @@ pub(crate) struct Dataset<'a> {
     /// cell was blank and inherited).
     pub source: HashMap<String, Vec<u32>>,
     pub typed: BTreeMap<String, TypedCol>,
-    /// Household key (table + 户编号); None when 户编号 is blank (the row is its own household).
-    pub hh: Vec<Option<String>>,
-    /// The key of `hh` as a dense index (0 .. `households`), for grouping without hashing.
+    /// The household (table + 户编号) as a dense index (0 .. `households`), for grouping without
+    /// hashing; None when 户编号 is blank (the row is its own household).
     pub hh_index: Vec<Option<u32>>,
-    /// Number of distinct keys in `hh`.
+    /// Number of distinct households in `hh_index`.
     pub households: usize,
-    /// 户编号 as written.
-    pub household_id: Vec<Option<String>>,
+    /// 户编号 as written (trimmed), borrowed from the table.
+    pub household_id: Vec<Option<Cow<'a, str>>>,
     pub anchor: Vec<bool>,
     pub id_valid: Vec<bool>,
     /// The ID can be compared with others (not malformed, digits not lost): duplicates (D101)
@@ -100,6 +99,13 @@ impl Dataset<'_> {
         Some(self.tables[t].cell(self.i[src] as usize, pos))
     }
 
+    /// The household's key (table + 户编号) as text; None when 户编号 is blank.
+    pub fn hh_key(&self, g: usize) -> Option<String> {
+        self.household_id[g]
+            .as_ref()
+            .map(|h| format!("{}\u{1}{h}", self.t[g]))
+    }
+
     /// The household as a number, for window keys and de-duplication: its dense index, or for a
     /// row without 户编号 a number of its own past every index.
     pub fn household_number(&self, g: usize) -> u64 {
@@ -123,9 +129,58 @@ impl Dataset<'_> {
             .collect()
     }
 
-    /// Whether the field's cell (after household inheritance) holds anything.
-    pub fn filled(&self, g: usize, field: &str) -> bool {
-        self.cell(g, field).is_some_and(|c| !c.is_blank())
+    /// Every row's responsible units as an index into the distinct combinations (each as
+    /// [`Dataset::unit_cells`] gives it), without building the combination per row.
+    pub fn unit_index(&self) -> (Vec<crate::finding::UnitCells>, Vec<u32>) {
+        let levels: Vec<&str> = self.schema.unit_levels().collect();
+        let pos: Vec<Vec<Option<usize>>> = levels.iter().map(|l| field_pos(self, l)).collect();
+        let src: Vec<Option<&Vec<u32>>> = levels.iter().map(|l| self.source.get(*l)).collect();
+        let mut ids: PlHashMap<Vec<Cow<str>>, u32> = PlHashMap::default();
+        let mut units = Vec::new();
+        let mut row_unit = Vec::with_capacity(self.len());
+        let mut key: Vec<Cow<str>> = Vec::with_capacity(levels.len());
+        for g in 0..self.len() {
+            key.clear();
+            for (p, s) in pos.iter().zip(&src) {
+                let from = s.map_or(g, |s| s[g] as usize);
+                let shown = match cell_at(self, from, p) {
+                    Some(CellRef::Text(t)) => Some(Cow::Borrowed(t.trim())),
+                    Some(c) => types::cell_text(c).map(|t| Cow::Owned(t.trim().to_string())),
+                    None => None,
+                };
+                key.push(
+                    shown
+                        .filter(|t| !t.is_empty())
+                        .unwrap_or(Cow::Borrowed(crate::finding::UNIT_BLANK)),
+                );
+            }
+            let id = match ids.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let id = units.len() as u32;
+                    units.push(
+                        levels
+                            .iter()
+                            .zip(&key)
+                            .map(|(l, v)| (l.to_string(), v.to_string()))
+                            .collect(),
+                    );
+                    ids.insert(key.clone(), id);
+                    id
+                }
+            };
+            row_unit.push(id);
+        }
+        (units, row_unit)
+    }
+
+    /// [`Dataset::filled`] for every row, positions looked up once.
+    pub fn filled_column(&self, field: &str) -> Vec<bool> {
+        let pos = field_pos(self, field);
+        let src = self.source.get(field);
+        (0..self.len())
+            .map(|g| !blank_at(self, src.map_or(g, |s| s[g] as usize), &pos))
+            .collect()
     }
 
     /// The value as the clerk sees it, trimmed; None when blank or absent.
@@ -152,6 +207,7 @@ pub(crate) fn type_tables<'a>(
     keep: &BTreeSet<String>,
     emit: &mut Emitter,
 ) -> Dataset<'a> {
+    let mut t0 = std::time::Instant::now();
     let n: usize = tables.iter().map(|t| t.len()).sum();
     let mut ds = Dataset {
         tables,
@@ -162,7 +218,6 @@ pub(crate) fn type_tables<'a>(
         present: Vec::with_capacity(tables.len()),
         source: HashMap::new(),
         typed: BTreeMap::new(),
-        hh: Vec::with_capacity(n),
         hh_index: Vec::new(),
         households: 0,
         household_id: Vec::with_capacity(n),
@@ -196,7 +251,7 @@ pub(crate) fn type_tables<'a>(
     // Households and anchors, per table in row order. Each key gets a dense index so the later
     // per-row passes index vectors instead of hashing the key string (a million rows × every
     // household field).
-    let mut index_of: HashMap<String, u32> = HashMap::new();
+    let mut index_of: PlHashMap<(u32, Cow<'a, str>), u32> = PlHashMap::default();
     let mut first_of: Vec<usize> = Vec::new();
     let mut head_of: Vec<Option<usize>> = Vec::new();
     let mut hh_index: Vec<Option<u32>> = Vec::with_capacity(n);
@@ -204,16 +259,14 @@ pub(crate) fn type_tables<'a>(
     let rel_pos = field_pos(&ds, "与户主关系");
     for g in 0..n {
         let hid = text_at(&ds, g, &hid_pos);
-        let key = hid.as_ref().map(|h| format!("{}\u{1}{h}", ds.t[g]));
-        let idx = key.as_ref().map(|k| match index_of.get(k) {
-            Some(&i) => i,
-            None => {
-                let i = first_of.len() as u32;
-                index_of.insert(k.clone(), i);
+        let idx = hid.as_ref().map(|h| {
+            let next = first_of.len() as u32;
+            let i = *index_of.entry((ds.t[g], h.clone())).or_insert(next);
+            if i == next {
                 first_of.push(g);
                 head_of.push(None);
-                i
             }
+            i
         });
         if let Some(slot) = idx.and_then(|i| head_of.get_mut(i as usize))
             && slot.is_none()
@@ -221,10 +274,10 @@ pub(crate) fn type_tables<'a>(
         {
             *slot = Some(g);
         }
-        ds.household_id.push(hid.map(Cow::into_owned));
-        ds.hh.push(key);
+        ds.household_id.push(hid);
         hh_index.push(idx);
     }
+    drop(index_of);
     for (g, idx) in hh_index.iter().enumerate() {
         ds.anchor[g] = match idx {
             None => true,
@@ -237,33 +290,44 @@ pub(crate) fn type_tables<'a>(
     ds.households = first_of.len();
     ds.hh_index = hh_index;
 
+    crate::progress::timing("check: households", t0);
+    t0 = std::time::Instant::now();
     // Inheritance of household fields: blanks take the household's first non-blank value.
-    for f in schema.fields.iter().filter(|f| f.household) {
-        let pos = field_pos(&ds, &f.name);
-        let blank: Vec<bool> = (0..n).map(|g| blank_at(&ds, g, &pos)).collect();
-        let mut first_value: Vec<u32> = vec![u32::MAX; ds.households];
-        for (g, (idx, &is_blank)) in ds.hh_index.iter().zip(&blank).enumerate() {
-            if let Some(i) = *idx
-                && !is_blank
-                && let Some(v) = first_value.get_mut(i as usize)
-                && *v == u32::MAX
-            {
-                *v = g as u32;
+    // Fields are independent, so they are resolved in parallel.
+    let sources: Vec<(String, Vec<u32>)> = schema
+        .fields
+        .par_iter()
+        .filter(|f| f.household)
+        .map(|f| {
+            let pos = field_pos(&ds, &f.name);
+            let blank: Vec<bool> = (0..n).map(|g| blank_at(&ds, g, &pos)).collect();
+            let mut first_value: Vec<u32> = vec![u32::MAX; ds.households];
+            for (g, (idx, &is_blank)) in ds.hh_index.iter().zip(&blank).enumerate() {
+                if let Some(i) = *idx
+                    && !is_blank
+                    && let Some(v) = first_value.get_mut(i as usize)
+                    && *v == u32::MAX
+                {
+                    *v = g as u32;
+                }
             }
-        }
-        let mut src: Vec<u32> = (0..n as u32).collect();
-        for (g, s) in src.iter_mut().enumerate() {
-            if let Some(i) = ds.hh_index[g]
-                && blank[g]
-                && let Some(&v) = first_value.get(i as usize)
-                && v != u32::MAX
-            {
-                *s = v;
+            let mut src: Vec<u32> = (0..n as u32).collect();
+            for (g, s) in src.iter_mut().enumerate() {
+                if let Some(i) = ds.hh_index[g]
+                    && blank[g]
+                    && let Some(&v) = first_value.get(i as usize)
+                    && v != u32::MAX
+                {
+                    *s = v;
+                }
             }
-        }
-        ds.source.insert(f.name.clone(), src);
-    }
+            (f.name.clone(), src)
+        })
+        .collect();
+    ds.source.extend(sources);
 
+    crate::progress::timing("check: inheritance", t0);
+    t0 = std::time::Instant::now();
     // C001: required columns missing, once per table.
     for (ti, table) in tables.iter().enumerate() {
         for f in schema.fields.iter().filter(|f| f.required_column) {
@@ -290,6 +354,8 @@ pub(crate) fn type_tables<'a>(
             type_field(&ds, f, keep, lang)
         })
         .collect();
+    crate::progress::timing("check: type fields", t0);
+    t0 = std::time::Instant::now();
     for (f, out) in schema.fields.iter().zip(outs) {
         for (g, code, extra) in out.findings {
             emit.cell_finding(&ds, g as usize, code, &f.name, f.household, extra);
@@ -313,9 +379,14 @@ pub(crate) fn type_tables<'a>(
     for g in 0..n {
         ds.work_filled[g] = !blank_at(&ds, g, &work_pos);
     }
+    crate::progress::timing("check: apply findings", t0);
+    t0 = std::time::Instant::now();
     derive_person_facts(&mut ds, exclusions);
     emit.finish_households(&ds);
+    crate::progress::timing("check: person facts", t0);
+    t0 = std::time::Instant::now();
     household_field_conflicts(&ds, emit);
+    crate::progress::timing("check: L204", t0);
     ds
 }
 
@@ -445,7 +516,7 @@ fn type_field<'s>(
             }
             Some(c) if !c.is_blank() => (cell_str(c).unwrap_or_default(), types::is_numeric(c)),
             _ => {
-                if present && f.required && !(household && ds.hh[g].is_some() && inherited) {
+                if present && f.required && !(household && ds.hh_index[g].is_some() && inherited) {
                     emit(empty_rule, Extra::default());
                 }
                 if school && present {
@@ -670,60 +741,85 @@ fn household_conflict_fields(schema: &Schema) -> impl Iterator<Item = &Field> {
 /// value differs from the household's first value.
 fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
     let fields: Vec<&Field> = household_conflict_fields(ds.schema).collect();
-    let pos: Vec<Vec<Option<usize>>> = fields.iter().map(|f| field_pos(ds, &f.name)).collect();
-    // Per household index: first values per field, and whether it was already reported.
-    let mut first: Vec<Option<Vec<Option<Cow<str>>>>> = vec![None; ds.households];
-    let mut reported: Vec<bool> = vec![false; ds.households];
-    for g in 0..ds.len() {
-        let Some(k) = ds.hh_index[g].map(|i| i as usize) else {
-            continue;
-        };
-        // Code fields compare canonical values (an accepted variant is the same value); a value
-        // outside the list compares as written.
-        let values: Vec<Option<Cow<str>>> = fields
-            .iter()
-            .zip(&pos)
-            .map(|(f, p)| match (f.ty, ds.typed.get(&f.name)) {
-                (FieldType::Code, Some(c @ TypedCol::Str(_))) => {
-                    c.str_at(g).map(Cow::Borrowed).or_else(|| text_at(ds, g, p))
+    let n = ds.len();
+    // Per field, independently and in parallel: for each household the row of its first value
+    // and the first row whose value differs from it.
+    let per_field: Vec<(Vec<u32>, Vec<u32>)> = fields
+        .par_iter()
+        .map(|f| {
+            let pos = field_pos(ds, &f.name);
+            let mut first = vec![u32::MAX; ds.households];
+            let mut differs = vec![u32::MAX; ds.households];
+            let mut first_value: Vec<Option<Cow<str>>> = vec![None; ds.households];
+            for g in 0..n {
+                let Some(k) = ds.hh_index[g].map(|i| i as usize) else {
+                    continue;
+                };
+                if differs[k] != u32::MAX {
+                    continue;
                 }
-                _ => text_at(ds, g, p),
-            })
-            .collect();
-        let Some(slot) = first.get_mut(k) else {
-            continue;
-        };
-        match slot {
-            None => {
-                *slot = Some(values);
-            }
-            Some(firsts) => {
-                let mut differing = Vec::new();
-                for (j, v) in values.into_iter().enumerate() {
-                    match (&firsts[j], v) {
-                        (Some(a), Some(b)) if *a != b => differing.push(j),
-                        (None, Some(b)) => firsts[j] = Some(b),
-                        _ => {}
+                let Some(v) = conflict_value(ds, f, &pos, g) else {
+                    continue;
+                };
+                match &first_value[k] {
+                    None => {
+                        first_value[k] = Some(v);
+                        first[k] = g as u32;
                     }
-                }
-                if !differing.is_empty() && !reported[k] {
-                    reported[k] = true;
-                    let cols: Vec<String> =
-                        differing.iter().map(|j| fields[*j].name.clone()).collect();
-                    let j0 = differing[0];
-                    emit.rule_finding(
-                        ds,
-                        g,
-                        "L204",
-                        &cols,
-                        Extra {
-                            expected: firsts[j0].as_deref().map(str::to_string),
-                            ..Extra::default()
-                        },
-                    );
+                    Some(a) if *a != v => differs[k] = g as u32,
+                    Some(_) => {}
                 }
             }
+            (first, differs)
+        })
+        .collect();
+    // A household is reported once, on the first row where any field differs, naming every
+    // field that differs there (each such field's first difference is that very row).
+    for k in 0..ds.households {
+        let Some(g) = per_field.iter().map(|(_, d)| d[k]).min() else {
+            continue;
+        };
+        if g == u32::MAX {
+            continue;
         }
+        let differing: Vec<usize> = (0..fields.len())
+            .filter(|&j| per_field[j].1[k] == g)
+            .collect();
+        let cols: Vec<String> = differing.iter().map(|j| fields[*j].name.clone()).collect();
+        let j0 = differing[0];
+        let expected = conflict_value(
+            ds,
+            fields[j0],
+            &field_pos(ds, &fields[j0].name),
+            per_field[j0].0[k] as usize,
+        );
+        emit.rule_finding(
+            ds,
+            g as usize,
+            "L204",
+            &cols,
+            Extra {
+                expected: expected.map(Cow::into_owned),
+                ..Extra::default()
+            },
+        );
+    }
+}
+
+/// The value L204 compares: a code field's canonical value (an accepted variant is the same
+/// value), else the value as written, trimmed.
+fn conflict_value<'d>(
+    ds: &'d Dataset,
+    f: &Field,
+    pos: &[Option<usize>],
+    g: usize,
+) -> Option<Cow<'d, str>> {
+    match (f.ty, ds.typed.get(&f.name)) {
+        (FieldType::Code, Some(c @ TypedCol::Str(_))) => c
+            .str_at(g)
+            .map(Cow::Borrowed)
+            .or_else(|| text_at(ds, g, pos)),
+        _ => text_at(ds, g, pos),
     }
 }
 
