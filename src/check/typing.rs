@@ -505,6 +505,40 @@ fn type_field<'s>(
                 findings.push((g as u32, code, extra));
             }
         };
+        // A number or date cell in a numeric or date field is typed from its value: formatting
+        // a float the way Excel shows it costs more than checking a text cell, and the text
+        // could only matter for white space, which such a cell cannot have.
+        match (f.ty, cell) {
+            (
+                FieldType::Integer | FieldType::Decimal,
+                Some(c @ (CellRef::Number(_) | CellRef::Int(_))),
+            ) => {
+                let v = typed_number(types::cell_number(c), f, &mut emit);
+                if keep {
+                    nums.push(v);
+                }
+                continue;
+            }
+            (FieldType::Date, Some(CellRef::DateTime(serial))) => {
+                let d = types::from_excel_serial(serial);
+                if d.is_none() {
+                    emit("V401", Extra::default());
+                }
+                if keep {
+                    dates.push(d);
+                }
+                continue;
+            }
+            (FieldType::Date, Some(c @ (CellRef::Number(_) | CellRef::Int(_))))
+                if let Some(d) = types::cell_number(c).and_then(types::from_excel_serial) =>
+            {
+                if keep {
+                    dates.push(Some(d));
+                }
+                continue;
+            }
+            _ => {}
+        }
         let (text, numeric) = match cell {
             Some(CellRef::Error(e)) => {
                 emit(
@@ -582,27 +616,7 @@ fn type_field<'s>(
                 } else {
                     types::parse_number(&trimmed)
                 };
-                let v = match parsed.map(|v| (v, types::check_number(v, f))) {
-                    None => {
-                        emit("V301", Extra::default());
-                        None
-                    }
-                    Some((_, Some(issue)))
-                        if matches!(
-                            issue,
-                            types::NumberIssue::NotANumber | types::NumberIssue::NotInteger
-                        ) =>
-                    {
-                        emit(issue.code(), Extra::default());
-                        None
-                    }
-                    Some((v, issue)) => {
-                        if let Some(issue) = issue {
-                            emit(issue.code(), Extra::range(f));
-                        }
-                        Some(v)
-                    }
-                };
+                let v = typed_number(parsed, f, &mut emit);
                 if keep {
                     nums.push(v);
                 }
@@ -675,6 +689,36 @@ fn type_field<'s>(
         });
     }
     out
+}
+
+/// A parsed number checked against its field: V301 when it is not one, V303/V304 (integer,
+/// range) as the field says; the value the rules see, None when unusable.
+fn typed_number<'s>(
+    parsed: Option<f64>,
+    f: &Field,
+    emit: &mut impl FnMut(&'s str, Extra),
+) -> Option<f64> {
+    match parsed.map(|v| (v, types::check_number(v, f))) {
+        None => {
+            emit("V301", Extra::default());
+            None
+        }
+        Some((_, Some(issue)))
+            if matches!(
+                issue,
+                types::NumberIssue::NotANumber | types::NumberIssue::NotInteger
+            ) =>
+        {
+            emit(issue.code(), Extra::default());
+            None
+        }
+        Some((v, issue)) => {
+            if let Some(issue) = issue {
+                emit(issue.code(), Extra::range(f));
+            }
+            Some(v)
+        }
+    }
 }
 
 /// The rule a broken value (an error cell) of this type raises.
@@ -750,7 +794,7 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
             let pos = field_pos(ds, &f.name);
             let mut first = vec![u32::MAX; ds.households];
             let mut differs = vec![u32::MAX; ds.households];
-            let mut first_value: Vec<Option<Cow<str>>> = vec![None; ds.households];
+            let mut first_value: Vec<Option<Shown>> = vec![None; ds.households];
             for g in 0..n {
                 let Some(k) = ds.hh_index[g].map(|i| i as usize) else {
                     continue;
@@ -799,7 +843,7 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
             "L204",
             &cols,
             Extra {
-                expected: expected.map(Cow::into_owned),
+                expected: expected.map(Shown::into_string),
                 ..Extra::default()
             },
         );
@@ -807,19 +851,55 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
 }
 
 /// The value L204 compares: a code field's canonical value (an accepted variant is the same
-/// value), else the value as written, trimmed.
+/// value), else the value as written, trimmed. A number cell stays a number until it is compared
+/// with text, so equal numbers are never formatted.
 fn conflict_value<'d>(
     ds: &'d Dataset,
     f: &Field,
     pos: &[Option<usize>],
     g: usize,
-) -> Option<Cow<'d, str>> {
+) -> Option<Shown<'d>> {
     match (f.ty, ds.typed.get(&f.name)) {
         (FieldType::Code, Some(c @ TypedCol::Str(_))) => c
             .str_at(g)
             .map(Cow::Borrowed)
-            .or_else(|| text_at(ds, g, pos)),
-        _ => text_at(ds, g, pos),
+            .or_else(|| text_at(ds, g, pos))
+            .map(Shown::Text),
+        _ => match cell_at(ds, g, pos) {
+            Some(CellRef::Number(x)) => Some(Shown::Number(x)),
+            _ => text_at(ds, g, pos).map(Shown::Text),
+        },
+    }
+}
+
+/// A value as the clerk sees it, kept as a number when the cell is one.
+#[derive(Debug, Clone)]
+enum Shown<'d> {
+    Text(Cow<'d, str>),
+    Number(f64),
+}
+
+impl Shown<'_> {
+    fn into_string(self) -> String {
+        match self {
+            Shown::Text(t) => t.into_owned(),
+            Shown::Number(x) => types::number_text(x),
+        }
+    }
+}
+
+impl PartialEq for Shown<'_> {
+    /// Equal when the clerk sees the same text.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Shown::Text(a), Shown::Text(b)) => a == b,
+            (Shown::Number(a), Shown::Number(b)) => {
+                a == b || types::number_text(*a) == types::number_text(*b)
+            }
+            (Shown::Number(x), Shown::Text(t)) | (Shown::Text(t), Shown::Number(x)) => {
+                types::number_text(*x) == *t
+            }
+        }
     }
 }
 

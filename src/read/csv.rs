@@ -254,8 +254,8 @@ fn quoted_spans(text: &[u8], delimiter: u8) -> Option<Vec<(usize, usize)>> {
     Some(spans)
 }
 
-/// Why a file whose one column holds over 4 GB of text is refused.
-pub(crate) const COLUMN_TOO_LARGE: &str = "某一列的文字超过 4 GB，拒绝读取；请拆分文件";
+/// Why a file whose one column holds over 2 GB of text is refused.
+pub(crate) const COLUMN_TOO_LARGE: &str = "某一列的文字超过 2 GB，拒绝读取；请拆分文件";
 
 /// Comma, unless the first lines hold more tabs than commas: exports saved as "文本文件(制表符分隔)"
 /// arrive as .txt or .csv with tabs.

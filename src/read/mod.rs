@@ -131,23 +131,30 @@ struct ColumnCells {
     other: Vec<(u32, Cell)>,
 }
 
-/// A column's text grew past what 32-bit offsets address (4 GB in one column).
+/// A column's text grew past what its 31-bit offsets address (2 GB in one column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColumnTooLarge;
 
+/// Set in `ColumnCells::ends` on a row whose cell is in `other`, so a text cell is read without
+/// searching `other`.
+const OTHER: u32 = 1 << 31;
+
 impl ColumnCells {
     fn get(&self, row: usize) -> CellRef<'_> {
-        if !self.other.is_empty()
-            && let Ok(i) = self.other.binary_search_by_key(&(row as u32), |(r, _)| *r)
-        {
-            return self.other[i].1.as_ref();
+        let Some(&end) = self.ends.get(row) else {
+            return CellRef::Empty;
+        };
+        if end & OTHER != 0 {
+            return match self.other.binary_search_by_key(&(row as u32), |(r, _)| *r) {
+                Ok(i) => self.other[i].1.as_ref(),
+                Err(_) => CellRef::Empty,
+            };
         }
         let start = match row.checked_sub(1) {
-            Some(p) => self.ends.get(p).copied().unwrap_or(0) as usize,
+            Some(p) => self.ends.get(p).map_or(0, |e| e & !OTHER) as usize,
             None => 0,
         };
-        let end = self.ends.get(row).copied().unwrap_or(0) as usize;
-        match self.text.get(start..end) {
+        match self.text.get(start..end as usize) {
             Some("") | None => CellRef::Empty,
             Some(s) => CellRef::Text(s),
         }
@@ -155,22 +162,33 @@ impl ColumnCells {
 
     fn push(&mut self, cell: CellRef<'_>) -> Result<(), ColumnTooLarge> {
         let row = self.ends.len() as u32;
+        let mut flag = 0;
         match cell {
             CellRef::Empty => {}
             CellRef::Text(s) => self.text.push_str(s),
-            other => self.other.push((row, other.to_owned())),
+            other => {
+                self.other.push((row, other.to_owned()));
+                flag = OTHER;
+            }
         }
-        let end = u32::try_from(self.text.len()).map_err(|_| ColumnTooLarge)?;
-        self.ends.push(end);
+        let end = u32::try_from(self.text.len())
+            .ok()
+            .filter(|e| e & OTHER == 0)
+            .ok_or(ColumnTooLarge)?;
+        self.ends.push(end | flag);
         Ok(())
     }
 
     fn append(&mut self, o: ColumnCells) -> Result<(), ColumnTooLarge> {
-        let base = u32::try_from(self.text.len()).map_err(|_| ColumnTooLarge)?;
-        u32::try_from(self.text.len() + o.text.len()).map_err(|_| ColumnTooLarge)?;
+        let total = self.text.len() + o.text.len();
+        if u32::try_from(total).map_or(true, |t| t & OTHER != 0) {
+            return Err(ColumnTooLarge);
+        }
+        let base = self.text.len() as u32;
         let rows = self.ends.len() as u32;
         self.text.push_str(&o.text);
-        self.ends.extend(o.ends.iter().map(|e| e + base));
+        self.ends
+            .extend(o.ends.iter().map(|e| ((e & !OTHER) + base) | (e & OTHER)));
         self.other
             .extend(o.other.into_iter().map(|(r, c)| (r + rows, c)));
         Ok(())
@@ -659,4 +677,78 @@ fn tables_of(sheets: Vec<workbook::SheetRead>, display: &str, matcher: &HeaderMa
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns(n: usize) -> Vec<Column> {
+        (0..n)
+            .map(|i| Column {
+                index: i,
+                header: format!("h{i}"),
+                field: None,
+            })
+            .collect()
+    }
+
+    fn build(rows: &[Vec<Cell>], first: u32) -> Table {
+        let mut t = Table::new("f.xlsx", Some("S"), 1, columns(6));
+        for (i, r) in rows.iter().enumerate() {
+            t.push_row(first + i as u32, r.iter().map(Cell::as_ref))
+                .unwrap();
+        }
+        t
+    }
+
+    #[test]
+    fn every_kind_of_cell_comes_back_after_push_and_concat() {
+        let rows: Vec<Vec<Cell>> = (0..50)
+            .map(|r| {
+                vec![
+                    Cell::Text(format!("甲{r}")),
+                    if r % 3 == 0 {
+                        Cell::Number(r as f64 + 0.5)
+                    } else {
+                        Cell::Text(format!("{r}"))
+                    },
+                    Cell::Empty,
+                    match r % 7 {
+                        0 => Cell::Error("#N/A".into()),
+                        1 => Cell::DateTime(25569.0),
+                        2 => Cell::Int(-r),
+                        _ => Cell::Empty,
+                    },
+                    Cell::Bool(r % 2 == 0),
+                    Cell::Text(" ".repeat(r as usize % 3)),
+                ]
+            })
+            .collect();
+        let whole = build(&rows, 2);
+        assert_eq!(whole.len(), 50);
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(whole.row_number(i), i as u32 + 2);
+            for (j, c) in r.iter().enumerate() {
+                // An empty text is stored as nothing at all.
+                let want = match c {
+                    Cell::Text(s) if s.is_empty() => Cell::Empty,
+                    c => c.clone(),
+                };
+                assert_eq!(whole.cell(i, j), want, "row {i} column {j}");
+            }
+        }
+        let parts = vec![
+            build(&rows[..17], 2),
+            build(&rows[17..18], 19),
+            build(&rows[18..], 20),
+        ];
+        let joined = Table::concat(parts).unwrap().unwrap();
+        assert_eq!(
+            joined.rows().collect::<Vec<_>>(),
+            whole.rows().collect::<Vec<_>>()
+        );
+        assert_eq!(whole.cell(50, 0), CellRef::Empty);
+        assert_eq!(whole.cell(0, 6), CellRef::Empty);
+    }
 }

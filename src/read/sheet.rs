@@ -23,7 +23,7 @@ pub enum SheetProblem {
     NoHeader(String),
     /// More cells than the configured limit.
     TooManyCells(u64),
-    /// One column holds more text than the table can address (4 GB).
+    /// One column holds more text than the table can address (2 GB).
     ColumnTooLarge,
 }
 
