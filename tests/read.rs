@@ -836,3 +836,73 @@ fn values_written_are_values_read() {
     }
     assert_eq!(note(21), Cell::Bool(true));
 }
+
+fn inline(cell: &str, text: &str) -> String {
+    format!(r#"<c r="{cell}" t="inlineStr"><is><t>{text}</t></is></c>"#)
+}
+
+/// Rows an xlsx stores out of order (only hand-made or rewritten files do) are read whole, in
+/// sheet order, instead of streamed.
+#[test]
+fn rows_stored_out_of_order_are_read_in_sheet_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = format!(
+        r#"<row r="3">{}{}</row><row r="2">{}{}</row><row r="4">{}</row>"#,
+        inline("A3", "H2"),
+        inline("B3", "乙"),
+        inline("A2", "H1"),
+        inline("B2", "甲"),
+        inline("B4", "丙"),
+    );
+    let p = write(&dir, "order.xlsx", &minimal_xlsx(&worksheet("", &rows)));
+    let fr = read(&p);
+    let t = table(&fr, Some("Sheet1"));
+    assert_eq!(t.row_numbers(), [2, 3, 4]);
+    assert_eq!(cell(t, 2, "姓名"), text("甲"));
+    assert_eq!(cell(t, 3, "户编号"), text("H2"));
+}
+
+/// Merged ranges stored after the cells (as Excel writes them, here with and without a
+/// namespace prefix) fill the data rows they cover; a totals row whose label is merged across
+/// the name column is still a totals row, because a row's kind is decided by what is written
+/// in it.
+#[test]
+fn merges_after_the_cells_fill_data_rows_and_leave_totals_rows_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = String::new();
+    rows.push_str(&format!(
+        r#"<row r="2">{}{}</row>"#,
+        inline("A2", "H1"),
+        inline("B2", "甲")
+    ));
+    rows.push_str(&format!(r#"<row r="3">{}</row>"#, inline("B3", "乙")));
+    rows.push_str(&format!(r#"<row r="4">{}</row>"#, inline("B4", "丙")));
+    rows.push_str(&format!(
+        r#"<row r="5">{}</row>"#,
+        inline("A5", "合计：3人")
+    ));
+    let xml = worksheet("", &rows).replace(
+        "</sheetData>",
+        r#"</sheetData><mergeCells count="2"><mergeCell ref="A2:A4"/><mergeCell ref="A5:C5"/></mergeCells>"#,
+    );
+    let prefixed = xml
+        .replace("<mergeCells", "<x:mergeCells")
+        .replace("</mergeCells", "</x:mergeCells")
+        .replace("<mergeCell ", "<x:mergeCell ")
+        .replace(
+            "<worksheet xmlns=",
+            r#"<worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns="#,
+        );
+    for (name, xml) in [("merged.xlsx", xml), ("prefixed.xlsx", prefixed)] {
+        let p = write(&dir, name, &minimal_xlsx(&xml));
+        let fr = read(&p);
+        let t = table(&fr, Some("Sheet1"));
+        assert_eq!(t.row_numbers(), [2, 3, 4], "{name}");
+        for r in [2, 3, 4] {
+            assert_eq!(cell(t, r, "户编号"), text("H1"), "{name} row {r}");
+        }
+        assert_eq!(t.skipped_rows.len(), 1, "{name}");
+        assert_eq!(t.skipped_rows[0].number, 5);
+        assert!(t.skipped_rows[0].reason.starts_with("合计"), "{name}");
+    }
+}

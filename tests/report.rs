@@ -110,13 +110,13 @@ fn junit_is_well_formed_with_a_suite_per_village_and_one_for_files() {
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
-                if e.name().into_inner() == "testsuite" {
+                if e.name().as_ref() == b"testsuite" {
                     // Suite names in the sample hold no escapes; the raw value is the name.
                     let attr = e.try_get_attribute("name").unwrap().unwrap();
-                    let name = attr.value.to_string();
+                    let name = String::from_utf8(attr.value.to_vec()).unwrap();
                     suites.push(name);
                 }
-                if e.name().into_inner() == "failure" {
+                if e.name().as_ref() == b"failure" {
                     failures += 1;
                 }
             }

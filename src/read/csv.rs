@@ -159,6 +159,8 @@ fn read_csv_in(
                 SheetProblem::TooManyCells(n) => too_many(n),
                 SheetProblem::NoHeader(r) => CsvProblem::NoHeader(r),
                 SheetProblem::ColumnTooLarge => CsvProblem::Bad(COLUMN_TOO_LARGE.into()),
+                // Records are read in order.
+                SheetProblem::OutOfOrder => CsvProblem::Bad("记录顺序错乱".into()),
             })?;
         }
         Ok(builder.finish())

@@ -11,6 +11,7 @@ pub(crate) mod encoding;
 pub mod header;
 mod limits;
 pub mod lists;
+mod merges;
 mod sheet;
 mod workbook;
 
@@ -120,15 +121,34 @@ pub struct SkippedRow {
 
 /// The cells of one column, stored the way polars stores strings: the text of every row in one
 /// buffer with an end offset per row, so a million-row column is two allocations instead of a
-/// million. Non-text cells (xlsx numbers, dates, booleans, errors) are rare and kept aside.
+/// million. Non-text cells (xlsx numbers, dates, booleans, errors) are rare and kept aside, and
+/// so are the cells a merged range fills (one entry per run of rows, not per cell).
 #[derive(Debug, Clone, Default, PartialEq)]
 struct ColumnCells {
     text: String,
     /// End of each row's text in `text` (its start is the previous row's end); a row whose cell
-    /// is not text has an empty slice here and an entry in `other`.
+    /// is not text has an empty slice here, the [`OTHER`] bit set, and an entry in `other` or
+    /// `fills`.
     ends: Vec<u32>,
     /// Non-text cells as (row, cell), in row order.
     other: Vec<(u32, Cell)>,
+    /// Rows `first..=last` filled by a merged range, in row order, not overlapping.
+    fills: Vec<(u32, u32, Fill)>,
+}
+
+/// What a merged range fills its cells with: the top-left cell, wherever it is.
+#[derive(Debug, Clone, PartialEq)]
+enum Fill {
+    /// A cell of this table (row index, column position).
+    At(u32, u32),
+    /// A cell outside the table's data rows (a title or skipped row, a column without header).
+    Value(Cell),
+}
+
+/// A column's cell before a merge fill is followed.
+enum Slot<'a> {
+    Cell(CellRef<'a>),
+    Fill(&'a Fill),
 }
 
 /// A column's text grew past what its 31-bit offsets address (2 GB in one column).
@@ -140,24 +160,41 @@ pub struct ColumnTooLarge;
 const OTHER: u32 = 1 << 31;
 
 impl ColumnCells {
-    fn get(&self, row: usize) -> CellRef<'_> {
+    fn get(&self, row: usize) -> Slot<'_> {
         let Some(&end) = self.ends.get(row) else {
-            return CellRef::Empty;
+            return Slot::Cell(CellRef::Empty);
         };
         if end & OTHER != 0 {
-            return match self.other.binary_search_by_key(&(row as u32), |(r, _)| *r) {
-                Ok(i) => self.other[i].1.as_ref(),
-                Err(_) => CellRef::Empty,
+            let r = row as u32;
+            if let Ok(i) = self.other.binary_search_by_key(&r, |(r, _)| *r) {
+                return Slot::Cell(self.other[i].1.as_ref());
+            }
+            let i = self.fills.partition_point(|(first, _, _)| *first <= r);
+            return match i.checked_sub(1).and_then(|i| self.fills.get(i)) {
+                Some((_, last, fill)) if *last >= r => Slot::Fill(fill),
+                _ => Slot::Cell(CellRef::Empty),
             };
         }
         let start = match row.checked_sub(1) {
             Some(p) => self.ends.get(p).map_or(0, |e| e & !OTHER) as usize,
             None => 0,
         };
-        match self.text.get(start..end as usize) {
+        Slot::Cell(match self.text.get(start..end as usize) {
             Some("") | None => CellRef::Empty,
             Some(s) => CellRef::Text(s),
-        }
+        })
+    }
+
+    /// Nothing is written in this row (a merge may fill it).
+    fn is_vacant(&self, row: usize) -> bool {
+        let Some(&end) = self.ends.get(row) else {
+            return false;
+        };
+        let start = row
+            .checked_sub(1)
+            .and_then(|p| self.ends.get(p))
+            .map_or(0, |e| e & !OTHER);
+        end & OTHER == 0 && end == start
     }
 
     fn push(&mut self, cell: CellRef<'_>) -> Result<(), ColumnTooLarge> {
@@ -191,6 +228,13 @@ impl ColumnCells {
             .extend(o.ends.iter().map(|e| ((e & !OTHER) + base) | (e & OTHER)));
         self.other
             .extend(o.other.into_iter().map(|(r, c)| (r + rows, c)));
+        self.fills.extend(o.fills.into_iter().map(|(a, b, f)| {
+            let f = match f {
+                Fill::At(r, c) => Fill::At(r + rows, c),
+                v => v,
+            };
+            (a + rows, b + rows, f)
+        }));
         Ok(())
     }
 }
@@ -245,13 +289,91 @@ impl Table {
     }
 
     /// The cell of data row `row` in column `col` (a position in `columns`); Empty out of range.
+    /// A cell inside a merged range reads as the range's top-left cell.
     pub fn cell(&self, row: usize, col: usize) -> CellRef<'_> {
-        self.cells.get(col).map_or(CellRef::Empty, |c| c.get(row))
+        self.resolve(row, col, 0)
+    }
+
+    fn resolve(&self, row: usize, col: usize, depth: u8) -> CellRef<'_> {
+        match self.cells.get(col).map(|c| c.get(row)) {
+            Some(Slot::Cell(c)) => c,
+            Some(Slot::Fill(Fill::Value(v))) => v.as_ref(),
+            // Merges are applied in order, so a top-left cell can itself be filled by an
+            // earlier merge; a longer chain only a hostile file builds.
+            Some(Slot::Fill(&Fill::At(r, c))) if depth < 4 => {
+                self.resolve(r as usize, c as usize, depth + 1)
+            }
+            _ => CellRef::Empty,
+        }
     }
 
     /// Every cell of data row `row`, one per column.
     pub fn row(&self, row: usize) -> Vec<CellRef<'_>> {
-        self.cells.iter().map(|c| c.get(row)).collect()
+        (0..self.cells.len()).map(|c| self.cell(row, c)).collect()
+    }
+
+    /// Give the empty cells a merged range covers in this table's data rows and header columns
+    /// the range's top-left value; `outside` gives a top-left cell that is not in the table
+    /// (0-based sheet row and column). Merges are applied in order; at most `budget` cells are
+    /// filled, so a hostile list of huge merges costs no more than the table itself.
+    pub(crate) fn apply_merges(
+        &mut self,
+        merges: &[sheet::Merge],
+        outside: impl Fn(u32, u32) -> Option<Cell>,
+        mut budget: u64,
+    ) {
+        for m in merges {
+            let number = |r0: u32| r0.saturating_add(1);
+            let lo = self.numbers.partition_point(|&n| n < number(m.start.0));
+            let hi = self.numbers.partition_point(|&n| n <= number(m.end.0));
+            if lo >= hi {
+                continue;
+            }
+            let src_row = self.numbers.binary_search(&number(m.start.0)).ok();
+            let src_col = self
+                .columns
+                .iter()
+                .position(|c| c.index == m.start.1 as usize);
+            let fill = match (src_row, src_col) {
+                (Some(r), Some(c)) => {
+                    if self.cells[c].is_vacant(r) {
+                        continue;
+                    }
+                    Fill::At(r as u32, c as u32)
+                }
+                _ => match outside(m.start.0, m.start.1) {
+                    Some(v) if v != Cell::Empty => Fill::Value(v),
+                    _ => continue,
+                },
+            };
+            // Columns are in sheet order: only those inside the merge are visited.
+            let first = self
+                .columns
+                .partition_point(|c| c.index < m.start.1 as usize);
+            let last = self
+                .columns
+                .partition_point(|c| c.index <= m.end.1 as usize);
+            for j in first..last {
+                let col = &mut self.cells[j];
+                let mut run: Option<(u32, u32)> = None;
+                for i in lo..hi {
+                    let fillable = col.is_vacant(i) && (Some(i), Some(j)) != (src_row, src_col);
+                    if fillable && budget > 0 {
+                        budget -= 1;
+                        col.ends[i] |= OTHER;
+                        run = Some(run.map_or((i as u32, i as u32), |(a, _)| (a, i as u32)));
+                    } else if let Some((a, b)) = run.take() {
+                        col.fills.push((a, b, fill.clone()));
+                    }
+                }
+                if let Some((a, b)) = run {
+                    col.fills.push((a, b, fill.clone()));
+                }
+            }
+        }
+        for col in &mut self.cells {
+            col.fills.sort_by_key(|(first, _, _)| *first);
+        }
     }
 
     /// The data rows one by one, each gathered from the columns (for tests and tools; the
@@ -500,9 +622,21 @@ fn read_any(path: &Path, display: &str, opts: &ReadOptions, matcher: &HeaderMatc
                 });
             }
             match kind {
-                limits::Kind::Xlsb => workbook::read_xlsb(reader, opts.max_cells),
+                limits::Kind::Xlsb => workbook::read_xlsb(reader, display, matcher, opts.max_cells),
                 limits::Kind::Ods => workbook::read_ods(reader, opts.max_cells),
-                _ => workbook::read_xlsx(reader, opts.max_cells),
+                _ => {
+                    // A second handle for the merge scan; if the file cannot be opened twice,
+                    // calamine finds the merges after the cells instead.
+                    let second = std::fs::File::open(path).ok().map(std::io::BufReader::new);
+                    workbook::read_xlsx(
+                        reader,
+                        second,
+                        display,
+                        matcher,
+                        opts.max_cells,
+                        opts.max_inflated_bytes,
+                    )
+                }
             }
         }
         limits::Kind::Cfb => {
@@ -531,10 +665,13 @@ fn read_any(path: &Path, display: &str, opts: &ReadOptions, matcher: &HeaderMatc
             return read_csv_file(&bytes, display, opts, matcher);
         }
     };
-    match sheets {
+    let t0 = std::time::Instant::now();
+    let r = match sheets {
         Ok(sheets) => tables_of(sheets, display, matcher),
         Err(reason) => format_err(reason),
-    }
+    };
+    crate::progress::timing("read: tables", t0);
+    r
 }
 
 enum ReadFail {

@@ -1,13 +1,16 @@
-//! Turning the cells of one sheet (any format) into a [`Table`]: a sparse grid, merged ranges,
-//! header detection, blank and totals rows.
+//! Turning the cells of one sheet (any format) into a [`Table`]: header detection, blank,
+//! headerless and totals rows, merged ranges.
 //!
-//! Cells are kept sparse (only non-empty ones), so the cost of a sheet is the number of cells it
-//! really holds, never its declared or apparent extent.
+//! Cells arrive in reading order ([`SheetStream`]): the rows above and around the header are
+//! held until the header is found among the first non-blank rows, then every row goes straight
+//! into the table's columns, so a million-row sheet is never held cell by cell. Only non-empty
+//! cells cost anything, never a sheet's declared or apparent extent. Merged ranges (known only
+//! once the sheet is read) then fill the data rows they cover.
 
 use std::collections::BTreeMap;
 
-use super::header::{HeaderMatcher, find_header};
-use super::{Cell, CellRef, Column, SkippedRow, Table};
+use super::header::{HEADER_SCAN_ROWS, HeaderMatcher, find_header};
+use super::{Cell, CellRef, SkippedRow, Table};
 
 /// A merged range, 0-based and inclusive, as calamine's `Dimensions`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub enum SheetProblem {
     TooManyCells(u64),
     /// One column holds more text than the table can address (2 GB).
     ColumnTooLarge,
+    /// A row came after a later one: the sheet must be read whole ([`SparseSheet`]).
+    OutOfOrder,
 }
 
 /// The non-empty cells of one row, sorted by 0-based column. A sorted Vec rather than a map:
@@ -66,7 +71,9 @@ impl RowCells {
     }
 }
 
-/// The non-empty cells of one sheet, by 0-based row then 0-based column.
+/// The non-empty cells of some rows of a sheet, by 0-based row then 0-based column: a whole
+/// sheet for formats read whole (xls, ods, or an xlsx whose rows are out of order), else the
+/// few rows a [`SheetStream`] holds.
 #[derive(Debug, Default)]
 pub struct SparseSheet {
     rows: BTreeMap<u32, RowCells>,
@@ -88,20 +95,12 @@ impl SparseSheet {
         if cell == Cell::Empty {
             return Ok(());
         }
-        // Cells arrive row by row: the row being filled is nearly always the last one, reached
-        // without a search of the whole map (47 M searches for a million-row export).
         let added = if let Some(mut last) = self.rows.last_entry()
             && *last.key() == row
         {
             last.get_mut().insert(col, cell)
         } else {
-            // Rows of a sheet are about as wide as each other: sized like the previous one, a
-            // row's Vec neither regrows nor ends with up to half its slots unused.
-            let width = self.rows.last_key_value().map_or(0, |(_, r)| r.0.len());
-            self.rows
-                .entry(row)
-                .or_insert_with(|| RowCells(Vec::with_capacity(width)))
-                .insert(col, cell)
+            self.rows.entry(row).or_default().insert(col, cell)
         };
         if added {
             self.cells += 1;
@@ -120,88 +119,253 @@ impl SparseSheet {
         self.rows.get(&row).and_then(|r| r.get(col))
     }
 
-    /// Give every cell a merged range covers the top-left cell's value, but only in rows that
-    /// hold data and columns that have a header: a huge or hostile merge then costs at most the
-    /// size of the table itself.
-    fn apply_merges(&mut self, merges: &[Merge], first_row: u32, columns: &[Column]) {
-        let mut budget = self.max_cells.saturating_sub(self.cells);
-        for m in merges {
-            let Some(value) = self.get(m.start.0, m.start.1).cloned() else {
-                continue;
-            };
-            let lo = m.start.0.max(first_row);
-            if lo > m.end.0 {
-                continue;
-            }
-            // Columns are in sheet order: only those inside the merge are visited, so a sheet of
-            // many small merges costs merges × rows × covered columns, not × all columns.
-            let first = columns.partition_point(|c| c.index < m.start.1 as usize);
-            let last = columns.partition_point(|c| c.index <= m.end.1 as usize);
-            let inside = columns.get(first..last).unwrap_or_default();
-            for (&r, cells) in self.rows.range_mut(lo..=m.end.0) {
-                for col in inside {
-                    let Ok(c) = u32::try_from(col.index) else {
-                        continue;
-                    };
-                    if (r, c) == m.start {
-                        continue;
-                    }
-                    if budget == 0 {
-                        return;
-                    }
-                    if cells.get(c).is_none() {
-                        cells.insert(c, value.clone());
-                        budget -= 1;
-                    }
-                }
-            }
-        }
-    }
-
     /// Find the header and build the table. `file` and `sheet` are provenance only.
     pub fn into_table(
-        mut self,
+        self,
         file: &str,
         sheet: Option<&str>,
         merges: &[Merge],
         matcher: &HeaderMatcher,
     ) -> Result<Table, SheetProblem> {
-        if self.is_empty() {
-            return Err(SheetProblem::NoHeader("工作表是空的".into()));
+        let mut stream = SheetStream::new(file, sheet, matcher, self.max_cells);
+        for (r, cells) in self.rows {
+            for (c, v) in cells.0 {
+                stream.push(r, c, v.as_ref())?;
+            }
         }
-        let candidates = self
+        stream.finish(merges)
+    }
+}
+
+/// One sheet's cells in reading order (row by row, as xlsx and xlsb store them) made into a
+/// [`Table`] as they arrive.
+pub struct SheetStream<'m> {
+    file: String,
+    sheet: Option<String>,
+    matcher: &'m HeaderMatcher,
+    max_cells: u64,
+    /// Non-empty cells seen.
+    cells: u64,
+    /// Rows until the header is known; afterwards also the cells no data row holds (skipped
+    /// rows, columns without a header), which a merged range may start from.
+    held: SparseSheet,
+    /// Non-blank rows held before the header is decided.
+    nonblank: usize,
+    header: Option<Header>,
+    /// The row being gathered once the header is known: its cells, text in `text`.
+    row: Option<u32>,
+    text: String,
+    slots: Vec<(u32, Held)>,
+}
+
+struct Header {
+    builder: TableBuilder,
+    /// Sheet column indices of the table's columns, sorted.
+    indices: Vec<u32>,
+}
+
+/// A cell of the row being gathered.
+enum Held {
+    Text(std::ops::Range<usize>),
+    Other(Cell),
+}
+
+fn held_ref<'a>(text: &'a str, held: &'a Held) -> CellRef<'a> {
+    match held {
+        Held::Text(range) => CellRef::Text(text.get(range.clone()).unwrap_or_default()),
+        Held::Other(c) => c.as_ref(),
+    }
+}
+
+/// A sheet as read, before its merges are known: held whole, or streamed into its table.
+pub enum Pending<'m> {
+    Whole(SparseSheet),
+    Stream(Box<SheetStream<'m>>),
+}
+
+impl Pending<'_> {
+    pub fn into_table(
+        self,
+        file: &str,
+        sheet: Option<&str>,
+        merges: &[Merge],
+        matcher: &HeaderMatcher,
+    ) -> Result<Table, SheetProblem> {
+        match self {
+            Pending::Whole(s) => s.into_table(file, sheet, merges, matcher),
+            Pending::Stream(s) => s.finish(merges),
+        }
+    }
+}
+
+impl<'m> SheetStream<'m> {
+    pub fn new(
+        file: &str,
+        sheet: Option<&str>,
+        matcher: &'m HeaderMatcher,
+        max_cells: u64,
+    ) -> Self {
+        SheetStream {
+            file: file.to_string(),
+            sheet: sheet.map(str::to_string),
+            matcher,
+            max_cells,
+            cells: 0,
+            held: SparseSheet::new(u64::MAX),
+            nonblank: 0,
+            header: None,
+            row: None,
+            text: String::new(),
+            slots: Vec::new(),
+        }
+    }
+
+    /// Add a cell at 0-based (row, col). Rows must come in order (cells within a row need not).
+    pub fn push(&mut self, row: u32, col: u32, cell: CellRef<'_>) -> Result<(), SheetProblem> {
+        if cell == CellRef::Empty {
+            return Ok(());
+        }
+        self.cells += 1;
+        if self.cells > self.max_cells {
+            return Err(SheetProblem::TooManyCells(self.max_cells));
+        }
+        if self.header.is_none() {
+            if self
+                .held
+                .rows
+                .last_key_value()
+                .is_some_and(|(&r, _)| r > row)
+            {
+                return Err(SheetProblem::OutOfOrder);
+            }
+            if let Some((&last, cells)) = self.held.rows.last_key_value()
+                && last < row
+                && cells.values().any(|c| !c.is_blank())
+            {
+                self.nonblank += 1;
+                if self.nonblank >= HEADER_SCAN_ROWS {
+                    self.decide()?;
+                    return self.push_data(row, col, cell);
+                }
+            }
+            return self.held.push(row, col, cell.to_owned());
+        }
+        self.push_data(row, col, cell)
+    }
+
+    fn push_data(&mut self, row: u32, col: u32, cell: CellRef<'_>) -> Result<(), SheetProblem> {
+        match self.row {
+            Some(r) if r == row => {}
+            Some(r) if r > row => return Err(SheetProblem::OutOfOrder),
+            _ => {
+                self.flush()?;
+                self.row = Some(row);
+            }
+        }
+        let held = match cell {
+            CellRef::Text(s) => {
+                let start = self.text.len();
+                self.text.push_str(s);
+                Held::Text(start..self.text.len())
+            }
+            other => Held::Other(other.to_owned()),
+        };
+        self.slots.push((col, held));
+        Ok(())
+    }
+
+    /// The header among the held rows; then the held rows below it become data.
+    fn decide(&mut self) -> Result<(), SheetProblem> {
+        let candidates: Vec<(u32, Vec<(u32, String)>)> = self
+            .held
             .rows
             .iter()
             .filter(|(_, cells)| cells.values().any(|c| !c.is_blank()))
-            .take(super::header::HEADER_SCAN_ROWS)
-            .map(|(&r, cells)| (r, cells.0.iter().map(|(c, v)| (*c, cell_text(v))).collect()));
-        let candidates: Vec<(u32, Vec<(u32, String)>)> = candidates.collect();
-        let Some((header_row0, columns)) = find_header(&candidates, matcher) else {
+            .take(HEADER_SCAN_ROWS)
+            .map(|(&r, cells)| (r, cells.0.iter().map(|(c, v)| (*c, cell_text(v))).collect()))
+            .collect();
+        let Some((row0, columns)) = find_header(&candidates, self.matcher) else {
             return Err(SheetProblem::NoHeader(format!(
-                "没有找到表头（前 {} 行中没有与字段名匹配的行）",
-                super::header::HEADER_SCAN_ROWS
+                "没有找到表头（前 {HEADER_SCAN_ROWS} 行中没有与字段名匹配的行）"
             )));
         };
-        // The table is dense (one cell per column per row): bound that too, so 16,384 header
-        // cells over many rows cannot outgrow the limit the sparse sheet kept.
-        let data_rows = self.rows.range(header_row0.saturating_add(1)..).count() as u64;
-        if data_rows.saturating_mul(columns.len() as u64) > self.max_cells {
-            return Err(SheetProblem::TooManyCells(self.max_cells));
-        }
-        self.apply_merges(merges, header_row0.saturating_add(1), &columns);
-
-        let mut builder = TableBuilder::new(
-            Table::new(file, sheet, header_row0.saturating_add(1), columns),
-            self.max_cells,
+        let indices = columns
+            .iter()
+            .map(|c| u32::try_from(c.index).unwrap_or(u32::MAX))
+            .collect();
+        let table = Table::new(
+            &self.file,
+            self.sheet.as_deref(),
+            row0.saturating_add(1),
+            columns,
         );
-        let rows = std::mem::take(&mut self.rows);
-        for (r0, cells) in rows.into_iter().filter(|(r, _)| *r > header_row0) {
-            builder.add(
-                r0.saturating_add(1),
-                cells.0.iter().map(|(c, v)| (*c, v.as_ref())),
-            )?;
+        self.header = Some(Header {
+            builder: TableBuilder::new(table, self.max_cells),
+            indices,
+        });
+        let below: Vec<u32> = self
+            .held
+            .rows
+            .range(row0.saturating_add(1)..)
+            .map(|(r, _)| *r)
+            .collect();
+        for r in below {
+            let Some(cells) = self.held.rows.remove(&r) else {
+                continue;
+            };
+            for (c, v) in &cells.0 {
+                self.push_data(r, *c, v.as_ref())?;
+            }
         }
-        Ok(builder.finish())
+        Ok(())
+    }
+
+    /// The gathered row into the table (or, when it is no data row, into `held`).
+    fn flush(&mut self) -> Result<(), SheetProblem> {
+        let (Some(number0), Some(h)) = (self.row.take(), self.header.as_mut()) else {
+            return Ok(());
+        };
+        // Cells nearly always come in column order; a repeated cell keeps its last value.
+        if !self.slots.is_sorted_by_key(|(c, _)| *c) {
+            self.slots.sort_by_key(|(c, _)| *c);
+        }
+        let slots = &self.slots;
+        let text = self.text.as_str();
+        let keep = |i: &usize| slots.get(i + 1).is_none_or(|(c, _)| *c != slots[*i].0);
+        let cells = (0..slots.len())
+            .filter(keep)
+            .map(|i| (slots[i].0, held_ref(text, &slots[i].1)));
+        let added = h.builder.add(number0.saturating_add(1), cells.clone())?;
+        // What no data row holds may be a merged range's top-left cell.
+        for (c, v) in cells {
+            if !added || h.indices.binary_search(&c).is_err() {
+                self.held.push(number0, c, v.to_owned())?;
+            }
+        }
+        self.slots.clear();
+        self.text.clear();
+        Ok(())
+    }
+
+    /// The table, merges applied.
+    pub fn finish(mut self, merges: &[Merge]) -> Result<Table, SheetProblem> {
+        if self.header.is_none() {
+            if self.held.is_empty() {
+                return Err(SheetProblem::NoHeader("工作表是空的".into()));
+            }
+            self.decide()?;
+        }
+        self.flush()?;
+        let Some(h) = self.header.take() else {
+            return Err(SheetProblem::NoHeader("工作表是空的".into()));
+        };
+        let mut table = h.builder.finish();
+        if !merges.is_empty() {
+            let held = &self.held;
+            let budget = self.max_cells.saturating_sub(self.cells);
+            table.apply_merges(merges, |r, c| held.get(r, c).cloned(), budget);
+        }
+        Ok(table)
     }
 }
 
@@ -231,9 +395,9 @@ impl TableBuilder {
         &mut self,
         number: u32,
         cells: impl Iterator<Item = (u32, CellRef<'c>)> + Clone,
-    ) -> Result<(), SheetProblem> {
+    ) -> Result<bool, SheetProblem> {
         if cells.clone().all(|(_, c)| c.is_blank()) {
-            return Ok(());
+            return Ok(false);
         }
         // Walk the row's sorted cells alongside the sorted header columns; cells between
         // header columns have no header.
@@ -262,7 +426,7 @@ impl TableBuilder {
                 number,
                 reason: format!("数据只出现在没有表头的列（{where_}），未检查"),
             });
-            return Ok(());
+            return Ok(false);
         }
         let blank_at = |i: Option<usize>| {
             i.and_then(|i| row_cells.get(i))
@@ -280,7 +444,7 @@ impl TableBuilder {
                     number,
                     reason: format!("{t}行，不作为人员记录检查"),
                 });
-                return Ok(());
+                return Ok(false);
             }
         }
         let dense = (self.table.len() as u64 + 1).saturating_mul(self.table.columns.len() as u64);
@@ -289,7 +453,8 @@ impl TableBuilder {
         }
         self.table
             .push_row(number, row_cells)
-            .map_err(|_| SheetProblem::ColumnTooLarge)
+            .map_err(|_| SheetProblem::ColumnTooLarge)?;
+        Ok(true)
     }
 
     pub fn finish(self) -> Table {
@@ -319,6 +484,67 @@ mod tests {
 
     fn text(s: &str) -> Cell {
         Cell::Text(s.into())
+    }
+
+    fn stream_rows(rows: &[(u32, &[&str])]) -> Result<Table, SheetProblem> {
+        let m = matcher();
+        let mut s = SheetStream::new("f", Some("S"), &m, 1000);
+        for (r, cells) in rows {
+            for (c, v) in cells.iter().enumerate() {
+                if !v.is_empty() {
+                    s.push(*r, c as u32, CellRef::Text(v))?;
+                }
+            }
+        }
+        s.finish(&[])
+    }
+
+    #[test]
+    fn stream_finds_a_header_among_the_first_30_non_blank_rows_only() {
+        let header: &[&str] = &["户编号", "姓名", "证件号码"];
+        let person: &[&str] = &["H1", "甲", "x"];
+        let note: &[&str] = &["说明"];
+        let blank: &[&str] = &[" "];
+        // 29 notes (and blank rows, which do not count), then the header: found.
+        let mut rows: Vec<(u32, &[&str])> = Vec::new();
+        for i in 0..29 {
+            rows.push((2 * i, note));
+            rows.push((2 * i + 1, blank));
+        }
+        rows.push((100, header));
+        rows.push((101, person));
+        rows.push((102, person));
+        let t = stream_rows(&rows).unwrap();
+        assert_eq!((t.header_row, t.row_numbers()), (101, &[102, 103][..]));
+        // One more note pushes the header to the 31st non-blank row.
+        rows.insert(0, (0, note));
+        for r in rows.iter_mut().skip(1) {
+            r.0 += 1;
+        }
+        assert!(matches!(stream_rows(&rows), Err(SheetProblem::NoHeader(_))));
+    }
+
+    #[test]
+    fn stream_reports_rows_out_of_order() {
+        let header: &[&str] = &["户编号", "姓名", "证件号码"];
+        let person: &[&str] = &["H1", "甲", "x"];
+        let rows: Vec<(u32, &[&str])> = vec![(0, header), (5, person), (3, person)];
+        assert_eq!(stream_rows(&rows).unwrap_err(), SheetProblem::OutOfOrder);
+        // Cells of one row may come in any column order; a repeated cell keeps its last value.
+        let m = matcher();
+        let mut s = SheetStream::new("f", None, &m, 1000);
+        for (c, v) in header.iter().enumerate() {
+            s.push(0, c as u32, CellRef::Text(v)).unwrap();
+        }
+        s.push(1, 2, CellRef::Text("x")).unwrap();
+        s.push(1, 0, CellRef::Text("H0")).unwrap();
+        s.push(1, 0, CellRef::Text("H1")).unwrap();
+        s.push(1, 1, CellRef::Text("甲")).unwrap();
+        let t = s.finish(&[]).unwrap();
+        assert_eq!(
+            t.row(0),
+            vec![CellRef::Text("H1"), CellRef::Text("甲"), CellRef::Text("x")]
+        );
     }
 
     #[test]

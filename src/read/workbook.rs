@@ -9,13 +9,14 @@ use std::io::{Read, Seek};
 
 use calamine::{Data, DataRef, Ods, Reader, Xls, Xlsb, Xlsx};
 
-use super::Cell;
-use super::sheet::{Merge, SheetProblem, SparseSheet};
+use super::header::HeaderMatcher;
+use super::sheet::{Merge, Pending, SheetProblem, SheetStream, SparseSheet};
+use super::{Cell, CellRef};
 
 /// One sheet as read: its name and either its cells and merges or why it could not be read.
-pub struct SheetRead {
+pub struct SheetRead<'m> {
     pub name: String,
-    pub result: Result<(SparseSheet, Vec<Merge>), SheetError>,
+    pub result: Result<(Pending<'m>, Vec<Merge>), SheetError>,
 }
 
 #[derive(Debug)]
@@ -36,7 +37,26 @@ impl From<SheetProblem> for SheetError {
             SheetProblem::ColumnTooLarge => {
                 SheetError::Broken(super::csv::COLUMN_TOO_LARGE.to_string())
             }
+            // Handled where sheets are streamed (read whole instead); never reaches a user.
+            SheetProblem::OutOfOrder => SheetError::Broken("工作表的行顺序错乱".into()),
         }
+    }
+}
+
+/// Hand a calamine cell to `f` as a [`CellRef`], borrowing its text (a shared string is not
+/// copied per cell).
+fn with_ref<T>(d: &DataRef<'_>, f: impl FnOnce(CellRef<'_>) -> T) -> T {
+    match d {
+        DataRef::Empty => f(CellRef::Empty),
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
+            f(CellRef::Text(s))
+        }
+        DataRef::SharedString(s) => f(CellRef::Text(s)),
+        DataRef::Float(x) => f(CellRef::Number(*x)),
+        DataRef::Int(i) => f(CellRef::Int(*i)),
+        DataRef::Bool(b) => f(CellRef::Bool(*b)),
+        DataRef::DateTime(d) => f(CellRef::DateTime(serial_1900(d))),
+        DataRef::Error(e) => f(CellRef::Error(&e.to_string())),
     }
 }
 
@@ -100,77 +120,169 @@ fn merge(d: &calamine::Dimensions) -> Merge {
     }
 }
 
-/// Open an xlsx/xlsm and stream every sheet. Err: the workbook itself cannot be opened.
-pub fn read_xlsx<RS: Read + Seek>(reader: RS, max_cells: u64) -> Result<Vec<SheetRead>, String> {
-    let mut wb: Xlsx<RS> = Xlsx::new(reader).map_err(|e| open_reason(&e.to_string()))?;
-    let names = wb.sheet_names();
-    let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let result = stream_xlsx(&mut wb, &name, max_cells);
+/// Open an xlsx/xlsm and stream every sheet into its table. `second`, another handle on the
+/// same file, finds the merged ranges on another thread meanwhile ([`super::merges`]); without
+/// it, or when that fails, calamine finds them. Err: the workbook itself cannot be opened.
+pub fn read_xlsx<'m, RS, R2>(
+    reader: RS,
+    second: Option<R2>,
+    display: &str,
+    matcher: &'m HeaderMatcher,
+    max_cells: u64,
+    max_inflated: u64,
+) -> Result<Vec<SheetRead<'m>>, String>
+where
+    RS: Read + Seek + Send,
+    R2: Read + Seek + Send,
+{
+    let stream = || -> Result<_, String> {
+        let mut wb: Xlsx<RS> = Xlsx::new(reader).map_err(|e| open_reason(&e.to_string()))?;
+        let names = wb.sheet_names();
+        let mut sheets = Vec::with_capacity(names.len());
+        for name in names {
+            let t0 = std::time::Instant::now();
+            let result = stream_xlsx(&mut wb, &name, display, matcher, max_cells);
+            crate::progress::timing("read: cells", t0);
+            sheets.push((name, result));
+        }
+        Ok((wb, sheets))
+    };
+    let (streamed, scanned) = rayon::join(stream, || {
+        second.and_then(|r| super::merges::xlsx_merges(r, max_inflated).ok())
+    });
+    let (mut wb, sheets) = streamed?;
+    let mut out = Vec::with_capacity(sheets.len());
+    for (name, result) in sheets {
+        let result = result.map(|sheet| {
+            let merges = match &scanned {
+                Some(found) => found.get(&name).cloned().unwrap_or_default(),
+                None => wb
+                    .merge_cells_by_sheet_name(&name)
+                    .map(|v| v.iter().map(merge).collect())
+                    .unwrap_or_default(),
+            };
+            (sheet, merges)
+        });
         out.push(SheetRead { name, result });
     }
     Ok(out)
 }
 
-fn stream_xlsx<RS: Read + Seek>(
+fn stream_xlsx<'m, RS: Read + Seek>(
     wb: &mut Xlsx<RS>,
     name: &str,
+    display: &str,
+    matcher: &'m HeaderMatcher,
     max_cells: u64,
-) -> Result<(SparseSheet, Vec<Merge>), SheetError> {
-    let mut sheet = SparseSheet::new(max_cells);
+) -> Result<Pending<'m>, SheetError> {
+    let open_err = |e: calamine::XlsxError| match e {
+        calamine::XlsxError::NotAWorksheet(t) => {
+            SheetError::NotData(format!("不是数据工作表（{t}）"))
+        }
+        e => SheetError::Broken(format!("工作表无法读取：{e}")),
+    };
+    let mut stream = SheetStream::new(display, Some(name), matcher, max_cells);
+    let mut out_of_order = false;
     {
-        let mut cells = wb.worksheet_cells_reader(name).map_err(|e| match e {
-            calamine::XlsxError::NotAWorksheet(t) => {
-                SheetError::NotData(format!("不是数据工作表（{t}）"))
-            }
-            e => SheetError::Broken(format!("工作表无法读取：{e}")),
-        })?;
+        let mut cells = wb.worksheet_cells_reader(name).map_err(open_err)?;
         loop {
             match cells.next_cell() {
                 Ok(Some(c)) => {
                     let (r, col) = c.get_position();
-                    sheet.push(r, col, data_ref_cell(c.get_value().clone()))?;
+                    match with_ref(c.get_value(), |v| stream.push(r, col, v)) {
+                        Err(SheetProblem::OutOfOrder) => {
+                            out_of_order = true;
+                            break;
+                        }
+                        r => r?,
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => return Err(SheetError::Broken(format!("工作表内容损坏：{e}"))),
             }
         }
     }
-    let merges = wb
-        .merge_cells_by_sheet_name(name)
-        .map(|v| v.iter().map(merge).collect())
-        .unwrap_or_default();
-    Ok((sheet, merges))
+    if !out_of_order {
+        return Ok(Pending::Stream(Box::new(stream)));
+    }
+    // Rows stored out of order (hand-made or rewritten files): read the sheet again, whole.
+    drop(stream);
+    let mut sheet = SparseSheet::new(max_cells);
+    let mut cells = wb.worksheet_cells_reader(name).map_err(open_err)?;
+    loop {
+        match cells.next_cell() {
+            Ok(Some(c)) => {
+                let (r, col) = c.get_position();
+                sheet.push(r, col, data_ref_cell(c.get_value().clone()))?;
+            }
+            Ok(None) => break,
+            Err(e) => return Err(SheetError::Broken(format!("工作表内容损坏：{e}"))),
+        }
+    }
+    Ok(Pending::Whole(sheet))
 }
 
-pub fn read_xlsb<RS: Read + Seek>(reader: RS, max_cells: u64) -> Result<Vec<SheetRead>, String> {
+pub fn read_xlsb<'m, RS: Read + Seek>(
+    reader: RS,
+    display: &str,
+    matcher: &'m HeaderMatcher,
+    max_cells: u64,
+) -> Result<Vec<SheetRead<'m>>, String> {
     let mut wb: Xlsb<RS> = Xlsb::new(reader).map_err(|e| open_reason(&e.to_string()))?;
     let names = wb.sheet_names();
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let result = (|| {
-            let mut sheet = SparseSheet::new(max_cells);
-            let mut cells = wb
-                .worksheet_cells_reader(&name)
-                .map_err(|e| SheetError::Broken(format!("工作表无法读取：{e}")))?;
-            loop {
-                match cells.next_cell() {
-                    Ok(Some(c)) => {
-                        let (r, col) = c.get_position();
-                        sheet.push(r, col, data_ref_cell(c.get_value().clone()))?;
+            let read_whole = |wb: &mut Xlsb<RS>| -> Result<SparseSheet, SheetError> {
+                let mut sheet = SparseSheet::new(max_cells);
+                let mut cells = wb
+                    .worksheet_cells_reader(&name)
+                    .map_err(|e| SheetError::Broken(format!("工作表无法读取：{e}")))?;
+                loop {
+                    match cells.next_cell() {
+                        Ok(Some(c)) => {
+                            let (r, col) = c.get_position();
+                            sheet.push(r, col, data_ref_cell(c.get_value().clone()))?;
+                        }
+                        Ok(None) => break,
+                        Err(e) => return Err(SheetError::Broken(format!("工作表内容损坏：{e}"))),
                     }
-                    Ok(None) => break,
-                    Err(e) => return Err(SheetError::Broken(format!("工作表内容损坏：{e}"))),
+                }
+                Ok(sheet)
+            };
+            let mut stream = SheetStream::new(display, Some(&name), matcher, max_cells);
+            {
+                let mut cells = wb
+                    .worksheet_cells_reader(&name)
+                    .map_err(|e| SheetError::Broken(format!("工作表无法读取：{e}")))?;
+                loop {
+                    match cells.next_cell() {
+                        Ok(Some(c)) => {
+                            let (r, col) = c.get_position();
+                            match with_ref(c.get_value(), |v| stream.push(r, col, v)) {
+                                Err(SheetProblem::OutOfOrder) => {
+                                    drop(cells);
+                                    return Ok((Pending::Whole(read_whole(&mut wb)?), Vec::new()));
+                                }
+                                r => r?,
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => return Err(SheetError::Broken(format!("工作表内容损坏：{e}"))),
+                    }
                 }
             }
-            Ok((sheet, Vec::new()))
+            Ok((Pending::Stream(Box::new(stream)), Vec::new()))
         })();
         out.push(SheetRead { name, result });
     }
     Ok(out)
 }
 
-pub fn read_xls<RS: Read + Seek>(reader: RS, max_cells: u64) -> Result<Vec<SheetRead>, String> {
+pub fn read_xls<'m, RS: Read + Seek>(
+    reader: RS,
+    max_cells: u64,
+) -> Result<Vec<SheetRead<'m>>, String> {
     let mut wb: Xls<RS> = Xls::new(reader).map_err(|e| match e {
         calamine::XlsError::Password => super::limits::ENCRYPTED_REASON.to_string(),
         e => open_reason(&e.to_string()),
@@ -186,13 +298,16 @@ pub fn read_xls<RS: Read + Seek>(reader: RS, max_cells: u64) -> Result<Vec<Sheet
             .worksheet_range(&name)
             .map_err(|e| SheetError::Broken(format!("工作表无法读取：{e}")))
             .and_then(|range| range_to_sheet(&range, max_cells))
-            .map(|s| (s, merges));
+            .map(|s| (Pending::Whole(s), merges));
         out.push(SheetRead { name, result });
     }
     Ok(out)
 }
 
-pub fn read_ods<RS: Read + Seek>(reader: RS, max_cells: u64) -> Result<Vec<SheetRead>, String> {
+pub fn read_ods<'m, RS: Read + Seek>(
+    reader: RS,
+    max_cells: u64,
+) -> Result<Vec<SheetRead<'m>>, String> {
     let mut wb: Ods<RS> = Ods::new(reader).map_err(|e| open_reason(&e.to_string()))?;
     let names = wb.sheet_names();
     let mut out = Vec::with_capacity(names.len());
@@ -201,7 +316,7 @@ pub fn read_ods<RS: Read + Seek>(reader: RS, max_cells: u64) -> Result<Vec<Sheet
             .worksheet_range(&name)
             .map_err(|e| SheetError::Broken(format!("工作表无法读取：{e}")))
             .and_then(|range| range_to_sheet(&range, max_cells))
-            .map(|s| (s, Vec::new()));
+            .map(|s| (Pending::Whole(s), Vec::new()));
         out.push(SheetRead { name, result });
     }
     Ok(out)
