@@ -480,10 +480,13 @@ impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
             encoding: Encoding::Auto,
-            max_inflated_bytes: 2 << 30,
-            // About 100 bytes of memory per cell at worst: 50 M cells is ~5 GB, well above a
-            // million-person export (~30 columns) and below what kills a desktop.
-            max_cells: 50_000_000,
+            // A full sheet of the national layout (1,048,575 people × 47 columns) written with
+            // inline strings inflates to about 2.3 GB; sheets are streamed, so this bounds time,
+            // not memory, and zip bombs are caught by the compression ratio first.
+            max_inflated_bytes: 8 << 30,
+            // Tables hold a cell in about 4 bytes plus its text: 100 M cells (a full sheet of
+            // 95 columns) is a few GB, and a full sheet of the national layout (~50 M) fits.
+            max_cells: 100_000_000,
         }
     }
 }
