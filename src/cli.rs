@@ -351,6 +351,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         },
         max_inflated_bytes: args.max_inflated_mb.saturating_mul(1 << 20),
         max_cells: args.max_cells,
+        progress: None,
     };
     if matches!(args.format, Format::Xlsx) && args.output.is_none() {
         return Outcome::fail(miette::miette!(
@@ -382,7 +383,11 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
                 let display = path.display().to_string();
                 progress.step(&display);
                 let t0 = std::time::Instant::now();
-                let fr = read::read_file(path, &display, &read_opts, &matcher);
+                let opts = ReadOptions {
+                    progress: Some(progress.rows(&display, lang(args.lang))),
+                    ..read_opts.clone()
+                };
+                let fr = read::read_file(path, &display, &opts, &matcher);
                 crate::progress::timing(&format!("read {display}"), t0);
                 progress.inc();
                 fr

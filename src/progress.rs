@@ -80,6 +80,21 @@ impl Progress {
         self.bar.set_message(what.to_string());
     }
 
+    /// Rows read from `what`, shown in the bar's message as they are read: one large file
+    /// otherwise leaves the bar still for the whole read.
+    pub fn rows(&self, what: &str, lang: crate::finding::Lang) -> crate::read::RowProgress {
+        let bar = self.bar.clone();
+        let what = what.to_string();
+        let total = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        crate::read::RowProgress(Arc::new(move |more| {
+            let n = total.fetch_add(more, std::sync::atomic::Ordering::Relaxed) + more;
+            bar.set_message(match lang {
+                crate::finding::Lang::Zh => format!("{what}：已读 {n} 行"),
+                crate::finding::Lang::En => format!("{what}: {n} rows read"),
+            });
+        }))
+    }
+
     /// A step is done.
     pub fn inc(&self) {
         self.bar.inc(1);

@@ -906,3 +906,28 @@ fn merges_after_the_cells_fill_data_rows_and_leave_totals_rows_alone() {
         assert!(t.skipped_rows[0].reason.starts_with("合计"), "{name}");
     }
 }
+
+/// A long read reports its rows as it goes (what moves the progress bar on one big file).
+#[test]
+fn a_long_read_reports_rows_as_it_goes() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("户编号,姓名,证件号码\n");
+    for i in 0..140_000 {
+        csv.push_str(&format!("H{i},甲{i},x{i}\n"));
+    }
+    let p = write(&dir, "long.csv", csv.as_bytes());
+    let seen = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&seen);
+    let opts = ReadOptions {
+        progress: Some(povcheck::read::RowProgress(Arc::new(move |n| {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }))),
+        ..ReadOptions::default()
+    };
+    let fr = read_with(&p, &opts);
+    assert_eq!(fr.tables[0].len(), 140_000);
+    // Every row offered to the table is counted once, whichever part of the file it was in.
+    assert_eq!(seen.load(Ordering::Relaxed), 140_000);
+}

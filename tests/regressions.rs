@@ -28,6 +28,7 @@ fn opts(encoding: Encoding) -> ReadOptions {
         encoding,
         max_inflated_bytes: 32 << 20,
         max_cells: 200_000,
+        progress: None,
     }
 }
 

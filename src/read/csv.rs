@@ -122,7 +122,8 @@ fn read_csv_in(
         let mut builder = TableBuilder::new(
             Table::new(display, None, header_line, columns.clone()),
             opts.max_cells,
-        );
+        )
+        .with_progress(opts.progress.clone());
         let part = text.get(range.clone()).unwrap_or_default();
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)

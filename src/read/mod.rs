@@ -466,6 +466,22 @@ pub enum Encoding {
     Utf16Be,
 }
 
+/// Told how many more rows were read, every [`RowProgress::EVERY`] rows and at the end of each
+/// part of a file (the total is every row below the header): so a bar can move while one large
+/// file is read.
+#[derive(Clone)]
+pub struct RowProgress(pub std::sync::Arc<dyn Fn(u64) + Send + Sync>);
+
+impl RowProgress {
+    pub const EVERY: u64 = 1 << 16;
+}
+
+impl std::fmt::Debug for RowProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RowProgress")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
     pub encoding: Encoding,
@@ -474,6 +490,7 @@ pub struct ReadOptions {
     /// Refuse a sheet with more non-empty cells than this, or whose table (data rows × header
     /// columns) would be larger. Bounds memory whatever the file declares.
     pub max_cells: u64,
+    pub progress: Option<RowProgress>,
 }
 
 impl Default for ReadOptions {
@@ -487,6 +504,7 @@ impl Default for ReadOptions {
             // Tables hold a cell in about 4 bytes plus its text: 100 M cells (a full sheet of
             // 95 columns) is a few GB, and a full sheet of the national layout (~50 M) fits.
             max_cells: 100_000_000,
+            progress: None,
         }
     }
 }
@@ -625,20 +643,13 @@ fn read_any(path: &Path, display: &str, opts: &ReadOptions, matcher: &HeaderMatc
                 });
             }
             match kind {
-                limits::Kind::Xlsb => workbook::read_xlsb(reader, display, matcher, opts.max_cells),
+                limits::Kind::Xlsb => workbook::read_xlsb(reader, display, matcher, opts),
                 limits::Kind::Ods => workbook::read_ods(reader, opts.max_cells),
                 _ => {
                     // A second handle for the merge scan; if the file cannot be opened twice,
                     // calamine finds the merges after the cells instead.
                     let second = std::fs::File::open(path).ok().map(std::io::BufReader::new);
-                    workbook::read_xlsx(
-                        reader,
-                        second,
-                        display,
-                        matcher,
-                        opts.max_cells,
-                        opts.max_inflated_bytes,
-                    )
+                    workbook::read_xlsx(reader, second, display, matcher, opts)
                 }
             }
         }

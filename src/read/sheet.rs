@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::header::{HEADER_SCAN_ROWS, HeaderMatcher, find_header};
-use super::{Cell, CellRef, SkippedRow, Table};
+use super::{Cell, CellRef, RowProgress, SkippedRow, Table};
 
 /// A merged range, 0-based and inclusive, as calamine's `Dimensions`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +156,7 @@ pub struct SheetStream<'m> {
     row: Option<u32>,
     text: String,
     slots: Vec<(u32, Held)>,
+    progress: Option<RowProgress>,
 }
 
 struct Header {
@@ -217,7 +218,14 @@ impl<'m> SheetStream<'m> {
             row: None,
             text: String::new(),
             slots: Vec::new(),
+            progress: None,
         }
+    }
+
+    /// Report rows read as they are added to the table.
+    pub fn with_progress(mut self, progress: Option<RowProgress>) -> Self {
+        self.progress = progress;
+        self
     }
 
     /// Add a cell at 0-based (row, col). Rows must come in order (cells within a row need not).
@@ -300,7 +308,7 @@ impl<'m> SheetStream<'m> {
             columns,
         );
         self.header = Some(Header {
-            builder: TableBuilder::new(table, self.max_cells),
+            builder: TableBuilder::new(table, self.max_cells).with_progress(self.progress.clone()),
             indices,
         });
         let below: Vec<u32> = self
@@ -377,6 +385,9 @@ pub(crate) struct TableBuilder {
     name_col: Option<usize>,
     id_col: Option<usize>,
     max_cells: u64,
+    progress: Option<RowProgress>,
+    /// Rows offered since progress was last reported.
+    unreported: u64,
 }
 
 impl TableBuilder {
@@ -386,7 +397,14 @@ impl TableBuilder {
             id_col: table.column_of("证件号码"),
             table,
             max_cells,
+            progress: None,
+            unreported: 0,
         }
+    }
+
+    pub fn with_progress(mut self, progress: Option<RowProgress>) -> Self {
+        self.progress = progress;
+        self
     }
 
     /// Add the row shown as `number`, given its non-empty cells as (0-based column, cell) in
@@ -396,6 +414,13 @@ impl TableBuilder {
         number: u32,
         cells: impl Iterator<Item = (u32, CellRef<'c>)> + Clone,
     ) -> Result<bool, SheetProblem> {
+        if let Some(p) = &self.progress {
+            self.unreported += 1;
+            if self.unreported == RowProgress::EVERY {
+                self.unreported = 0;
+                (p.0)(RowProgress::EVERY);
+            }
+        }
         if cells.clone().all(|(_, c)| c.is_blank()) {
             return Ok(false);
         }
@@ -458,6 +483,11 @@ impl TableBuilder {
     }
 
     pub fn finish(self) -> Table {
+        if let Some(p) = &self.progress
+            && self.unreported > 0
+        {
+            (p.0)(self.unreported);
+        }
         self.table
     }
 }

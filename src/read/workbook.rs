@@ -128,8 +128,7 @@ pub fn read_xlsx<'m, RS, R2>(
     second: Option<R2>,
     display: &str,
     matcher: &'m HeaderMatcher,
-    max_cells: u64,
-    max_inflated: u64,
+    opts: &super::ReadOptions,
 ) -> Result<Vec<SheetRead<'m>>, String>
 where
     RS: Read + Seek + Send,
@@ -141,14 +140,14 @@ where
         let mut sheets = Vec::with_capacity(names.len());
         for name in names {
             let t0 = std::time::Instant::now();
-            let result = stream_xlsx(&mut wb, &name, display, matcher, max_cells);
+            let result = stream_xlsx(&mut wb, &name, display, matcher, opts);
             crate::progress::timing("read: cells", t0);
             sheets.push((name, result));
         }
         Ok((wb, sheets))
     };
     let (streamed, scanned) = rayon::join(stream, || {
-        second.and_then(|r| super::merges::xlsx_merges(r, max_inflated).ok())
+        second.and_then(|r| super::merges::xlsx_merges(r, opts.max_inflated_bytes).ok())
     });
     let (mut wb, sheets) = streamed?;
     let mut out = Vec::with_capacity(sheets.len());
@@ -173,15 +172,17 @@ fn stream_xlsx<'m, RS: Read + Seek>(
     name: &str,
     display: &str,
     matcher: &'m HeaderMatcher,
-    max_cells: u64,
+    opts: &super::ReadOptions,
 ) -> Result<Pending<'m>, SheetError> {
+    let max_cells = opts.max_cells;
     let open_err = |e: calamine::XlsxError| match e {
         calamine::XlsxError::NotAWorksheet(t) => {
             SheetError::NotData(format!("不是数据工作表（{t}）"))
         }
         e => SheetError::Broken(format!("工作表无法读取：{e}")),
     };
-    let mut stream = SheetStream::new(display, Some(name), matcher, max_cells);
+    let mut stream = SheetStream::new(display, Some(name), matcher, max_cells)
+        .with_progress(opts.progress.clone());
     let mut out_of_order = false;
     {
         let mut cells = wb.worksheet_cells_reader(name).map_err(open_err)?;
@@ -226,8 +227,9 @@ pub fn read_xlsb<'m, RS: Read + Seek>(
     reader: RS,
     display: &str,
     matcher: &'m HeaderMatcher,
-    max_cells: u64,
+    opts: &super::ReadOptions,
 ) -> Result<Vec<SheetRead<'m>>, String> {
+    let max_cells = opts.max_cells;
     let mut wb: Xlsb<RS> = Xlsb::new(reader).map_err(|e| open_reason(&e.to_string()))?;
     let names = wb.sheet_names();
     let mut out = Vec::with_capacity(names.len());
@@ -250,7 +252,8 @@ pub fn read_xlsb<'m, RS: Read + Seek>(
                 }
                 Ok(sheet)
             };
-            let mut stream = SheetStream::new(display, Some(&name), matcher, max_cells);
+            let mut stream = SheetStream::new(display, Some(&name), matcher, max_cells)
+                .with_progress(opts.progress.clone());
             {
                 let mut cells = wb
                     .worksheet_cells_reader(&name)
