@@ -482,6 +482,17 @@ fn type_field<'s>(
     let source: Option<&Vec<u32>> = ds.source.get(&f.name);
     let pos = field_pos(ds, &f.name);
     let school = f.name == "在校生状况";
+    // Value → canonical code, as `types::lookup` resolves it (a code wins over a variant of the
+    // same spelling): one hash per cell instead of a comparison per code.
+    let mut codes: PlHashMap<&str, &'s str> = PlHashMap::default();
+    if f.ty == FieldType::Code {
+        for (variant, canonical) in &f.variants {
+            codes.insert(variant, canonical);
+        }
+        for c in &f.codes {
+            codes.insert(c, c);
+        }
+    }
     let findings = &mut out.findings;
     let null = |strs: &mut Vec<Option<Cow<'s, str>>>,
                 nums: &mut Vec<Option<f64>>,
@@ -604,11 +615,15 @@ fn type_field<'s>(
                 }
                 value = Some(trimmed);
             }
-            FieldType::Code => match types::lookup(&trimmed, &f.codes, &f.variants) {
-                types::CodeLookup::Canonical(c) => value = Some(Cow::Borrowed(c)),
-                types::CodeLookup::Unknown { suggestion } => {
-                    emit("V201", Extra::suggestion(suggestion));
-                }
+            FieldType::Code => match codes.get(trimmed.as_ref()) {
+                Some(&c) => value = Some(Cow::Borrowed(c)),
+                // Not in the list: the full lookup finds the suggestion.
+                None => match types::lookup(&trimmed, &f.codes, &f.variants) {
+                    types::CodeLookup::Canonical(c) => value = Some(Cow::Borrowed(c)),
+                    types::CodeLookup::Unknown { suggestion } => {
+                        emit("V201", Extra::suggestion(suggestion));
+                    }
+                },
             },
             FieldType::Integer | FieldType::Decimal => {
                 let parsed = if numeric {

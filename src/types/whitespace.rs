@@ -38,7 +38,7 @@ pub fn trim_value(raw: &str) -> Trimmed<'_> {
     let edges = raw.trim_matches(is_edge_space);
     // Every invisible character is encoded starting with byte E2 or EF; most values (digits,
     // codes, and CJK text in E3–E9) have neither, and are returned without a copy.
-    let may_hide = edges.bytes().any(|b| b == 0xE2 || b == 0xEF);
+    let may_hide = memchr::memchr2(0xE2, 0xEF, edges.as_bytes()).is_some();
     if !may_hide || !edges.contains(is_invisible) {
         return Trimmed {
             value: Cow::Borrowed(edges),
