@@ -7,7 +7,8 @@
 # uses (and keeps) DIR instead and reuses files already there, for before/after comparisons;
 # --povcheck BIN times another build (e.g. a copy of the binary before a change).
 # Environment: CARGO_TARGET_DIR (as for cargo), NICE (default 10); with --compare also
-# FRICTIONLESS_VENV and QSV_ROOT (reuse an install), QSV_BUILD_TIMEOUT (seconds, default 1800).
+# FRICTIONLESS_VENV and QSV_ROOT (reuse an install), QSV_VERSION (pin qsv), QSV_BUILD_TIMEOUT
+# (seconds, default 1800).
 set -euo pipefail
 
 ROWS="100000 1000000 2000000"
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0; shift ;;
     --data) DATA="$2"; shift 2 ;;
     --povcheck) BIN="$2"; shift 2 ;;
-    -h|--help) sed -n 2,13p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,11p "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -128,6 +129,15 @@ fi
 echo "growth 1M / 100k time               $(ratio "check csv 1000000" "check csv 100000")   [linear: 10]"
 echo "growth 2M / 1M time                 $(ratio "check csv 2000000" "check csv 1000000")   [<= 2.1]"
 
+# Where the time and memory go: one more run of the largest CSV up to 1M rows with povcheck's
+# own per-stage timings (wall time of each stage, resident memory after it).
+n="$(for x in $ROWS; do echo "$x"; done | sort -g | awk '$1 <= 1000000' | tail -1)"
+if [ -n "$n" ]; then
+  echo "== stages of one check of s$n.csv (POVCHECK_TIMINGS=1)"
+  POVCHECK_TIMINGS=1 $NICE "$POVCHECK" "${CHECK[@]}" "$TMP/s$n.csv" 2>&1 >/dev/null \
+    | sed -n 's/^povcheck timing: /  /p' || true
+fi
+
 if [ "$COMPARE" = 1 ]; then
   # The other tools want the header on the first line: the same data without the title rows.
   n="$(for x in $ROWS; do echo "$x"; done | sort -g | awk '$1 <= 1000000' | tail -1)"
@@ -151,9 +161,16 @@ if [ "$COMPARE" = 1 ]; then
     echo "frictionless: could not be installed" >&2
   fi
   QSV="${QSV_ROOT:-$TMP/qsv}"
-  if [ -x "$QSV/bin/qsv" ] || timeout "${QSV_BUILD_TIMEOUT:-1800}" $NICE cargo install -q qsv --locked \
-      --root "$QSV" --features feature_capable 2> "$TMP/qsv-build.log"; then
-    measure "qsv validate $n" "$plain" "$QSV/bin/qsv" validate "$plain" "$TMP/json-schema.json"
+  # The lite variant (no optional features) has validate and builds in a fraction of the time;
+  # QSV_VERSION pins a release whose minimum Rust the local toolchain meets.
+  QSV_BIN="$(ls "$QSV"/bin/qsv "$QSV"/bin/qsvlite 2>/dev/null | head -1 || true)"
+  if [ -z "$QSV_BIN" ] && timeout "${QSV_BUILD_TIMEOUT:-1800}" $NICE cargo install -q qsv --locked \
+      ${QSV_VERSION:+--version "$QSV_VERSION"} --no-default-features --features lite \
+      --root "$QSV" 2> "$TMP/qsv-build.log"; then
+    QSV_BIN="$(ls "$QSV"/bin/qsv "$QSV"/bin/qsvlite 2>/dev/null | head -1 || true)"
+  fi
+  if [ -n "$QSV_BIN" ]; then
+    measure "qsv validate $n" "$plain" "$QSV_BIN" validate "$plain" "$TMP/json-schema.json"
     echo "qsv validate / povcheck subset       $(ratio "qsv validate $n" "povcheck subset $n")   [>= 2]"
     echo "qsv validate / povcheck full         $(ratio "qsv validate $n" "povcheck full $n")"
   else
