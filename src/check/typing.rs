@@ -385,7 +385,10 @@ pub(crate) fn type_tables<'a>(
     emit.finish_households(&ds);
     crate::progress::timing("check: person facts", t0);
     t0 = std::time::Instant::now();
-    household_field_conflicts(&ds, emit);
+    // Nothing else reads what L204 computes: with it deselected (--select V1 …) it costs nothing.
+    if emit.enabled("L204") {
+        household_field_conflicts(&ds, emit);
+    }
     crate::progress::timing("check: L204", t0);
     ds
 }
