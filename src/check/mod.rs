@@ -96,12 +96,17 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
     let compiled = engine::compile_all(schema, &|c| enabled.contains(c));
     // Typed columns the rule frame reads: the rules' fields, and every field a computed column
     // is built from (the frame builds them all).
-    let mut keep: BTreeSet<String> = columns::COMPUTED
-        .iter()
-        .flat_map(|(_, deps, _)| deps.iter().map(|d| d.to_string()))
-        .collect();
-    keep.insert("性别".to_string());
-    if let Ok(compiled) = &compiled {
+    // With no SQL rule selected there is no frame, and only what Rust reads is kept.
+    let mut keep: BTreeSet<String> = BTreeSet::new();
+    if let Ok(compiled) = &compiled
+        && !compiled.is_empty()
+    {
+        keep.extend(
+            columns::COMPUTED
+                .iter()
+                .flat_map(|(_, deps, _)| deps.iter().map(|d| d.to_string())),
+        );
+        keep.insert("性别".to_string());
         keep.extend(compiled.iter().flat_map(|c| c.fields.iter().cloned()));
     }
     let t0 = std::time::Instant::now();

@@ -340,7 +340,7 @@ pub(crate) fn type_tables<'a>(
     // Fields are independent: typed in parallel, then their findings and facts applied in
     // schema order, so the output does not depend on scheduling.
     let l204_codes: Vec<&str> = household_conflict_fields(schema)
-        .filter(|f| f.ty == FieldType::Code)
+        .filter(|f| f.ty == FieldType::Code && emit.enabled("L204"))
         .map(|f| f.name.as_str())
         .collect();
     let lang = emit.lang();
