@@ -77,32 +77,15 @@ fn relationships<R: Read + Seek>(
     zip: &mut zip::ZipArchive<R>,
     path: &str,
 ) -> Result<HashMap<String, String>, String> {
-    let mut out = HashMap::new();
     let Some(xml) = xml_of(zip, path)? else {
-        return Ok(out);
+        return Ok(HashMap::new());
     };
-    let mut r = quick_xml::Reader::from_str(&xml);
-    loop {
-        match r.read_event().map_err(|e| e.to_string())? {
-            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"Relationship" => {
-                let (mut id, mut target) = (None, None);
-                for a in e.attributes().flatten() {
-                    let v = a.unescape_value().map_err(|e| e.to_string())?.into_owned();
-                    match a.key.local_name().as_ref() {
-                        b"Id" => id = Some(v),
-                        b"Target" => target = Some(v),
-                        _ => {}
-                    }
-                }
-                if let (Some(id), Some(t)) = (id, target) {
-                    out.insert(id, t);
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    Ok(out)
+    Ok(
+        elements(&xml, b"Relationship", [b"Id".as_slice(), b"Target"])?
+            .into_iter()
+            .filter_map(|[id, target]| Some((id?, target?)))
+            .collect(),
+    )
 }
 
 /// The target of the first relationship whose type ends with `kind`.
@@ -114,29 +97,12 @@ fn package_target<R: Read + Seek>(
     let Some(xml) = xml_of(zip, path)? else {
         return Ok(None);
     };
-    let mut r = quick_xml::Reader::from_str(&xml);
-    loop {
-        match r.read_event().map_err(|e| e.to_string())? {
-            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"Relationship" => {
-                let (mut ty, mut target) = (None, None);
-                for a in e.attributes().flatten() {
-                    let v = a.unescape_value().map_err(|e| e.to_string())?.into_owned();
-                    match a.key.local_name().as_ref() {
-                        b"Type" => ty = Some(v),
-                        b"Target" => target = Some(v),
-                        _ => {}
-                    }
-                }
-                if ty.is_some_and(|t| t.ends_with(kind))
-                    && let Some(t) = target
-                {
-                    return Ok(Some(t.trim_start_matches('/').to_string()));
-                }
-            }
-            Event::Eof => return Ok(None),
-            _ => {}
-        }
-    }
+    Ok(
+        elements(&xml, b"Relationship", [b"Type".as_slice(), b"Target"])?
+            .into_iter()
+            .find_map(|[ty, target]| target.filter(|_| ty.is_some_and(|t| t.ends_with(kind))))
+            .map(|t| t.trim_start_matches('/').to_string()),
+    )
 }
 
 /// (name, relationship id) of every sheet of the workbook, in order.
@@ -145,29 +111,37 @@ fn sheets<R: Read + Seek>(
     workbook: &str,
 ) -> Result<Vec<(String, String)>, String> {
     let xml = xml_of(zip, workbook)?.ok_or("no workbook part")?;
-    let mut r = quick_xml::Reader::from_str(&xml);
+    Ok(elements(&xml, b"sheet", [b"name".as_slice(), b"id"])?
+        .into_iter()
+        .filter_map(|[name, id]| Some((name?, id?)))
+        .collect())
+}
+
+/// For every element called `name` (any namespace prefix), the unescaped values of the
+/// attributes `attrs` (matched by local name, so `r:id` is `id`).
+fn elements<const N: usize>(
+    xml: &str,
+    name: &[u8],
+    attrs: [&[u8]; N],
+) -> Result<Vec<[Option<String>; N]>, String> {
+    let mut r = quick_xml::Reader::from_str(xml);
     let mut out = Vec::new();
     loop {
         match r.read_event().map_err(|e| e.to_string())? {
-            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"sheet" => {
-                let (mut name, mut id) = (None, None);
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == name => {
+                let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
                 for a in e.attributes().flatten() {
-                    let v = a.unescape_value().map_err(|e| e.to_string())?.into_owned();
-                    match a.key.local_name().as_ref() {
-                        b"name" => name = Some(v),
-                        b"id" => id = Some(v),
-                        _ => {}
+                    if let Some(i) = attrs.iter().position(|n| *n == a.key.local_name().as_ref()) {
+                        values[i] =
+                            Some(a.unescape_value().map_err(|e| e.to_string())?.into_owned());
                     }
                 }
-                if let (Some(n), Some(i)) = (name, id) {
-                    out.push((n, i));
-                }
+                out.push(values);
             }
-            Event::Eof => break,
+            Event::Eof => return Ok(out),
             _ => {}
         }
     }
-    Ok(out)
 }
 
 /// The `ref` of every `mergeCell` element in a sheet's XML, read as a stream.

@@ -174,53 +174,53 @@ fn stream_xlsx<'m, RS: Read + Seek>(
     matcher: &'m HeaderMatcher,
     opts: &super::ReadOptions,
 ) -> Result<Pending<'m>, SheetError> {
-    let max_cells = opts.max_cells;
     let open_err = |e: calamine::XlsxError| match e {
         calamine::XlsxError::NotAWorksheet(t) => {
             SheetError::NotData(format!("不是数据工作表（{t}）"))
         }
         e => SheetError::Broken(format!("工作表无法读取：{e}")),
     };
-    let mut stream = SheetStream::new(display, Some(name), matcher, max_cells)
+    let mut stream = SheetStream::new(display, Some(name), matcher, opts.max_cells)
         .with_progress(opts.progress.clone());
-    let mut out_of_order = false;
-    {
-        let mut cells = wb.worksheet_cells_reader(name).map_err(open_err)?;
-        loop {
-            match cells.next_cell() {
-                Ok(Some(c)) => {
-                    let (r, col) = c.get_position();
-                    match with_ref(c.get_value(), |v| stream.push(r, col, v)) {
-                        Err(SheetProblem::OutOfOrder) => {
-                            out_of_order = true;
-                            break;
-                        }
-                        r => r?,
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => return Err(SheetError::Broken(format!("工作表内容损坏：{e}"))),
-            }
-        }
-    }
-    if !out_of_order {
+    let mut cells = wb.worksheet_cells_reader(name).map_err(open_err)?;
+    let in_order = feed(
+        || cells.next_cell(),
+        |r, c, v| with_ref(v, |v| stream.push(r, c, v)),
+    )?;
+    drop(cells);
+    if in_order {
         return Ok(Pending::Stream(Box::new(stream)));
     }
     // Rows stored out of order (hand-made or rewritten files): read the sheet again, whole.
-    drop(stream);
-    let mut sheet = SparseSheet::new(max_cells);
+    let mut sheet = SparseSheet::new(opts.max_cells);
     let mut cells = wb.worksheet_cells_reader(name).map_err(open_err)?;
+    feed(
+        || cells.next_cell(),
+        |r, c, v| sheet.push(r, c, data_ref_cell(v.clone())),
+    )?;
+    Ok(Pending::Whole(sheet))
+}
+
+/// Hand every cell of a calamine cell reader (the xlsx and xlsb readers share no trait, so
+/// `next` is the reader's `next_cell`) to `push`. Ok(false) when `push` found the rows out of
+/// order and the rest was not read.
+fn feed<'a, E: std::fmt::Display>(
+    mut next: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, E>,
+    mut push: impl FnMut(u32, u32, &DataRef<'a>) -> Result<(), SheetProblem>,
+) -> Result<bool, SheetError> {
     loop {
-        match cells.next_cell() {
+        match next() {
             Ok(Some(c)) => {
                 let (r, col) = c.get_position();
-                sheet.push(r, col, data_ref_cell(c.get_value().clone()))?;
+                match push(r, col, c.get_value()) {
+                    Err(SheetProblem::OutOfOrder) => return Ok(false),
+                    other => other?,
+                }
             }
-            Ok(None) => break,
+            Ok(None) => return Ok(true),
             Err(e) => return Err(SheetError::Broken(format!("工作表内容损坏：{e}"))),
         }
     }
-    Ok(Pending::Whole(sheet))
 }
 
 pub fn read_xlsb<'m, RS: Read + Seek>(
@@ -229,54 +229,32 @@ pub fn read_xlsb<'m, RS: Read + Seek>(
     matcher: &'m HeaderMatcher,
     opts: &super::ReadOptions,
 ) -> Result<Vec<SheetRead<'m>>, String> {
-    let max_cells = opts.max_cells;
     let mut wb: Xlsb<RS> = Xlsb::new(reader).map_err(|e| open_reason(&e.to_string()))?;
     let names = wb.sheet_names();
     let mut out = Vec::with_capacity(names.len());
+    let open_err = |e: calamine::XlsbError| SheetError::Broken(format!("工作表无法读取：{e}"));
     for name in names {
-        let result = (|| {
-            let read_whole = |wb: &mut Xlsb<RS>| -> Result<SparseSheet, SheetError> {
-                let mut sheet = SparseSheet::new(max_cells);
-                let mut cells = wb
-                    .worksheet_cells_reader(&name)
-                    .map_err(|e| SheetError::Broken(format!("工作表无法读取：{e}")))?;
-                loop {
-                    match cells.next_cell() {
-                        Ok(Some(c)) => {
-                            let (r, col) = c.get_position();
-                            sheet.push(r, col, data_ref_cell(c.get_value().clone()))?;
-                        }
-                        Ok(None) => break,
-                        Err(e) => return Err(SheetError::Broken(format!("工作表内容损坏：{e}"))),
-                    }
-                }
-                Ok(sheet)
-            };
-            let mut stream = SheetStream::new(display, Some(&name), matcher, max_cells)
+        let mut read = || -> Result<Pending<'m>, SheetError> {
+            let mut stream = SheetStream::new(display, Some(&name), matcher, opts.max_cells)
                 .with_progress(opts.progress.clone());
-            {
-                let mut cells = wb
-                    .worksheet_cells_reader(&name)
-                    .map_err(|e| SheetError::Broken(format!("工作表无法读取：{e}")))?;
-                loop {
-                    match cells.next_cell() {
-                        Ok(Some(c)) => {
-                            let (r, col) = c.get_position();
-                            match with_ref(c.get_value(), |v| stream.push(r, col, v)) {
-                                Err(SheetProblem::OutOfOrder) => {
-                                    drop(cells);
-                                    return Ok((Pending::Whole(read_whole(&mut wb)?), Vec::new()));
-                                }
-                                r => r?,
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => return Err(SheetError::Broken(format!("工作表内容损坏：{e}"))),
-                    }
-                }
+            let mut cells = wb.worksheet_cells_reader(&name).map_err(open_err)?;
+            let in_order = feed(
+                || cells.next_cell(),
+                |r, c, v| with_ref(v, |v| stream.push(r, c, v)),
+            )?;
+            drop(cells);
+            if in_order {
+                return Ok(Pending::Stream(Box::new(stream)));
             }
-            Ok((Pending::Stream(Box::new(stream)), Vec::new()))
-        })();
+            let mut sheet = SparseSheet::new(opts.max_cells);
+            let mut cells = wb.worksheet_cells_reader(&name).map_err(open_err)?;
+            feed(
+                || cells.next_cell(),
+                |r, c, v| sheet.push(r, c, data_ref_cell(v.clone())),
+            )?;
+            Ok(Pending::Whole(sheet))
+        };
+        let result = read().map(|sheet| (sheet, Vec::new()));
         out.push(SheetRead { name, result });
     }
     Ok(out)
