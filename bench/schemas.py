@@ -67,11 +67,11 @@ def main():
             if js["type"] == "string" and "enum" not in js:
                 js["minLength"] = 1
         elif "enum" in js:
-            # An optional code may be blank.
-            js["enum"] = [*js["enum"], ""]
+            # An optional code may be blank; qsv validate reads a blank cell as null.
+            js["enum"] = [*js["enum"], "", None]
         if cons:
             ts["constraints"] = cons
-        if not (fd and fd.get("required")) and js["type"] in ("integer", "number"):
+        if not (fd and fd.get("required")):
             js["type"] = [js["type"], "null"]
         ts_fields.append(ts)
         props[h] = js
