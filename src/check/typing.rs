@@ -143,14 +143,9 @@ impl Dataset<'_> {
             key.clear();
             for (p, s) in pos.iter().zip(&src) {
                 let from = s.map_or(g, |s| s[g] as usize);
-                let shown = match cell_at(self, from, p) {
-                    Some(CellRef::Text(t)) => Some(Cow::Borrowed(t.trim())),
-                    Some(c) => types::cell_text(c).map(|t| Cow::Owned(t.trim().to_string())),
-                    None => None,
-                };
                 key.push(
-                    shown
-                        .filter(|t| !t.is_empty())
+                    cell_at(self, from, p)
+                        .and_then(shown)
                         .unwrap_or(Cow::Borrowed(crate::finding::UNIT_BLANK)),
                 );
             }
@@ -185,11 +180,17 @@ impl Dataset<'_> {
 
     /// The value as the clerk sees it, trimmed; None when blank or absent.
     pub fn display(&self, g: usize, field: &str) -> Option<String> {
-        self.cell(g, field)
-            .and_then(types::cell_text)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
+        self.cell(g, field).and_then(shown).map(Cow::into_owned)
     }
+}
+
+/// A cell as the clerk sees it, trimmed (borrowed when it is text); None when blank.
+fn shown(c: CellRef<'_>) -> Option<Cow<'_, str>> {
+    let t = match c {
+        CellRef::Text(t) => Cow::Borrowed(t.trim()),
+        c => Cow::Owned(types::cell_text(c)?.trim().to_string()),
+    };
+    (!t.is_empty()).then_some(t)
 }
 
 /// Fields whose typed values Rust reads itself (exit lines, exclusion lists, the cross-file

@@ -55,17 +55,15 @@ fn read_csv_in(
     };
     let line_at = |pos: Option<&csv::Position>| line_at_byte(pos.map_or(0, |p| p.byte()));
     let delimiter = sniff_delimiter(&decoded.text);
-    let reader = || {
-        csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .from_reader(text)
+    let reader = || csv_reader(text, delimiter);
+    // `base`: where the parsed bytes start in the file (a part's first byte).
+    let parse_err_from = |base: usize| {
+        move |e: csv::Error| {
+            let line = line_at_byte(e.position().map_or(0, |p| p.byte()) + base as u64);
+            CsvProblem::Bad(format!("第 {line} 行无法解析：{e}"))
+        }
     };
-    let parse_err = |e: csv::Error| {
-        let line = line_at(e.position());
-        CsvProblem::Bad(format!("第 {line} 行无法解析：{e}"))
-    };
+    let parse_err = parse_err_from(0);
     let is_blank = |r: &csv::StringRecord| r.iter().all(|s| s.trim().is_empty());
 
     // Pass 1: the header among the first non-blank records, for the field count that every
@@ -125,25 +123,16 @@ fn read_csv_in(
         )
         .with_progress(opts.progress.clone());
         let part = text.get(range.clone()).unwrap_or_default();
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .from_reader(part);
+        let mut rdr = csv_reader(part, delimiter);
         let at = |p: Option<&csv::Position>| {
             line_at_byte(p.map_or(0, |p| p.byte()) + range.start as u64)
         };
         // One record buffer per part: a million records, no allocation each.
         let mut rec = csv::StringRecord::new();
-        loop {
-            match rdr.read_record(&mut rec) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    let line = at(e.position());
-                    return Err(CsvProblem::Bad(format!("第 {line} 行无法解析：{e}")));
-                }
-            }
+        while rdr
+            .read_record(&mut rec)
+            .map_err(parse_err_from(range.start))?
+        {
             let line = at(rec.position());
             if rec.len() != width && !is_blank(&rec) {
                 return Err(CsvProblem::Bad(format!(
@@ -178,6 +167,16 @@ fn read_csv_in(
         return Err(too_many(opts.max_cells));
     }
     Ok(table)
+}
+
+/// Records as povcheck reads them: no header handling (the header is found, not assumed), any
+/// width (ragged records are refused with their line number, not by the parser).
+fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(bytes)
 }
 
 /// Smallest part worth a thread of its own.

@@ -180,24 +180,31 @@ fn stream_xlsx<'m, RS: Read + Seek>(
         }
         e => SheetError::Broken(format!("工作表无法读取：{e}")),
     };
+    stream_or_whole(display, name, matcher, opts, |push| {
+        let mut cells = wb.worksheet_cells_reader(name).map_err(open_err)?;
+        feed(|| cells.next_cell(), push)
+    })
+}
+
+/// One sheet streamed into its table; when its rows turn out to be stored out of order
+/// (hand-made or rewritten files), read again, whole. `read` opens the sheet's cell reader and
+/// feeds every cell to the given sink (see [`feed`]); it may be called twice.
+fn stream_or_whole<'m>(
+    display: &str,
+    name: &str,
+    matcher: &'m HeaderMatcher,
+    opts: &super::ReadOptions,
+    mut read: impl FnMut(
+        &mut dyn FnMut(u32, u32, &DataRef<'_>) -> Result<(), SheetProblem>,
+    ) -> Result<bool, SheetError>,
+) -> Result<Pending<'m>, SheetError> {
     let mut stream = SheetStream::new(display, Some(name), matcher, opts.max_cells)
         .with_progress(opts.progress.clone());
-    let mut cells = wb.worksheet_cells_reader(name).map_err(open_err)?;
-    let in_order = feed(
-        || cells.next_cell(),
-        |r, c, v| with_ref(v, |v| stream.push(r, c, v)),
-    )?;
-    drop(cells);
-    if in_order {
+    if read(&mut |r, c, v| with_ref(v, |v| stream.push(r, c, v)))? {
         return Ok(Pending::Stream(Box::new(stream)));
     }
-    // Rows stored out of order (hand-made or rewritten files): read the sheet again, whole.
     let mut sheet = SparseSheet::new(opts.max_cells);
-    let mut cells = wb.worksheet_cells_reader(name).map_err(open_err)?;
-    feed(
-        || cells.next_cell(),
-        |r, c, v| sheet.push(r, c, data_ref_cell(v.clone())),
-    )?;
+    read(&mut |r, c, v| sheet.push(r, c, data_ref_cell(v.clone())))?;
     Ok(Pending::Whole(sheet))
 }
 
@@ -234,27 +241,11 @@ pub fn read_xlsb<'m, RS: Read + Seek>(
     let mut out = Vec::with_capacity(names.len());
     let open_err = |e: calamine::XlsbError| SheetError::Broken(format!("工作表无法读取：{e}"));
     for name in names {
-        let mut read = || -> Result<Pending<'m>, SheetError> {
-            let mut stream = SheetStream::new(display, Some(&name), matcher, opts.max_cells)
-                .with_progress(opts.progress.clone());
+        let read = stream_or_whole(display, &name, matcher, opts, |push| {
             let mut cells = wb.worksheet_cells_reader(&name).map_err(open_err)?;
-            let in_order = feed(
-                || cells.next_cell(),
-                |r, c, v| with_ref(v, |v| stream.push(r, c, v)),
-            )?;
-            drop(cells);
-            if in_order {
-                return Ok(Pending::Stream(Box::new(stream)));
-            }
-            let mut sheet = SparseSheet::new(opts.max_cells);
-            let mut cells = wb.worksheet_cells_reader(&name).map_err(open_err)?;
-            feed(
-                || cells.next_cell(),
-                |r, c, v| sheet.push(r, c, data_ref_cell(v.clone())),
-            )?;
-            Ok(Pending::Whole(sheet))
-        };
-        let result = read().map(|sheet| (sheet, Vec::new()));
+            feed(|| cells.next_cell(), push)
+        });
+        let result = read.map(|sheet| (sheet, Vec::new()));
         out.push(SheetRead { name, result });
     }
     Ok(out)
