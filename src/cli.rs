@@ -388,7 +388,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
                     ..read_opts.clone()
                 };
                 let fr = read::read_file(path, &display, &opts, &matcher);
-                crate::progress::timing(&format!("read {display}"), t0);
+                crate::timing::timing(&format!("read {display}"), t0);
                 progress.inc();
                 fr
             })
@@ -409,12 +409,12 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
     };
     let t0 = std::time::Instant::now();
     let result = check::check(&tables, &schema, &opts);
-    crate::progress::timing("check", t0);
+    crate::timing::timing("check", t0);
     progress.inc();
     let t0 = std::time::Instant::now();
     let summary = attribute::summarize(&result.findings, result.rows, result.households);
     let mut units = attribute::attribute(&schema, &result.findings, &result.population);
-    crate::progress::timing("attribute", t0);
+    crate::timing::timing("attribute", t0);
     let worst = result.findings.iter().map(|f| f.severity).max();
     let (failed, version) = (!diagnostics.is_empty(), env!("CARGO_PKG_VERSION"));
     let period = session.as_mut().and_then(|s| {
@@ -504,7 +504,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
             r => r.map_err(|e| miette::miette!("无法写入报告: {e}")),
         },
     };
-    crate::progress::timing("report", t0);
+    crate::timing::timing("report", t0);
     if let Err(e) = written {
         diagnostics.push(e);
     }

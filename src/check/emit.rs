@@ -8,7 +8,7 @@ use crate::read::Table;
 use crate::schema::{Field, Rule, RuleScope, Schema};
 use crate::types;
 
-use super::typing::Dataset;
+use super::dataset::Dataset;
 
 /// Values a built-in check adds to the placeholders of its message and hint.
 #[derive(Debug, Default, Clone)]
