@@ -5,7 +5,8 @@
 //! Modules are declared in pipeline order, and each imports only modules declared above it
 //! (tests/architecture.rs fails on an import pointing back up, and on any cycle). A run is
 //! `read` → `check` (types, computed columns, rules) → `attribute` (per unit) → `ledger`
-//! (optional) → `report`; `cli` turns arguments into a run.
+//! (optional) → `report`, driven by `pipeline` from a validated `config`; `cli` parses arguments
+//! and renders the outcome.
 
 // Shared vocabulary: findings and their severities, languages.
 pub mod finding;
@@ -43,5 +44,11 @@ pub mod sample;
 // The progress bar the driver draws.
 pub mod progress;
 
-// The command line: arguments into a run.
+// Arguments and schema validated into a run's configuration, before any side effect.
+pub mod config;
+
+// The run itself, stage by stage.
+pub mod pipeline;
+
+// The command line: parsing, then config, pipeline and rendering.
 pub mod cli;

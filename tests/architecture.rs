@@ -19,6 +19,8 @@ const ORDER: &[&str] = &[
     "report",
     "sample",
     "progress",
+    "config",
+    "pipeline",
     "cli",
 ];
 

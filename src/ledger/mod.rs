@@ -985,11 +985,17 @@ impl Session {
             return Ok(None);
         }
         let period = record.map(parse_period).transpose()?;
-        let ledger = Ledger::open(&resolve_path(ledger_flag))?;
+        Session::open(&resolve_path(ledger_flag), period).map(Some)
+    }
+
+    /// Open (or create) the ledger at `path` for a period already parsed: the first side effect
+    /// of a run, once every argument has been validated.
+    pub fn open(path: &Path, period: Option<Period>) -> Result<Session> {
+        let ledger = Ledger::open(path)?;
         if let Some(p) = &period {
             ledger.check_period(p)?;
         }
-        Ok(Some(Session { ledger, period }))
+        Ok(Session { ledger, period })
     }
 
     /// Record the run (with `--record`) and fill every unit's `repeat`. Returns the period
