@@ -42,7 +42,7 @@ pub const COMPUTED: &[(&str, &[&str], &str)] = &[
     (
         "_in_school",
         &["在校生状况"],
-        "在校生状况 is a school stage (小学 … 大专及以上); false when blank, 非在校生 or 学前教育",
+        "在校生状况 is a school stage (小学 … 大专及以上); false when blank, 非在校生, 学前教育 or 学龄前儿童",
     ),
     (
         "_not_in_school",

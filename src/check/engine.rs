@@ -104,7 +104,8 @@ fn count_over(cond: Expr, key: &str) -> PolarsResult<Expr> {
         .over([col(key)])
 }
 
-const SCHOOL_NOT: &[&str] = &["非在校生", "学前教育"];
+// 学龄前儿童 is a child below school age: not in school, like 学前教育 (catalogue-v2 §1).
+const SCHOOL_NOT: &[&str] = &["非在校生", "学前教育", "学龄前儿童"];
 const MALE_REL: &[&str] = &[
     "之子",
     "之女婿",

@@ -2,17 +2,32 @@
 
 use std::collections::HashMap;
 
+/// Units the national exports append to a header in brackets (人均纯收入（元）, 务工时间（月）):
+/// the unit says nothing about which field the column is, so matching ignores it.
+const TRAILING_UNITS: &[&str] = &["(元)", "(月)", "(亩)", "(平方米)", "(人)", "(岁)"];
+
 /// Normalise a header cell for matching: trim, drop inner white space and line breaks, fold
-/// full-width ASCII (brackets, letters, digits) to half-width. Idempotent.
+/// full-width ASCII (brackets, letters, digits) to half-width, drop a trailing unit in brackets
+/// (see [`TRAILING_UNITS`]). Idempotent.
 pub fn normalize_header(s: &str) -> String {
-    s.chars()
+    let mut out: String = s
+        .chars()
         .filter(|c| !c.is_whitespace() && *c != '\u{feff}')
         .map(|c| match c {
             '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
             '\u{3000}' => ' ',
             _ => c,
         })
-        .collect()
+        .collect();
+    // Every trailing unit goes, so normalising twice changes nothing; a header that is only a
+    // unit keeps it (it would otherwise match nothing and read as blank).
+    while let Some(unit) = TRAILING_UNITS
+        .iter()
+        .find(|u| out.ends_with(*u) && out.len() > u.len())
+    {
+        out.truncate(out.len() - unit.len());
+    }
+    out
 }
 
 /// Maps normalised header text to canonical field names.
@@ -150,6 +165,20 @@ mod tests {
         assert_eq!(normalize_header("乡（镇）"), "乡(镇)");
         assert_eq!(normalize_header(" 身份证\r\n号码 "), "身份证号码");
         assert_eq!(normalize_header("ＡＢ　１"), "AB1");
+        assert_eq!(normalize_header("人均纯收入（元）"), "人均纯收入");
+        assert_eq!(normalize_header("上年务工时间(月)"), "上年务工时间");
+        assert_eq!(normalize_header("住房面积（平方米）（亩）"), "住房面积");
+        // Not a unit: the bracket names part of the field.
+        assert_eq!(normalize_header("县（市、区）"), "县(市、区)");
+        assert_eq!(normalize_header("（元）"), "(元)");
+    }
+
+    #[test]
+    fn trailing_unit_and_spacing_still_match() {
+        let m = matcher();
+        assert_eq!(m.field("家庭人口数（人）"), Some("人数"));
+        assert_eq!(m.field(" 家庭 人口数 (人) "), Some("人数"));
+        assert_eq!(m.field("家庭人口数（户）"), None);
     }
 
     #[test]
