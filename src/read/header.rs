@@ -34,6 +34,9 @@ pub fn normalize_header(s: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct HeaderMatcher {
     names: HashMap<String, String>,
+    /// Fewest distinct fields a header row must name; None: [`MIN_HEADER_MATCHES`]. An exclusion
+    /// list's header may name its ID column alone.
+    min_matches: Option<usize>,
 }
 
 impl HeaderMatcher {
@@ -48,7 +51,16 @@ impl HeaderMatcher {
                     .or_insert_with(|| name.to_string());
             }
         }
-        HeaderMatcher { names }
+        HeaderMatcher {
+            names,
+            min_matches: None,
+        }
+    }
+
+    /// The same matcher accepting a header row that names at least `n` (≥ 1) fields.
+    pub fn with_min_matches(mut self, n: usize) -> Self {
+        self.min_matches = Some(n.max(1));
+        self
     }
 
     pub fn from_schema(schema: &crate::schema::Schema) -> Self {
@@ -80,14 +92,16 @@ pub type CandidateRow = (u32, Vec<(u32, String)>);
 
 /// Pick the header among candidate rows (0-based row, its non-empty cells as (0-based column,
 /// text)): the row naming the most distinct fields, the first on a tie, at least
-/// [`MIN_HEADER_MATCHES`]. Returns its row and the columns it defines. Duplicate header names: the
-/// first column wins the field, later ones stay unmapped, so one field never has two columns.
+/// [`MIN_HEADER_MATCHES`] (or the matcher's own minimum). Returns its row and the columns it
+/// defines. Two columns naming one field both carry it: the check reads the leftmost only and
+/// reports the other (C002), so a duplicate is neither read twice nor listed as unrecognised.
 pub fn find_header(
     candidates: &[CandidateRow],
     matcher: &HeaderMatcher,
 ) -> Option<(u32, Vec<super::Column>)> {
     // (fields named, the row) of the best row so far.
     let mut best: Option<(usize, &CandidateRow)> = None;
+    let min = matcher.min_matches.unwrap_or(MIN_HEADER_MATCHES);
     for cand in candidates.iter().take(HEADER_SCAN_ROWS) {
         let cells = &cand.1;
         let mut fields: Vec<&str> = cells
@@ -97,25 +111,18 @@ pub fn find_header(
         fields.sort_unstable();
         fields.dedup();
         let n = fields.len();
-        if n >= MIN_HEADER_MATCHES && best.is_none_or(|(b, _)| n > b) {
+        if n >= min && best.is_none_or(|(b, _)| n > b) {
             best = Some((n, cand));
         }
     }
     let (_, (row, cells)) = best?;
-    let mut seen: Vec<&str> = Vec::new();
     let columns = cells
         .iter()
         .filter(|(_, text)| !text.trim().is_empty())
-        .map(|(col, text)| {
-            let field = matcher.field(text).filter(|f| !seen.contains(f));
-            if let Some(f) = field {
-                seen.push(f);
-            }
-            super::Column {
-                index: *col as usize,
-                header: text.clone(),
-                field: field.map(str::to_string),
-            }
+        .map(|(col, text)| super::Column {
+            index: *col as usize,
+            header: text.clone(),
+            field: matcher.field(text).map(str::to_string),
         })
         .collect();
     Some((*row, columns))
@@ -214,7 +221,7 @@ mod tests {
     }
 
     #[test]
-    fn best_row_wins_and_duplicates_stay_unmapped() {
+    fn best_row_wins_and_duplicates_keep_their_field() {
         let rows = [
             row(0, &["姓名", "证件号码", "人数"]),
             row(1, &["乡镇", "姓名", "证件号码", "人数", "姓名"]),
@@ -222,7 +229,7 @@ mod tests {
         let (r, cols) = find_header(&rows, &matcher()).unwrap();
         assert_eq!(r, 1);
         assert_eq!(cols[1].field.as_deref(), Some("姓名"));
-        assert_eq!(cols[4].field, None);
+        assert_eq!(cols[4].field.as_deref(), Some("姓名"));
         assert_eq!(cols[4].header, "姓名");
     }
 

@@ -11,8 +11,10 @@
 //!   "inputs": [{                                 one per sheet; per file for CSV / unreadable files
 //!       "file": string, "sheet": string | null, "header_row": int | null,
 //!       "rows": int, "skipped_rows": int,
-//!       "status": "checked" | "skipped" | "unreadable", "reason": string | null }],
+//!       "status": "checked" | "skipped" | "unreadable", "reason": string | null,
+//!       "unmapped_columns": [string] }],           header texts, as written, matching no field
 //!   "skipped_rules": [{"file": string, "rule": string, "reason": string}],
+//!   "exclusion_lists": [{"file": string, "ids": int}],   each --exclude-list, IDs it contributed
 //!   "summary": {"rows": int, "households": int, "errors": int, "warnings": int,
 //!               "by_category": {"completeness": int, "validity": int, "consistency": int}},
 //!   "units": [{
@@ -191,6 +193,7 @@ pub(crate) struct JsonInput<'a> {
     pub skipped_rows: usize,
     pub status: InputStatus,
     pub reason: Option<&'a str>,
+    pub unmapped_columns: &'a [String],
 }
 
 impl<'a> From<&'a InputEntry> for JsonInput<'a> {
@@ -203,6 +206,7 @@ impl<'a> From<&'a InputEntry> for JsonInput<'a> {
             skipped_rows: i.skipped_rows,
             status: i.status,
             reason: i.reason.as_deref(),
+            unmapped_columns: &i.unmapped_columns,
         }
     }
 }

@@ -416,6 +416,7 @@ pub fn sample_run(schema: &Schema) -> Run<'_> {
         skipped_rows: usize::from(rows > 0),
         status,
         reason: reason.map(Into::into),
+        unmapped_columns: Vec::new(),
     };
     Run {
         tool_version: env!("CARGO_PKG_VERSION"),

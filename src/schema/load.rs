@@ -69,13 +69,19 @@ pub const BUILTIN_PLACEHOLDERS: &[&str] = &[
     "reason",
     "column",
     "household",
+    // C002: the letters of the column checked and of the duplicate left unread
+    "first",
+    "duplicate",
 ];
+
+/// Placeholder of a rule with `empty_items`: the blank columns it points at.
+pub const EMPTY_COLUMNS: &str = "empty_columns";
 
 /// The checks implemented in Rust. A `kind = "builtin"` entry with any other code would be a rule
 /// that silently never runs, so the loader refuses it.
 pub const BUILTIN_CODES: &[&str] = &[
-    "C001", "C101", "C106", "V101", "V102", "V103", "V104", "V105", "V106", "V107", "V201", "V301",
-    "V302", "V303", "V401", "V501", "V502", "V601", "V602", "L204",
+    "C001", "C002", "C101", "C106", "V101", "V102", "V103", "V104", "V105", "V106", "V107", "V201",
+    "V301", "V302", "V303", "V401", "V501", "V502", "V601", "V602", "L204",
 ];
 
 /// How deep `extends` chains may go; deeper is almost certainly a cycle.

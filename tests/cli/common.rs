@@ -98,6 +98,14 @@ pub struct Input {
     pub skipped_rows: usize,
     pub status: String,
     pub reason: N<String>,
+    pub unmapped_columns: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusionList {
+    pub file: String,
+    pub ids: usize,
 }
 
 #[derive(Debug, Deserialize)]
