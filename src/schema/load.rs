@@ -616,6 +616,19 @@ fn validate(schema: &Schema, spans: &SpanDoc, ctx: &Ctx) -> Result<(), Error> {
             ));
         }
 
+        for (key, groups) in [("any_of", &rule.any_of), ("empty_items", &rule.empty_items)] {
+            if let Some(f) = groups
+                .iter()
+                .flatten()
+                .find(|f| !names.contains(f.as_str()))
+            {
+                return Err(ctx.err(
+                    format!("rule {}: {key} names {f}, which is not a field", rule.code),
+                    code_span,
+                ));
+            }
+        }
+
         match rule.kind {
             RuleKind::Builtin => {
                 if !BUILTIN_CODES.contains(&rule.code.as_str()) {
@@ -701,7 +714,8 @@ fn validate(schema: &Schema, spans: &SpanDoc, ctx: &Ctx) -> Result<(), Error> {
         for (key, text, span) in texts {
             for p in placeholders(text) {
                 let ok = known_column(p)
-                    || (rule.kind == RuleKind::Builtin && BUILTIN_PLACEHOLDERS.contains(&p));
+                    || (rule.kind == RuleKind::Builtin && BUILTIN_PLACEHOLDERS.contains(&p))
+                    || (p == EMPTY_COLUMNS && !rule.empty_items.is_empty());
                 if !ok {
                     return Err(ctx.err(
                         format!(
