@@ -119,7 +119,7 @@ pub struct CheckArgs {
     /// 不检查这些规则（代码或前缀） / skip these rules
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
-    /// 比对名单 CSV（证件号码,原因,来源部门），可多次给出（X101） / exclusion list CSV (X101), repeatable
+    /// 比对名单（CSV 或工作簿，按表头找证件号码、原因、来源部门列），可多次给出（X101） / exclusion list (CSV or workbook; columns found by header), repeatable
     #[arg(long)]
     pub exclude_list: Vec<PathBuf>,
     /// 在所有输出中遮盖证件号码、电话、银行卡号和姓名 / mask personal data in every output
@@ -359,10 +359,15 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
             "--format xlsx 需要 --output 指定报告文件"
         ));
     }
+    // A list is configuration, like the schema: one that cannot be used stops the run.
     let mut exclusions = Vec::new();
+    let mut exclusion_lists = Vec::new();
     for list in &args.exclude_list {
-        match read::lists::read_exclusion_list(list) {
-            Ok(mut l) => exclusions.append(&mut l),
+        match read::lists::read_exclusion_list(list, &read_opts) {
+            Ok(mut l) => {
+                exclusion_lists.push(l.count());
+                exclusions.append(&mut l.entries);
+            }
             Err(e) => return Outcome::fail(miette::Report::new(e)),
         }
     }
@@ -440,6 +445,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         period,
         inputs,
         skipped_rules: result.skipped_rules,
+        exclusion_lists,
         summary,
         units,
         findings: result.findings,

@@ -21,6 +21,7 @@ struct Doc {
     period: N<String>,
     inputs: Vec<Input>,
     skipped_rules: Vec<SkippedRule>,
+    exclusion_lists: Vec<ExclusionList>,
     summary: Summary,
     units: Vec<Unit>,
     findings: Vec<Finding>,
@@ -162,6 +163,7 @@ struct SummaryLine {
     as_of: String,
     period: N<String>,
     skipped_rules: Vec<SkippedRule>,
+    exclusion_lists: Vec<ExclusionList>,
     summary: Summary,
 }
 

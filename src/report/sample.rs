@@ -423,6 +423,7 @@ pub fn sample_run(schema: &Schema) -> Run<'_> {
         schema,
         as_of: "2017-12-31".into(),
         period: None,
+        exclusion_lists: Vec::new(),
         inputs: vec![
             input(a, s1, InputStatus::Checked, 40, None),
             input(

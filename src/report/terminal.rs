@@ -25,6 +25,7 @@ impl Reporter for Terminal {
             }
         }
         inputs(run, out)?;
+        exclusion_lists(run, out)?;
         skipped_rules(run, out)?;
         per_rule(run, out)?;
         per_unit(run, out)?;
@@ -105,6 +106,22 @@ fn inputs(run: &Run, out: &mut dyn Write) -> io::Result<()> {
                 .map(|r| format!(" ({})", one_line(r)))
                 .unwrap_or_default()
         )?;
+    }
+    Ok(())
+}
+
+/// How many IDs each list gave X101: a list read wrongly shows here as 0 or a surprising count.
+fn exclusion_lists(run: &Run, out: &mut dyn Write) -> io::Result<()> {
+    if run.exclusion_lists.is_empty() {
+        return Ok(());
+    }
+    let lang = run.lang;
+    writeln!(out, "\n{}", t(lang, "比对名单:", "Exclusion lists:"))?;
+    for l in &run.exclusion_lists {
+        match lang {
+            Lang::Zh => writeln!(out, "  {}: {} 个证件号码", one_line(&l.file), l.ids)?,
+            Lang::En => writeln!(out, "  {}: {} ID number(s)", one_line(&l.file), l.ids)?,
+        }
     }
     Ok(())
 }

@@ -69,6 +69,7 @@ pub struct Doc {
     pub period: N<String>,
     pub inputs: Vec<Input>,
     pub skipped_rules: Vec<SkippedRule>,
+    pub exclusion_lists: Vec<ExclusionList>,
     pub summary: Summary,
     pub units: Vec<Unit>,
     pub findings: Vec<Finding>,
