@@ -235,5 +235,6 @@ pub struct SummaryLine {
     pub as_of: String,
     pub period: N<String>,
     pub skipped_rules: Vec<SkippedRule>,
+    pub exclusion_lists: Vec<ExclusionList>,
     pub summary: Summary,
 }
