@@ -194,6 +194,36 @@ fn l402_and_c110_skip_only_without_any_of_their_columns() {
         .map(|f| (f.row.0, f.rule.as_str()))
         .collect();
     assert_eq!(got, [(Some(2), "L402"), (Some(4), "C110")]);
+    // The message names the column the file lacks as such, not as an empty cell.
+    let l402 = &doc.findings[0];
+    assert!(
+        l402.message.contains("饮水是否困难 （无此列）"),
+        "{}",
+        l402.message
+    );
+    assert_eq!(l402.column.0.as_deref(), Some("饮水是否安全"));
+}
+
+#[test]
+fn preschool_child_in_school_status_is_read_like_preschool_education() {
+    let d = tmp();
+    // 李甲's household: a child of 10 recorded 学龄前儿童 (L112 fires, as for 学前教育) and one
+    // of 5 (clean); a pupil of 10 recorded 普通高中一年级 is 高中一年级 (L112 fires too).
+    let text = format!(
+        "户编号,姓名,证件号码,与户主关系,在校生状况\n\
+         4408110101,李甲,{LI},户主,非在校生\n\
+         4408110101,李丁,440811200701010238,之子,学龄前儿童\n\
+         4408110101,李戊,440811201201010244,之女,学龄前儿童\n\
+         4408110101,李己,440811200701010270,之子,普通高中一年级\n"
+    );
+    std::fs::write(d.path().join("k.csv"), text).unwrap();
+    let (_, doc) = json(d.path(), &["k.csv", "--select", "L112,V201"]);
+    let got: Vec<(Option<u32>, &str)> = doc
+        .findings
+        .iter()
+        .map(|f| (f.row.0, f.rule.as_str()))
+        .collect();
+    assert_eq!(got, [(Some(3), "L112"), (Some(5), "L112")]);
 }
 
 // ---------------------------------------------------------------- exclusion lists

@@ -282,7 +282,13 @@ impl<'s> Emitter<'s> {
                     if name.starts_with('_') {
                         return computed_display(ds, g, name);
                     }
-                    ds.display(g, name)
+                    // A rule over alternative columns (L402) names one the file may lack: say
+                    // so rather than call it empty.
+                    ds.display(g, name).or_else(|| {
+                        (self.schema.field(name).is_some() && !ds.has_column(g, name)).then(|| {
+                            crate::report::t(self.lang, "（无此列）", "(no such column)").into()
+                        })
+                    })
                 }
             }
         };
