@@ -118,7 +118,7 @@ pub struct CheckArgs {
     /// 不检查这些规则（代码或前缀） / skip these rules
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
-    /// 比对名单 CSV（证件号码,原因,来源部门），可多次给出（X101） / exclusion list CSV (X101), repeatable
+    /// 比对名单（CSV 或工作簿，按表头找证件号码、原因、来源部门列），可多次给出（X101） / exclusion list (CSV or workbook; columns found by header), repeatable
     #[arg(long)]
     pub exclude_list: Vec<PathBuf>,
     /// 在所有输出中遮盖证件号码、电话、银行卡号和姓名 / mask personal data in every output

@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use crate::check::Exclusion;
 use crate::finding::Lang;
 use crate::ledger::Period;
+use crate::read::lists::ListCount;
 use crate::read::{self, ReadOptions};
 use crate::report::Format;
 use crate::schema::{self, Schema};
@@ -226,6 +227,8 @@ pub struct CheckConfig {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub exclusions: Vec<Exclusion>,
+    /// How many IDs each exclusion list contributed, for the report.
+    pub exclusion_lists: Vec<ListCount>,
     pub mask: bool,
     pub ledger: Option<LedgerPlan>,
     pub annotate: Option<PathBuf>,
@@ -344,9 +347,13 @@ pub fn check(req: CheckRequest) -> Result<CheckConfig, ConfigError> {
     if matches!(req.format, Format::Xlsx) && req.output.is_none() {
         return Err(Usage::XlsxNeedsOutput.in_lang(lang).into());
     }
+    // A list is configuration, like the schema: one that cannot be used stops the run.
     let mut exclusions = Vec::new();
+    let mut exclusion_lists = Vec::new();
     for list in &req.exclude_list {
-        exclusions.append(&mut read::lists::read_exclusion_list(list)?);
+        let mut l = read::lists::read_exclusion_list(list, &req.read)?;
+        exclusion_lists.push(l.count());
+        exclusions.append(&mut l.entries);
     }
     Ok(CheckConfig {
         files: req.files,
@@ -359,6 +366,7 @@ pub fn check(req: CheckRequest) -> Result<CheckConfig, ConfigError> {
         select: req.select,
         ignore: req.ignore,
         exclusions,
+        exclusion_lists,
         mask: req.mask,
         ledger,
         annotate: req.annotate,

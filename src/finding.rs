@@ -140,3 +140,13 @@ pub enum Lang {
     Zh,
     En,
 }
+
+impl Lang {
+    /// The Chinese or English form of a piece of text.
+    pub fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}

@@ -21,6 +21,7 @@ struct Doc {
     period: N<String>,
     inputs: Vec<Input>,
     skipped_rules: Vec<SkippedRule>,
+    exclusion_lists: Vec<ExclusionList>,
     summary: Summary,
     units: Vec<Unit>,
     findings: Vec<Finding>,
@@ -51,6 +52,15 @@ struct Input {
     skipped_rows: usize,
     status: String,
     reason: N<String>,
+    unmapped_columns: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ExclusionList {
+    file: String,
+    ids: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,6 +163,7 @@ struct SummaryLine {
     as_of: String,
     period: N<String>,
     skipped_rules: Vec<SkippedRule>,
+    exclusion_lists: Vec<ExclusionList>,
     summary: Summary,
 }
 
@@ -182,6 +193,9 @@ fn json_matches_the_contract() {
     assert_eq!(doc.inputs[0].header_row.0, Some(3));
     assert!(doc.inputs[3].reason.0.is_some());
     assert_eq!(doc.skipped_rules.len(), 3);
+    // No --exclude-list in the sample run: the key is there, empty.
+    assert!(doc.exclusion_lists.is_empty());
+    assert!(doc.inputs.iter().all(|i| i.unmapped_columns.is_empty()));
     assert_eq!((doc.summary.errors, doc.summary.warnings), (7, 3));
     assert_eq!(doc.summary.by_category.completeness, 1);
     assert_eq!(doc.summary.by_category.validity, 5);

@@ -288,7 +288,11 @@ fn header_without_rows_and_duplicate_headers() {
     assert_eq!(fr.inputs[0].rows, 0);
     let t = &fr.tables[0];
     assert_eq!(t.columns[1].field.as_deref(), Some("姓名"));
-    assert_eq!(t.columns[3].field, None, "later duplicate stays unmapped");
+    // The duplicate keeps its field (the check reads the leftmost only and reports C002), so it
+    // is not listed as unrecognised.
+    assert_eq!(t.columns[3].field.as_deref(), Some("姓名"));
+    assert_eq!(t.column_of("姓名"), Some(1));
+    assert!(fr.inputs[0].unmapped_columns.is_empty());
 }
 
 #[test]

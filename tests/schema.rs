@@ -454,3 +454,33 @@ fn extends_naming_a_device_or_directory_is_refused() {
         );
     }
 }
+
+#[test]
+fn any_of_and_empty_items_name_fields_and_enable_their_placeholder() {
+    let ok = with(
+        "columns = [\"人数\"]",
+        "columns = [\"人数\"]\nany_of = [[\"人数\", \"性别\"]]",
+    );
+    assert!(load(&ok).is_ok());
+    let (msg, _) = reject(&with(
+        "columns = [\"人数\"]",
+        "columns = [\"人数\"]\nany_of = [[\"人数\", \"人口\"]]",
+    ));
+    assert!(msg.contains("any_of names 人口"), "{msg}");
+    let (msg, _) = reject(&with(
+        "columns = [\"人数\"]",
+        "columns = [\"人数\"]\nempty_items = [[\"_age\"]]",
+    ));
+    assert!(msg.contains("empty_items names _age"), "{msg}");
+    // {empty_columns} only for a rule with empty_items.
+    let (msg, _) = reject(&with("人数 {人数} 过多", "{empty_columns} 过多"));
+    assert!(msg.contains("placeholder {empty_columns}"), "{msg}");
+    let ok = BASE
+        .replacen("人数 {人数} 过多", "{empty_columns} 过多", 1)
+        .replacen(
+            "columns = [\"人数\"]",
+            "columns = [\"人数\"]\nempty_items = [[\"人数\"]]",
+            1,
+        );
+    assert!(load(&ok).is_ok());
+}

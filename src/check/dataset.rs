@@ -163,13 +163,24 @@ impl Dataset<'_> {
         (units, row_unit)
     }
 
-    /// [`Dataset::filled`] for every row, positions looked up once.
-    pub fn filled_column(&self, field: &str) -> Vec<bool> {
+    /// Whether the field's cell is filled (after household inheritance), for every row; null
+    /// where the row's table has no such column, so a rule over alternative columns (C110) can
+    /// tell "blank" from "not in this file".
+    pub fn filled_column(&self, field: &str) -> Vec<Option<bool>> {
         let pos = field_pos(self, field);
         let src = self.source.get(field);
         (0..self.len())
-            .map(|g| !blank_at(self, src.map_or(g, |s| s[g] as usize), &pos))
+            .map(|g| {
+                pos[self.t[g] as usize]
+                    .is_some()
+                    .then(|| !blank_at(self, src.map_or(g, |s| s[g] as usize), &pos))
+            })
             .collect()
+    }
+
+    /// Whether the row's table has a column for the field.
+    pub fn has_column(&self, g: usize, field: &str) -> bool {
+        self.present[self.t[g] as usize].contains_key(field)
     }
 
     /// The value as the clerk sees it, trimmed; None when blank or absent.

@@ -105,6 +105,19 @@ impl<'s> Emitter<'s> {
 
     /// A file-scope finding (C001): no row, no unit.
     pub fn file_finding(&mut self, table: &Table, table_idx: usize, code: &str, field: &str) {
+        self.file_finding_with(table, table_idx, code, field, &[]);
+    }
+
+    /// A file-scope finding whose message also reads `extra` placeholders (C002's column
+    /// letters).
+    pub fn file_finding_with(
+        &mut self,
+        table: &Table,
+        table_idx: usize,
+        code: &str,
+        field: &str,
+        extra: &[(&str, String)],
+    ) {
         if !self.enabled(code) {
             return;
         }
@@ -113,7 +126,10 @@ impl<'s> Emitter<'s> {
             "value" | "column" | "field" | "header" => Some(field.to_string()),
             "file" => Some(table.file.clone()),
             "sheet" => table.sheet.clone(),
-            _ => None,
+            _ => extra
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone()),
         };
         let (message, hint) = self.texts(rule, &vars);
         self.findings.push(Finding {
@@ -266,7 +282,12 @@ impl<'s> Emitter<'s> {
                     if name.starts_with('_') {
                         return computed_display(ds, g, name);
                     }
-                    ds.display(g, name)
+                    // A rule over alternative columns (L402) names one the file may lack: say
+                    // so rather than call it empty.
+                    ds.display(g, name).or_else(|| {
+                        (self.schema.field(name).is_some() && !ds.has_column(g, name))
+                            .then(|| self.lang.pick("（无此列）", "(no such column)").into())
+                    })
                 }
             }
         };

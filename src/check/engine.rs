@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use polars::prelude::*;
 
+use crate::schema::load::EMPTY_COLUMNS;
 use crate::schema::{Rule, RuleKind, RuleScope, Schema};
 
 use super::SkippedRule;
@@ -198,7 +199,7 @@ fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataF
     }
     for name in filled {
         if let Some(field) = columns::filled_field(name) {
-            let v: Vec<bool> = ds.filled_column(field);
+            let v: Vec<Option<bool>> = ds.filled_column(field);
             cols.push(Column::new(name.as_str().into(), v));
         }
     }
@@ -237,20 +238,29 @@ pub(crate) fn run_rules(
     for (k, c) in compiled.iter().enumerate() {
         let mut allowed: Vec<u32> = Vec::new();
         for (ti, table) in ds.tables.iter().enumerate() {
-            let missing: Vec<&String> = c
+            let has = |f: &str| ds.present[ti].contains_key(f);
+            let groups = &c.rule.any_of;
+            // A field with alternatives is missing only when the file has none of its group.
+            let mut missing: Vec<String> = c
                 .fields
                 .iter()
-                .filter(|f| !ds.present[ti].contains_key(f.as_str()))
+                .filter(|f| !has(f) && !groups.iter().any(|g| g.contains(f)))
+                .cloned()
                 .collect();
+            missing.extend(
+                groups
+                    .iter()
+                    .filter(|g| !g.iter().any(|f| has(f)))
+                    .map(|g| g.join(" 或 ")),
+            );
             if missing.is_empty() {
                 allowed.push(ti as u32);
             } else {
-                let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
                 push_skip(
                     skipped,
                     &table.file,
                     &c.rule.code,
-                    format!("缺少列 {}", names.join("、")),
+                    format!("缺少列 {}", missing.join("、")),
                 );
             }
         }
@@ -314,18 +324,26 @@ pub(crate) fn run_rules(
             if v != Some(true) {
                 continue;
             }
-            let computed_vals = ph
+            let mut computed_vals: Vec<(String, String)> = ph
                 .iter()
                 .filter(|(name, _)| c.names.contains(name) || mentions(c.rule, name))
                 .filter_map(|(name, colv)| {
                     display_any(colv.get(g).ok()?).map(|s| (name.clone(), s))
                 })
                 .collect();
+            let empty = empty_columns(ds, g, &c.rule.empty_items);
+            let columns = if empty.is_empty() {
+                &c.rule.columns
+            } else {
+                let sep = emit.lang().pick("、", ", ");
+                computed_vals.push((EMPTY_COLUMNS.to_string(), empty.join(sep)));
+                &empty
+            };
             emit.rule_finding(
                 ds,
                 g,
                 &c.rule.code,
-                &c.rule.columns,
+                columns,
                 Extra {
                     computed: computed_vals,
                     ..Extra::default()
@@ -334,6 +352,22 @@ pub(crate) fn run_rules(
         }
     }
     Ok(())
+}
+
+/// The columns of the blank `items` for row `g`: an item is blank when the file has a column of
+/// it and every such column is blank (a household's water item is blank only when each water
+/// column the file has is).
+fn empty_columns(ds: &Dataset, g: usize, items: &[Vec<String>]) -> Vec<String> {
+    let blank = |f: &str| ds.cell(g, f).is_none_or(|c| c.is_blank());
+    items
+        .iter()
+        .filter_map(|item| {
+            let had: Vec<&String> = item.iter().filter(|f| ds.has_column(g, f)).collect();
+            (!had.is_empty() && had.iter().all(|f| blank(f))).then_some(had)
+        })
+        .flatten()
+        .cloned()
+        .collect()
 }
 
 fn mentions(rule: &Rule, name: &str) -> bool {

@@ -163,6 +163,26 @@ pub(crate) fn type_tables<'a>(
                 emit.file_finding(table, ti, "C001", &f.name);
             }
         }
+        // C002: a later column naming a field already taken. `present` holds the leftmost, so
+        // the later one is never read by any rule; the clerk is told which one was checked.
+        for (pos, c) in table.columns.iter().enumerate() {
+            let Some(f) = c.field.as_deref() else {
+                continue;
+            };
+            let Some(&first) = ds.present[ti].get(f) else {
+                continue;
+            };
+            if first != pos {
+                let letters = |p: usize| crate::finding::col_letters(table.columns[p].index);
+                emit.file_finding_with(
+                    table,
+                    ti,
+                    "C002",
+                    f,
+                    &[("first", letters(first)), ("duplicate", letters(pos))],
+                );
+            }
+        }
     }
 
     // Fields are independent: typed in parallel, then their findings and facts applied in

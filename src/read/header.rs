@@ -2,23 +2,41 @@
 
 use std::collections::HashMap;
 
+/// Units the national exports append to a header in brackets (人均纯收入（元）, 务工时间（月）):
+/// the unit says nothing about which field the column is, so matching ignores it.
+const TRAILING_UNITS: &[&str] = &["(元)", "(月)", "(亩)", "(平方米)", "(人)", "(岁)"];
+
 /// Normalise a header cell for matching: trim, drop inner white space and line breaks, fold
-/// full-width ASCII (brackets, letters, digits) to half-width. Idempotent.
+/// full-width ASCII (brackets, letters, digits) to half-width, drop a trailing unit in brackets
+/// (see [`TRAILING_UNITS`]). Idempotent.
 pub fn normalize_header(s: &str) -> String {
-    s.chars()
+    let mut out: String = s
+        .chars()
         .filter(|c| !c.is_whitespace() && *c != '\u{feff}')
         .map(|c| match c {
             '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
             '\u{3000}' => ' ',
             _ => c,
         })
-        .collect()
+        .collect();
+    // Every trailing unit goes, so normalising twice changes nothing; a header that is only a
+    // unit keeps it (it would otherwise match nothing and read as blank).
+    while let Some(unit) = TRAILING_UNITS
+        .iter()
+        .find(|u| out.ends_with(*u) && out.len() > u.len())
+    {
+        out.truncate(out.len() - unit.len());
+    }
+    out
 }
 
 /// Maps normalised header text to canonical field names.
 #[derive(Debug, Clone, Default)]
 pub struct HeaderMatcher {
     names: HashMap<String, String>,
+    /// Fewest distinct fields a header row must name; None: [`MIN_HEADER_MATCHES`]. An exclusion
+    /// list's header may name its ID column alone.
+    min_matches: Option<usize>,
 }
 
 impl HeaderMatcher {
@@ -33,7 +51,16 @@ impl HeaderMatcher {
                     .or_insert_with(|| name.to_string());
             }
         }
-        HeaderMatcher { names }
+        HeaderMatcher {
+            names,
+            min_matches: None,
+        }
+    }
+
+    /// The same matcher accepting a header row that names at least `n` (≥ 1) fields.
+    pub fn with_min_matches(mut self, n: usize) -> Self {
+        self.min_matches = Some(n.max(1));
+        self
     }
 
     pub fn from_schema(schema: &crate::schema::Schema) -> Self {
@@ -65,14 +92,16 @@ pub type CandidateRow = (u32, Vec<(u32, String)>);
 
 /// Pick the header among candidate rows (0-based row, its non-empty cells as (0-based column,
 /// text)): the row naming the most distinct fields, the first on a tie, at least
-/// [`MIN_HEADER_MATCHES`]. Returns its row and the columns it defines. Duplicate header names: the
-/// first column wins the field, later ones stay unmapped, so one field never has two columns.
+/// [`MIN_HEADER_MATCHES`] (or the matcher's own minimum). Returns its row and the columns it
+/// defines. Two columns naming one field both carry it: the check reads the leftmost only and
+/// reports the other (C002), so a duplicate is neither read twice nor listed as unrecognised.
 pub fn find_header(
     candidates: &[CandidateRow],
     matcher: &HeaderMatcher,
 ) -> Option<(u32, Vec<super::Column>)> {
     // (fields named, the row) of the best row so far.
     let mut best: Option<(usize, &CandidateRow)> = None;
+    let min = matcher.min_matches.unwrap_or(MIN_HEADER_MATCHES);
     for cand in candidates.iter().take(HEADER_SCAN_ROWS) {
         let cells = &cand.1;
         let mut fields: Vec<&str> = cells
@@ -82,25 +111,18 @@ pub fn find_header(
         fields.sort_unstable();
         fields.dedup();
         let n = fields.len();
-        if n >= MIN_HEADER_MATCHES && best.is_none_or(|(b, _)| n > b) {
+        if n >= min && best.is_none_or(|(b, _)| n > b) {
             best = Some((n, cand));
         }
     }
     let (_, (row, cells)) = best?;
-    let mut seen: Vec<&str> = Vec::new();
     let columns = cells
         .iter()
         .filter(|(_, text)| !text.trim().is_empty())
-        .map(|(col, text)| {
-            let field = matcher.field(text).filter(|f| !seen.contains(f));
-            if let Some(f) = field {
-                seen.push(f);
-            }
-            super::Column {
-                index: *col as usize,
-                header: text.clone(),
-                field: field.map(str::to_string),
-            }
+        .map(|(col, text)| super::Column {
+            index: *col as usize,
+            header: text.clone(),
+            field: matcher.field(text).map(str::to_string),
         })
         .collect();
     Some((*row, columns))
@@ -150,6 +172,20 @@ mod tests {
         assert_eq!(normalize_header("乡（镇）"), "乡(镇)");
         assert_eq!(normalize_header(" 身份证\r\n号码 "), "身份证号码");
         assert_eq!(normalize_header("ＡＢ　１"), "AB1");
+        assert_eq!(normalize_header("人均纯收入（元）"), "人均纯收入");
+        assert_eq!(normalize_header("上年务工时间(月)"), "上年务工时间");
+        assert_eq!(normalize_header("住房面积（平方米）（亩）"), "住房面积");
+        // Not a unit: the bracket names part of the field.
+        assert_eq!(normalize_header("县（市、区）"), "县(市、区)");
+        assert_eq!(normalize_header("（元）"), "(元)");
+    }
+
+    #[test]
+    fn trailing_unit_and_spacing_still_match() {
+        let m = matcher();
+        assert_eq!(m.field("家庭人口数（人）"), Some("人数"));
+        assert_eq!(m.field(" 家庭 人口数 (人) "), Some("人数"));
+        assert_eq!(m.field("家庭人口数（户）"), None);
     }
 
     #[test]
@@ -185,7 +221,7 @@ mod tests {
     }
 
     #[test]
-    fn best_row_wins_and_duplicates_stay_unmapped() {
+    fn best_row_wins_and_duplicates_keep_their_field() {
         let rows = [
             row(0, &["姓名", "证件号码", "人数"]),
             row(1, &["乡镇", "姓名", "证件号码", "人数", "姓名"]),
@@ -193,7 +229,7 @@ mod tests {
         let (r, cols) = find_header(&rows, &matcher()).unwrap();
         assert_eq!(r, 1);
         assert_eq!(cols[1].field.as_deref(), Some("姓名"));
-        assert_eq!(cols[4].field, None);
+        assert_eq!(cols[4].field.as_deref(), Some("姓名"));
         assert_eq!(cols[4].header, "姓名");
     }
 

@@ -380,6 +380,9 @@ pub struct InputEntry {
     pub skipped_rows: usize,
     pub status: InputStatus,
     pub reason: Option<String>,
+    /// Non-blank header texts, as written, that matched no field: a column the schema does not
+    /// know must be shown to the clerk, never dropped silently.
+    pub unmapped_columns: Vec<String>,
 }
 
 /// Encoding override for CSV (`--encoding`).
@@ -523,6 +526,7 @@ fn unreadable(err: Error) -> FileRead {
             skipped_rows: 0,
             status: InputStatus::Unreadable,
             reason: Some(reason),
+            unmapped_columns: Vec::new(),
         }],
         errors: vec![err],
     }
@@ -681,6 +685,12 @@ fn checked_entry(t: &Table) -> InputEntry {
         skipped_rows: t.skipped_rows.len(),
         status: InputStatus::Checked,
         reason: None,
+        unmapped_columns: t
+            .columns
+            .iter()
+            .filter(|c| c.field.is_none() && !c.header.trim().is_empty())
+            .map(|c| c.header.clone())
+            .collect(),
     }
 }
 
@@ -701,6 +711,7 @@ fn tables_of(sheets: Vec<workbook::SheetRead>, display: &str, matcher: &HeaderMa
         skipped_rows: 0,
         status,
         reason: Some(reason),
+        unmapped_columns: Vec::new(),
     };
     for s in sheets {
         let problem = match s.result {

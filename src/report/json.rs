@@ -11,8 +11,10 @@
 //!   "inputs": [{                                 one per sheet; per file for CSV / unreadable files
 //!       "file": string, "sheet": string | null, "header_row": int | null,
 //!       "rows": int, "skipped_rows": int,
-//!       "status": "checked" | "skipped" | "unreadable", "reason": string | null }],
+//!       "status": "checked" | "skipped" | "unreadable", "reason": string | null,
+//!       "unmapped_columns": [string] }],           header texts, as written, matching no field
 //!   "skipped_rules": [{"file": string, "rule": string, "reason": string}],
+//!   "exclusion_lists": [{"file": string, "ids": int}],   each --exclude-list, IDs it contributed
 //!   "summary": {"rows": int, "households": int, "errors": int, "warnings": int,
 //!               "by_category": {"completeness": int, "validity": int, "consistency": int}},
 //!   "units": [{
@@ -134,6 +136,7 @@ pub(crate) struct Head<'a> {
     pub as_of: &'a str,
     pub period: Option<&'a str>,
     pub skipped_rules: Vec<JsonSkippedRule<'a>>,
+    pub exclusion_lists: &'a [crate::read::lists::ListCount],
     pub summary: JsonSummary,
 }
 
@@ -151,6 +154,7 @@ impl<'a> Head<'a> {
             as_of: &run.as_of,
             period: run.period.as_deref(),
             skipped_rules: run.skipped_rules.iter().map(Into::into).collect(),
+            exclusion_lists: &run.exclusion_lists,
             summary: (&run.summary).into(),
         }
     }
@@ -168,13 +172,14 @@ struct JsonRun<'a> {
 impl Serialize for JsonRun<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let h = &self.head;
-        let mut m = s.serialize_map(Some(9))?;
+        let mut m = s.serialize_map(Some(10))?;
         m.serialize_entry("tool", &h.tool)?;
         m.serialize_entry("schema", &h.schema)?;
         m.serialize_entry("as_of", h.as_of)?;
         m.serialize_entry("period", &h.period)?;
         m.serialize_entry("inputs", &self.inputs)?;
         m.serialize_entry("skipped_rules", &h.skipped_rules)?;
+        m.serialize_entry("exclusion_lists", h.exclusion_lists)?;
         m.serialize_entry("summary", &h.summary)?;
         m.serialize_entry("units", &self.units)?;
         m.serialize_entry("findings", &self.findings)?;
@@ -191,6 +196,7 @@ pub(crate) struct JsonInput<'a> {
     pub skipped_rows: usize,
     pub status: InputStatus,
     pub reason: Option<&'a str>,
+    pub unmapped_columns: &'a [String],
 }
 
 impl<'a> From<&'a InputEntry> for JsonInput<'a> {
@@ -203,6 +209,7 @@ impl<'a> From<&'a InputEntry> for JsonInput<'a> {
             skipped_rows: i.skipped_rows,
             status: i.status,
             reason: i.reason.as_deref(),
+            unmapped_columns: &i.unmapped_columns,
         }
     }
 }

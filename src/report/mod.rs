@@ -32,6 +32,8 @@ pub struct Run<'a> {
     pub period: Option<String>,
     pub inputs: Vec<InputEntry>,
     pub skipped_rules: Vec<SkippedRule>,
+    /// Each `--exclude-list` and how many IDs it contributed (X101).
+    pub exclusion_lists: Vec<crate::read::lists::ListCount>,
     pub summary: Summary,
     pub units: Vec<UnitReport>,
     pub findings: Vec<Finding>,

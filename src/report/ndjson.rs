@@ -1,7 +1,7 @@
 //! `--format ndjson`: the JSON contract (see [`super::json`]) one object per line, each tagged
 //! with `"type"`: every `input`, every `finding`, every `unit`, then one `summary` line carrying
-//! tool, schema, as_of, period, skipped_rules and summary. A consumer can act on findings as lines
-//! arrive and knows the run is complete when the summary line comes.
+//! tool, schema, as_of, period, skipped_rules, exclusion_lists and summary. A consumer can act
+//! on findings as lines arrive and knows the run is complete when the summary line comes.
 
 use std::io::{self, Write};
 

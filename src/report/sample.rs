@@ -416,12 +416,14 @@ pub fn sample_run(schema: &Schema) -> Run<'_> {
         skipped_rows: usize::from(rows > 0),
         status,
         reason: reason.map(Into::into),
+        unmapped_columns: Vec::new(),
     };
     Run {
         tool_version: env!("CARGO_PKG_VERSION"),
         schema,
         as_of: "2017-12-31".into(),
         period: None,
+        exclusion_lists: Vec::new(),
         inputs: vec![
             input(a, s1, InputStatus::Checked, 40, None),
             input(

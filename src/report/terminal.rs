@@ -25,6 +25,7 @@ impl Reporter for Terminal {
             }
         }
         inputs(run, out)?;
+        exclusion_lists(run, out)?;
         skipped_rules(run, out)?;
         per_rule(run, out)?;
         per_unit(run, out)?;
@@ -47,8 +48,40 @@ fn one_line(s: &str) -> String {
     out
 }
 
+fn input_name(i: &crate::read::InputEntry) -> String {
+    match &i.sheet {
+        Some(s) => format!("{}:{}", i.file, s),
+        None => i.file.clone(),
+    }
+}
+
 fn inputs(run: &Run, out: &mut dyn Write) -> io::Result<()> {
     let lang = run.lang;
+    let unmapped: Vec<_> = run
+        .inputs
+        .iter()
+        .filter(|i| !i.unmapped_columns.is_empty())
+        .collect();
+    if !unmapped.is_empty() {
+        writeln!(
+            out,
+            "\n{}",
+            t(
+                lang,
+                "未识别的列（未检查）:",
+                "Unrecognised columns (not checked):"
+            )
+        )?;
+        for i in unmapped {
+            let sep = t(lang, "、", ", ");
+            writeln!(
+                out,
+                "  {}: {}",
+                one_line(&input_name(i)),
+                one_line(&i.unmapped_columns.join(sep))
+            )?;
+        }
+    }
     let not_checked: Vec<_> = run
         .inputs
         .iter()
@@ -59,10 +92,7 @@ fn inputs(run: &Run, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out, "\n{}", t(lang, "未检查的输入:", "Inputs not checked:"))?;
     for i in not_checked {
-        let name = match &i.sheet {
-            Some(s) => format!("{}:{}", i.file, s),
-            None => i.file.clone(),
-        };
+        let name = input_name(i);
         let status = match i.status {
             InputStatus::Skipped => t(lang, "已跳过", "skipped"),
             _ => t(lang, "无法读取", "unreadable"),
@@ -76,6 +106,22 @@ fn inputs(run: &Run, out: &mut dyn Write) -> io::Result<()> {
                 .map(|r| format!(" ({})", one_line(r)))
                 .unwrap_or_default()
         )?;
+    }
+    Ok(())
+}
+
+/// How many IDs each list gave X101: a list read wrongly shows here as 0 or a surprising count.
+fn exclusion_lists(run: &Run, out: &mut dyn Write) -> io::Result<()> {
+    if run.exclusion_lists.is_empty() {
+        return Ok(());
+    }
+    let lang = run.lang;
+    writeln!(out, "\n{}", t(lang, "比对名单:", "Exclusion lists:"))?;
+    for l in &run.exclusion_lists {
+        match lang {
+            Lang::Zh => writeln!(out, "  {}: {} 个证件号码", one_line(&l.file), l.ids)?,
+            Lang::En => writeln!(out, "  {}: {} ID number(s)", one_line(&l.file), l.ids)?,
+        }
     }
     Ok(())
 }

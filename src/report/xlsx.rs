@@ -191,6 +191,19 @@ fn summary_sheet(run: &Run, ws: &mut Worksheet) -> Result<(), XlsxError> {
             break;
         }
     }
+    // Columns no field matched: listed with the units so the recipient sees what went unchecked.
+    let sep = t(lang, "、", ", ");
+    for i in run.inputs.iter().filter(|i| !i.unmapped_columns.is_empty()) {
+        let name = match &i.sheet {
+            Some(sh) => format!("{}:{}", i.file, sh),
+            None => i.file.clone(),
+        };
+        let label = t(lang, "未识别的列", "unrecognised columns");
+        let text = format!("{name}: {}", i.unmapped_columns.join(sep));
+        if !s.row(&[V::S(label), V::O(text)])? {
+            break;
+        }
+    }
     s.finish()
 }
 

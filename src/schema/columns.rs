@@ -179,7 +179,8 @@ fn null_of(dtype: DataType) -> Expr {
     lit(NULL).cast(dtype)
 }
 
-const SCHOOL_NOT: &[&str] = &["非在校生", "学前教育"];
+// 学龄前儿童 is a child below school age: not in school, like 学前教育 (catalogue-v2 §1).
+const SCHOOL_NOT: &[&str] = &["非在校生", "学前教育", "学龄前儿童"];
 const MALE_REL: &[&str] = &[
     "之子",
     "之女婿",
@@ -310,7 +311,7 @@ pub const COMPUTED: &[Computed] = &[
     public(
         "_in_school",
         Stage::Row,
-        "在校生状况 is a school stage (小学 … 大专及以上); false when blank, 非在校生 or 学前教育",
+        "在校生状况 is a school stage (小学 … 大专及以上); false when blank, 非在校生, 学前教育 or 学龄前儿童",
         |_| {
             Ok(when(c("_school_blank"))
                 .then(lit(false))

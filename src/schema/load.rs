@@ -57,6 +57,9 @@ impl Error {
     }
 }
 
+/// Placeholder of a rule with `empty_items`: the blank columns it points at.
+pub const EMPTY_COLUMNS: &str = "empty_columns";
+
 /// How deep `extends` chains may go; deeper is almost certainly a cycle.
 const MAX_EXTENDS_DEPTH: usize = 8;
 
@@ -599,6 +602,19 @@ fn validate(
             ));
         }
 
+        for (key, groups) in [("any_of", &rule.any_of), ("empty_items", &rule.empty_items)] {
+            if let Some(f) = groups
+                .iter()
+                .flatten()
+                .find(|f| !names.contains(f.as_str()))
+            {
+                return Err(ctx.err(
+                    format!("rule {}: {key} names {f}, which is not a field", rule.code),
+                    code_span,
+                ));
+            }
+        }
+
         match rule.kind {
             RuleKind::Builtin => {
                 if crate::types::builtin(&rule.code).is_none() {
@@ -688,7 +704,8 @@ fn validate(
             for p in placeholders(text) {
                 let ok = known_column(p)
                     || (rule.kind == RuleKind::Builtin
-                        && crate::types::builtin_placeholder(&rule.code, p));
+                        && crate::types::builtin_placeholder(&rule.code, p))
+                    || (p == EMPTY_COLUMNS && !rule.empty_items.is_empty());
                 if !ok {
                     return Err(ctx.err(
                         format!(

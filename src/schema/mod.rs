@@ -216,6 +216,17 @@ pub struct Rule {
     /// Canonical columns the rule points at; the first is the finding's `column`.
     #[serde(default)]
     pub columns: Vec<String>,
+    /// Groups of alternative fields: the rule needs one field of each group, not all of them
+    /// (L402 reads 饮水是否安全 or 饮水是否困难, whichever the file has), and is skipped only
+    /// when a file has none of a group. Absent alternatives read as null.
+    #[serde(default)]
+    pub any_of: Vec<Vec<String>>,
+    /// Items a completeness rule checks for blanks, each one field or alternatives (C110: 饮水是否
+    /// 安全 / 饮水是否困难). When given, a finding points at the columns of the items that are
+    /// blank — an item is blank when every column of it the file has is blank — and the
+    /// `{empty_columns}` placeholder lists them.
+    #[serde(default)]
+    pub empty_items: Vec<Vec<String>>,
     pub message: String,
     pub message_en: String,
     #[serde(default)]

@@ -133,6 +133,12 @@ pub const BUILTINS: &[Builtin] = &[
         &["file", "sheet", "field"],
         "a required column is missing from the file",
     ),
+    builtin_check(
+        "C002",
+        Target::Columns,
+        &["file", "sheet", "field", "first", "duplicate"],
+        "two columns map to one field: the leftmost is checked, the other is not read",
+    ),
     builtin_check("C101", Target::Empty, &[], "a required field is empty"),
     builtin_check("C106", Target::Empty, &[], "an insurance field is empty"),
     builtin_check(

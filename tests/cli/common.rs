@@ -69,6 +69,7 @@ pub struct Doc {
     pub period: N<String>,
     pub inputs: Vec<Input>,
     pub skipped_rules: Vec<SkippedRule>,
+    pub exclusion_lists: Vec<ExclusionList>,
     pub summary: Summary,
     pub units: Vec<Unit>,
     pub findings: Vec<Finding>,
@@ -98,6 +99,14 @@ pub struct Input {
     pub skipped_rows: usize,
     pub status: String,
     pub reason: N<String>,
+    pub unmapped_columns: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusionList {
+    pub file: String,
+    pub ids: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,5 +235,6 @@ pub struct SummaryLine {
     pub as_of: String,
     pub period: N<String>,
     pub skipped_rules: Vec<SkippedRule>,
+    pub exclusion_lists: Vec<ExclusionList>,
     pub summary: Summary,
 }
