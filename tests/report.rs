@@ -414,3 +414,214 @@ mod mask {
         }
     }
 }
+
+/// `povcheck history` driven through the binary on a ledger whose unit names are hostile:
+/// formula text and terminal escape sequences recorded from an export's 乡镇/行政村/帮扶单位
+/// cells must come out inert in every history format.
+mod history_injection {
+    use std::path::Path;
+    use std::process::Command;
+
+    const TOWNS: [&str; 2] = ["=HYPERLINK(\"http://x\",\"y\")", "+1镇"];
+    const VILLAGES: [&str; 3] = ["@SUM(A1)", "\u{1b}[31m红村", "甲\u{7}村\r"];
+    const BUREAUS: [&str; 2] = ["-1局", "\u{1b}]0;title\u{7}局"];
+
+    fn povcheck(dir: &Path, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_povcheck"))
+            .args(args)
+            .current_dir(dir)
+            .env_remove("POVCHECK_LEDGER")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("spawn povcheck")
+    }
+
+    /// A generated export whose unit cells are rewritten with the hostile names, one township,
+    /// village and bureau per household so the households stay consistent.
+    fn hostile_export(dir: &Path) {
+        let out = povcheck(
+            dir,
+            &["sample", "--rows", "120", "--seed", "7", "-o", "plain.csv"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(dir.join("plain.csv")).expect("sample csv");
+        let mut rows: Vec<Vec<String>> = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.trim_start_matches('\u{feff}').as_bytes())
+            .records()
+            .map(|r| r.expect("record").iter().map(str::to_string).collect())
+            .collect();
+        let head = rows
+            .iter()
+            .position(|r| r.iter().any(|c| c == "行政村"))
+            .expect("header row");
+        let col = |name: &str| {
+            rows[head]
+                .iter()
+                .position(|c| c == name)
+                .unwrap_or_else(|| panic!("column {name}"))
+        };
+        let (town, village, bureau, household) =
+            (col("乡(镇)"), col("行政村"), col("帮扶单位"), col("户编号"));
+        let mut households: Vec<String> = Vec::new();
+        for row in rows.iter_mut().skip(head + 1) {
+            let h = row[household].clone();
+            let n = match households.iter().position(|x| *x == h) {
+                Some(n) => n,
+                None => {
+                    households.push(h);
+                    households.len() - 1
+                }
+            };
+            row[town] = TOWNS[n % TOWNS.len()].to_string();
+            row[village] = VILLAGES[n % VILLAGES.len()].to_string();
+            row[bureau] = BUREAUS[n % BUREAUS.len()].to_string();
+        }
+        let mut w = csv::Writer::from_path(dir.join("hostile.csv")).expect("csv writer");
+        for r in &rows {
+            w.write_record(r).expect("write record");
+        }
+        w.flush().expect("flush");
+    }
+
+    fn recorded_ledger() -> tempfile::TempDir {
+        let d = tempfile::tempdir().expect("temp dir");
+        hostile_export(d.path());
+        let out = povcheck(
+            d.path(),
+            &[
+                "check",
+                "hostile.csv",
+                "--record",
+                "2017-12",
+                "--ledger",
+                "L.sqlite",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        d
+    }
+
+    fn history(dir: &Path, format: &str) -> Vec<u8> {
+        let out = povcheck(
+            dir,
+            &["history", "--ledger", "L.sqlite", "--format", format],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    #[test]
+    fn hostile_names_reach_the_ledger() {
+        // Guards the tests below: the names really are in the ledger, raw.
+        let d = recorded_ledger();
+        let v: serde_json::Value =
+            serde_json::from_slice(&history(d.path(), "json")).expect("json");
+        let names: Vec<String> = v["units"]
+            .as_array()
+            .expect("units")
+            .iter()
+            .flat_map(|u| u["path"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p.as_str().map(str::to_string))
+            .collect();
+        for hostile in [TOWNS[0], "@SUM(A1)", "\u{1b}[31m红村", "-1局"] {
+            assert!(
+                names.iter().any(|n| n == hostile),
+                "{hostile:?} in {names:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn csv_cells_are_never_formulas() {
+        let d = recorded_ledger();
+        let out = String::from_utf8(history(d.path(), "csv")).expect("utf-8");
+        let mut fields = 0;
+        let mut neutralised = 0;
+        for rec in csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(out.trim_start_matches('\u{feff}').as_bytes())
+            .records()
+        {
+            for f in rec.expect("csv record").iter() {
+                fields += 1;
+                assert!(!f.starts_with(['=', '+', '-', '@', '\t', '\r']), "{f:?}");
+                neutralised += usize::from(f.starts_with("'=HYPERLINK") || f.starts_with("'@"));
+            }
+        }
+        assert!(fields > 20 && neutralised > 0, "{out}");
+    }
+
+    #[test]
+    fn terminal_output_carries_no_control_character() {
+        let d = recorded_ledger();
+        for lang in ["zh", "en"] {
+            let out = povcheck(
+                d.path(),
+                &["history", "--ledger", "L.sqlite", "--lang", lang],
+            );
+            assert!(out.status.success());
+            let text = String::from_utf8(out.stdout).expect("utf-8");
+            assert!(
+                text.chars().all(|c| c == '\n' || !c.is_control()),
+                "{text:?}"
+            );
+            // The escape is shown, not swallowed: the clerk sees what the cell holds.
+            assert!(text.contains("\\u{1b}[31m红村"), "{text}");
+        }
+    }
+
+    #[test]
+    fn json_and_xlsx_keep_names_as_inert_text() {
+        let d = recorded_ledger();
+        let json = history(d.path(), "json");
+        assert!(
+            !json.iter().any(|b| *b < 0x20 && *b != b'\n'),
+            "raw control bytes in JSON"
+        );
+
+        let out = povcheck(
+            d.path(),
+            &[
+                "history", "--ledger", "L.sqlite", "--format", "xlsx", "-o", "h.xlsx",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        use calamine::{Data, Reader, Xlsx, open_workbook};
+        let mut book: Xlsx<_> = open_workbook(d.path().join("h.xlsx")).expect("xlsx");
+        let mut hostile = 0;
+        for name in book.sheet_names() {
+            let formulas = book.worksheet_formula(&name).expect("formulas");
+            assert!(
+                formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+                "{name} has a formula"
+            );
+            for (_, _, c) in book.worksheet_range(&name).expect("sheet").used_cells() {
+                if let Data::String(s) = c {
+                    hostile += usize::from(s.starts_with("=HYPERLINK"));
+                }
+            }
+        }
+        assert!(hostile > 0, "the hostile name is kept, as a string cell");
+    }
+}

@@ -226,6 +226,9 @@ fn repeated(u: &HistoryUnit) -> String {
 }
 
 fn terminal(h: &History, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
+    // Unit names, rule codes and periods come from cells and from the ledger file: escaped so
+    // none can send an escape sequence to the clerk's terminal.
+    use crate::report::escape::terminal as one_line;
     let l = labels(lang);
     if h.units.is_empty() {
         return writeln!(out, "{}", l.empty);
@@ -234,26 +237,26 @@ fn terminal(h: &History, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "{} {}: {} {} · {} {} · {} {} · {}",
-            u.level,
-            u.path.join("/"),
+            one_line(&u.level),
+            one_line(&u.path.join("/")),
             l.ladder,
             u.ladder_level,
             l.streak,
             u.consecutive,
             l.with_errors,
             u.periods_with_errors,
-            u.action
+            one_line(&u.action)
         )?;
         let marks: Vec<String> = u.rounds.iter().map(round_mark).collect();
-        writeln!(out, "  {}: {}", l.rounds, marks.join(" "))?;
+        writeln!(out, "  {}: {}", l.rounds, one_line(&marks.join(" ")))?;
         for r in u.rules.iter().filter(|r| r.periods.len() >= 2) {
             writeln!(
                 out,
                 "  {} {}: {} {} · {} {} · {} {}",
                 l.rule,
-                r.rule,
+                one_line(&r.rule),
                 l.periods,
-                r.periods.join(","),
+                one_line(&r.periods.join(",")),
                 l.streak,
                 r.consecutive,
                 l.persisting,
@@ -262,14 +265,6 @@ fn terminal(h: &History, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 fn csv(h: &History, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
@@ -299,7 +294,11 @@ fn csv(h: &History, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
             u.action.clone(),
             repeated(u),
         ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        // Neutralised like the findings CSV: a unit named `=HYPERLINK(…)` stays text in Excel.
+        let line: Vec<String> = fields
+            .iter()
+            .map(|f| crate::report::escape::csv_field(f))
+            .collect();
         writeln!(out, "{}", line.join(","))?;
     }
     Ok(())
@@ -435,7 +434,12 @@ pub fn run(args: &HistoryArgs, stdout: &mut dyn Write) -> std::result::Result<()
     };
     let mut ledger = Ledger::open(&super::resolve_path(args.ledger.as_deref()))?;
     if let Some(period) = forget {
-        let townships = ledger.forget(&period)?;
+        // Township names come from cells: escaped like every other terminal text.
+        let townships: Vec<String> = ledger
+            .forget(&period)?
+            .iter()
+            .map(|t| crate::report::escape::terminal(t))
+            .collect();
         let _ = match lang {
             Lang::Zh => writeln!(
                 stdout,
