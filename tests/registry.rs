@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use povcheck::check::columns;
 use povcheck::finding::{Category, Lang, Severity};
-use povcheck::schema::catalogue::{self, Format};
+use povcheck::report::catalogue::{self, Format};
 use povcheck::schema::{self, FieldType, Rule, RuleKind, RuleScope, Schema};
 
 /// rules.md: (code, category, warning?, scope). Changing a code here means changing the product

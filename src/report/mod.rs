@@ -4,8 +4,10 @@
 //! never decide the exit status. Every format implements [`Reporter`]; [`write`] picks one.
 
 pub mod annotated;
+pub mod catalogue;
 pub mod csv;
 pub mod escape;
+pub mod history;
 pub mod html;
 pub mod json;
 pub mod junit;
