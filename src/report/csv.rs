@@ -8,11 +8,15 @@
 use std::io::{self, Write};
 
 use super::escape::csv_field as field;
-use super::{Reporter, Run};
+use super::{Destination, Reporter, Run};
 
 pub struct Csv;
 
 impl Reporter for Csv {
+    fn destination(&self) -> Destination {
+        Destination::Csv
+    }
+
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         let levels: Vec<&str> = run.schema.unit_levels().collect();
         out.write_all("\u{feff}".as_bytes())?;

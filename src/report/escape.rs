@@ -5,6 +5,24 @@
 //! escapes control characters) and xlsx cells are written with `write_string`, which never
 //! makes a formula.
 
+/// The kind of place a writer's output goes to, each with its own escaping here; what a test
+/// checks to call an output inert depends on this, not on the format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// Read on a terminal: no control character but line feeds ([`terminal`]).
+    Terminal,
+    /// JSON text or JSON lines: serde_json escapes every control character.
+    Json,
+    /// Opened in a spreadsheet program: no field starts a formula ([`csv_field`]).
+    Csv,
+    /// An xlsx workbook: data cells are strings, never formulas (`write_string`).
+    Workbook,
+    /// A web page: no markup from data ([`html`]).
+    Html,
+    /// An XML document: well-formed, no markup from data ([`xml`]).
+    Xml,
+}
+
 /// Terminal text on one line: line breaks (a cell with Alt+Enter) become spaces so one record
 /// stays one line; other control characters are shown escaped (`\u{1b}`), so a hostile cell
 /// cannot clear the screen, retitle the window or hide lines.

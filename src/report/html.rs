@@ -17,8 +17,8 @@ use crate::read::InputStatus;
 
 use super::escape::html as escape;
 use super::{
-    Reporter, Run, category_label, rule_counts, rule_text, severity_label, t, unit_cells_label,
-    unit_label,
+    Destination, Reporter, Run, category_label, rule_counts, rule_text, severity_label, t,
+    unit_cells_label, unit_label,
 };
 
 pub struct Html;
@@ -47,6 +47,10 @@ u.addEventListener('change',apply);r.addEventListener('change',apply);s.addEvent
 })();";
 
 impl Reporter for Html {
+    fn destination(&self) -> Destination {
+        Destination::Html
+    }
+
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         let mut h = String::new();
         page(run, &mut h).map_err(io::Error::other)?;

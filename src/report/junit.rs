@@ -16,11 +16,15 @@ use std::io::{self, Write};
 use crate::finding::{Finding, Severity};
 
 use super::escape::xml as xml_escape;
-use super::{Reporter, Run, location, t};
+use super::{Destination, Reporter, Run, location, t};
 
 pub struct Junit;
 
 impl Reporter for Junit {
+    fn destination(&self) -> Destination {
+        Destination::Xml
+    }
+
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         let level = run.schema.units.levels.last().map(String::as_str);
         let file_suite = t(run.lang, "文件", "files").to_string();

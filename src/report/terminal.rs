@@ -11,11 +11,17 @@ use crate::finding::Lang;
 use crate::read::InputStatus;
 
 use super::escape::terminal as one_line;
-use super::{Reporter, Run, location, rule_counts, rule_text, severity_label, t, unit_label};
+use super::{
+    Destination, Reporter, Run, location, rule_counts, rule_text, severity_label, t, unit_label,
+};
 
 pub struct Terminal;
 
 impl Reporter for Terminal {
+    fn destination(&self) -> Destination {
+        Destination::Terminal
+    }
+
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         let lang = run.lang;
         for f in &run.findings {
