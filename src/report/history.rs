@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::escape;
+use super::escape::{self, Destination};
 use crate::finding::Lang;
 use crate::ledger::history::{History, HistoryRound, HistoryUnit};
 
@@ -13,6 +13,19 @@ pub enum HistoryFormat {
     Json,
     Csv,
     Xlsx,
+}
+
+impl HistoryFormat {
+    /// Where the output goes, so the tests check every history format for inert output as
+    /// they do the findings formats; a new format must say.
+    pub fn destination(self) -> Destination {
+        match self {
+            HistoryFormat::Terminal => Destination::Terminal,
+            HistoryFormat::Json => Destination::Json,
+            HistoryFormat::Csv => Destination::Csv,
+            HistoryFormat::Xlsx => Destination::Workbook,
+        }
+    }
 }
 
 struct Labels {
