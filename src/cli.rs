@@ -84,7 +84,36 @@ pub struct SampleArgs {
     pub output: PathBuf,
 }
 
-pub use crate::ledger::history::HistoryArgs;
+/// `povcheck history` arguments.
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// 台账文件（默认 $POVCHECK_LEDGER，否则 ./povcheck-ledger.sqlite） / ledger file
+    #[arg(long, value_name = "PATH")]
+    pub ledger: Option<std::path::PathBuf>,
+    /// 只显示此名称的单位（如村名，不带镇名） / only units with this name
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// 只显示此层级（乡镇、行政村、帮扶单位） / only this level
+    #[arg(long)]
+    pub level: Option<String>,
+    #[arg(long, value_enum, default_value = "terminal")]
+    pub format: crate::report::history::HistoryFormat,
+    /// 写入此文件 / write here
+    #[arg(long, short)]
+    pub output: Option<std::path::PathBuf>,
+    /// 规则方案（其 [policy.ladder] 给出阈值和问责措施；默认内置） / schema for the ladder
+    #[arg(long)]
+    pub schema: Option<std::path::PathBuf>,
+    /// 输出语言 / output language
+    #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
+    pub lang: String,
+    /// 从台账删除误记的一期（需要 --yes） / remove a mistaken round
+    #[arg(long, value_name = "PERIOD")]
+    pub forget: Option<String>,
+    /// 确认 --forget / confirm --forget
+    #[arg(long)]
+    pub yes: bool,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -221,7 +250,7 @@ pub fn run(cli: Cli, stdout: &mut dyn Write) -> Outcome {
         Command::Check(args) => run_check(args, stdout),
         Command::Rules(args) => run_rules(args, stdout),
         Command::Rule(args) => run_rule(args, stdout),
-        Command::History(args) => match crate::ledger::history::run(&args, stdout) {
+        Command::History(args) => match run_history(&args, stdout) {
             Ok(()) => Outcome {
                 status: ExitStatus::Clean,
                 diagnostics: Vec::new(),
@@ -353,11 +382,11 @@ fn run_rules(args: RulesArgs, stdout: &mut dyn Write) -> Outcome {
         Err(e) => return Outcome::fail(e),
     };
     let format = match args.format {
-        RulesFormat::Terminal => crate::schema::catalogue::Format::Terminal,
-        RulesFormat::Json => crate::schema::catalogue::Format::Json,
-        RulesFormat::Md => crate::schema::catalogue::Format::Md,
+        RulesFormat::Terminal => crate::report::catalogue::Format::Terminal,
+        RulesFormat::Json => crate::report::catalogue::Format::Json,
+        RulesFormat::Md => crate::report::catalogue::Format::Md,
     };
-    match crate::schema::catalogue::write_rules(&schema, format, lang(args.lang), stdout) {
+    match crate::report::catalogue::write_rules(&schema, format, lang(args.lang), stdout) {
         Ok(()) => clean(),
         Err(e) => write_failed(&e, lang(args.lang)),
     }
@@ -370,7 +399,7 @@ fn run_rule(args: RuleArgs, stdout: &mut dyn Write) -> Outcome {
     };
     let code = args.code.trim().to_uppercase();
     match schema.rule(&code) {
-        Some(r) => match crate::schema::catalogue::write_rule(r, lang(args.lang), stdout) {
+        Some(r) => match crate::report::catalogue::write_rule(r, lang(args.lang), stdout) {
             Ok(()) => clean(),
             Err(e) => write_failed(&e, lang(args.lang)),
         },
@@ -390,4 +419,71 @@ fn run_rule(args: RuleArgs, stdout: &mut dyn Write) -> Outcome {
             ))
         }
     }
+}
+
+/// Run `povcheck history`; errors come back as reports for the CLI edge to print.
+fn run_history(args: &HistoryArgs, stdout: &mut dyn Write) -> Result<(), miette::Report> {
+    let lang = if args.lang == "en" {
+        Lang::En
+    } else {
+        Lang::Zh
+    };
+    let forget = match &args.forget {
+        Some(p) => {
+            let period = crate::ledger::parse_period(p)?;
+            if !args.yes {
+                return Err(miette::miette!(
+                    "删除期次 {period} 的全部台账记录需要加 --yes 确认（此操作不可撤销）"
+                ));
+            }
+            Some(period)
+        }
+        None => None,
+    };
+    let mut ledger =
+        crate::ledger::Ledger::open(&crate::ledger::resolve_path(args.ledger.as_deref()))?;
+    if let Some(period) = forget {
+        // Township names come from cells: escaped like every other terminal text.
+        let townships: Vec<String> = ledger
+            .forget(&period)?
+            .iter()
+            .map(|t| crate::report::escape::terminal(t))
+            .collect();
+        let _ = match lang {
+            Lang::Zh => writeln!(
+                stdout,
+                "已从台账 {} 删除期次 {period}（{}）",
+                ledger.path().display(),
+                townships.join("、")
+            ),
+            Lang::En => writeln!(
+                stdout,
+                "removed period {period} ({}) from ledger {}",
+                townships.join(", "),
+                ledger.path().display()
+            ),
+        };
+        return Ok(());
+    }
+    let schema = match &args.schema {
+        Some(p) => crate::schema::load_path(p).map_err(miette::Report::new)?,
+        None => crate::schema::default_schema(),
+    };
+    let filter = crate::ledger::history::Filter {
+        unit: args.unit.clone(),
+        level: args.level.clone(),
+    };
+    let h = crate::ledger::history::history(&ledger, &schema.policy.ladder, &filter, lang)?;
+    let written = match &args.output {
+        Some(p) => std::fs::File::create(p).and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            crate::report::history::write(&h, args.format, lang, &mut w)?;
+            w.flush()
+        }),
+        None => match crate::report::history::write(&h, args.format, lang, stdout) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            r => r,
+        },
+    };
+    written.map_err(|e| miette::miette!("无法写入台账历史: {e}"))
 }

@@ -363,16 +363,52 @@ fn mask_hides_every_full_id_in_every_format() {
     // Unmasked, IDs do appear (so the masked check below can fail).
     let plain = povcheck(d.path(), &["check", &f, "--format", "json"]).stdout;
     assert!(ids.iter().any(|id| plain.contains(id.as_str())));
-    for format in ["json", "ndjson", "csv", "junit", "html", "terminal", "xlsx"] {
+    // Every format the CLI offers (clap's list, not a copy of it), then the annotated copy.
+    use clap::ValueEnum;
+    let formats: Vec<String> = povcheck::report::Format::value_variants()
+        .iter()
+        .filter_map(|f| f.to_possible_value())
+        .map(|v| v.get_name().to_string())
+        .collect();
+    assert!(formats.len() >= 7, "{formats:?}");
+    for format in formats.iter().map(String::as_str).chain(["annotated"]) {
         let out_name = format!("masked.{format}");
-        let r = povcheck(
-            d.path(),
-            &["check", &f, "--mask", "--format", format, "-o", &out_name],
-        );
+        let r = if format == "annotated" {
+            povcheck(
+                d.path(),
+                &[
+                    "check",
+                    &f,
+                    "--mask",
+                    "--format",
+                    "json",
+                    "--annotate",
+                    "ann",
+                ],
+            )
+        } else {
+            povcheck(
+                d.path(),
+                &["check", &f, "--mask", "--format", format, "-o", &out_name],
+            )
+        };
         assert_eq!(r.code, 1, "{format}: {}", r.stderr);
-        let text = if format == "xlsx" {
+        let written = if format == "annotated" {
+            let copy = std::fs::read_dir(d.path().join("ann"))
+                .expect("annotated dir")
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with(".annotated.xlsx"))
+                .expect("an annotated copy");
+            std::fs::read(copy).expect("annotated copy")
+        } else {
+            std::fs::read(d.path().join(&out_name)).expect("report")
+        };
+        // A workbook (a zip) is read back cell by cell; anything else is text.
+        let text = if written.starts_with(b"PK") {
             use calamine::Reader;
-            let mut wb = calamine::open_workbook_auto(d.path().join(&out_name)).expect("xlsx");
+            let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(written))
+                .expect("workbook");
             let mut all = String::new();
             for name in wb.sheet_names() {
                 if let Ok(range) = wb.worksheet_range(&name) {
@@ -382,9 +418,10 @@ fn mask_hides_every_full_id_in_every_format() {
                     }
                 }
             }
+            assert!(all.len() > 1000, "{format}: the workbook was read");
             all
         } else {
-            std::fs::read_to_string(d.path().join(&out_name)).expect("report")
+            String::from_utf8(written).expect("utf-8 report")
         };
         for id in &ids {
             assert!(!text.contains(id.as_str()), "{format} leaks {id}");

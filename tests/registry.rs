@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use povcheck::check::columns::{self, Stage};
 use povcheck::finding::{Category, Lang};
-use povcheck::schema::catalogue::{self, Format};
+use povcheck::report::catalogue::{self, Format};
 use povcheck::schema::{self, FieldType, Rule, RuleKind, RuleScope, Schema};
 use povcheck::types::{self, Target};
 

@@ -1,21 +1,40 @@
 //! Inputs the fuzz targets (fuzz/fuzz_targets) once crashed on, replayed through the same code
 //! with the same invariants, so a fixed crash stays fixed. Small inputs live in
-//! tests/fixtures/fuzz/<target>/; each named test below says what went wrong.
+//! tests/fixtures/fuzz/<target>/: synthetic edge cases written by make_seeds.py there, whose
+//! names say what is expected (`valid-`/`invalid-`, `ok-`/`err-`, `table-`), and crashes a
+//! fuzzer found; each named test below says what went wrong.
 
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use povcheck::read::{Encoding, FileRead, HeaderMatcher, InputStatus, ReadOptions, read_file};
 
+/// The fixture files of one target, sorted. A missing or empty folder fails the test: a loop
+/// over nothing would assert nothing.
 fn fixtures(target: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/fuzz")
         .join(target);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("fixture folder {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .collect();
     files.sort();
+    assert!(!files.is_empty(), "no fixtures in {}", dir.display());
     files
+}
+
+/// What a fixture's name promises: `valid-…`/`ok-…` true, `invalid-…`/`err-…` false,
+/// anything else only the invariants.
+fn expected(f: &Path) -> Option<bool> {
+    let name = f.file_name()?.to_str()?;
+    if name.starts_with("valid-") || name.starts_with("ok-") {
+        Some(true)
+    } else if name.starts_with("invalid-") || name.starts_with("err-") {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 fn matcher() -> HeaderMatcher {
@@ -89,6 +108,7 @@ fn replay_read(target: &str, bytes: &[u8], name: &str) -> Vec<FileRead> {
 
 #[test]
 fn every_reading_fixture_replays_cleanly() {
+    let mut tables = 0;
     for target in ["csv_read", "xlsx_read"] {
         for f in fixtures(target) {
             let bytes = std::fs::read(&f).expect("read fixture");
@@ -97,15 +117,35 @@ fn every_reading_fixture_replays_cleanly() {
             } else {
                 "input.xlsx"
             };
-            replay_read(target, &bytes, name);
+            let reads = replay_read(target, &bytes, name);
+            let file = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if file.starts_with("table-") {
+                // The first read sniffs the encoding; it must find the table and its rows.
+                let r = &reads[0];
+                assert_eq!(
+                    r.inputs[0].status,
+                    InputStatus::Checked,
+                    "{file}: {:?}",
+                    r.inputs
+                );
+                assert!(
+                    r.tables.iter().any(|t| t.rows().next().is_some()),
+                    "{file}: no data rows"
+                );
+                tables += 1;
+            }
         }
     }
+    assert!(tables >= 5, "the table- fixtures are read");
 }
 
 #[test]
 fn every_id_fixture_keeps_the_invariants() {
+    use povcheck::types::id_number::{IdKind, check_char};
     let as_of = NaiveDate::from_ymd_opt(2020, 12, 31).expect("valid date");
+    let mut promised = 0;
     for f in fixtures("id_number") {
+        let what = f.display().to_string();
         let bytes = std::fs::read(&f).expect("read fixture");
         let text = String::from_utf8_lossy(&bytes);
         let (numeric, raw) = match text.strip_prefix('#') {
@@ -114,35 +154,77 @@ fn every_id_fixture_keeps_the_invariants() {
         };
         let c = povcheck::types::check_id(raw, numeric, as_of);
         let n = povcheck::types::normalize_id(raw);
-        assert_eq!(povcheck::types::normalize_id(&n), n, "{}", f.display());
+        assert_eq!(povcheck::types::normalize_id(&n), n, "{what}");
+        // The fuzz target's invariants (fuzz/fuzz_targets/id_number.rs).
         if c.is_valid() {
-            assert!(c.birth.is_some_and(|b| b <= as_of), "{}", f.display());
+            assert_ne!(c.kind, IdKind::Unknown, "{what}");
+            assert!(c.birth.is_some_and(|b| b <= as_of), "{what}");
+            assert!(c.sex.is_some(), "{what}");
+            assert!(c.region.as_deref().is_some_and(|r| r.len() == 6), "{what}");
+            let id18 = c.id18().expect("a valid ID has an 18-character form");
+            assert_eq!(
+                id18.chars().nth(17),
+                id18.get(..17).and_then(check_char),
+                "{what}"
+            );
+        }
+        let again = povcheck::types::check_id(&c.normalized, numeric, as_of);
+        assert_eq!(
+            (again.kind, again.birth, again.is_valid()),
+            (c.kind, c.birth, c.is_valid()),
+            "{what}"
+        );
+        if let Some(valid) = expected(&f) {
+            assert_eq!(c.is_valid(), valid, "{what}: {:?}", c.issues);
+            promised += 1;
         }
     }
+    assert!(promised >= 8, "the valid-/invalid- fixtures are checked");
 }
 
 #[test]
 fn every_schema_and_sql_fixture_is_ok_or_err() {
     let params = povcheck::schema::default_schema().policy.params;
+    let mut promised = 0;
     for f in fixtures("schema_toml") {
         let text = String::from_utf8_lossy(&std::fs::read(&f).expect("read fixture")).into_owned();
-        if let Ok(schema) = povcheck::schema::load_str("fuzz.toml", &text) {
+        let loaded = povcheck::schema::load_str("fuzz.toml", &text);
+        if let Ok(schema) = &loaded {
+            // The loader checks every rule's SQL, so what it accepted must compile.
             for rule in &schema.rules {
                 for sql in [rule.when.as_deref(), rule.assert.as_deref()]
                     .into_iter()
                     .flatten()
                 {
                     assert!(
-                        povcheck::check::engine::compile_sql(sql, &schema.policy.params).is_ok()
+                        povcheck::check::engine::compile_sql(sql, &schema.policy.params).is_ok(),
+                        "{}: {} does not compile",
+                        f.display(),
+                        rule.code
                     );
                 }
             }
         }
+        if let Some(ok) = expected(&f) {
+            assert_eq!(loaded.is_ok(), ok, "{}: {:?}", f.display(), loaded.err());
+            promised += 1;
+        }
     }
     for f in fixtures("rule_sql") {
         let text = String::from_utf8_lossy(&std::fs::read(&f).expect("read fixture")).into_owned();
-        let _ = povcheck::check::engine::compile_sql(&text, &params);
+        let compiled = povcheck::check::engine::compile_sql(&text, &params);
+        if let Some(ok) = expected(&f) {
+            assert_eq!(
+                compiled.is_ok(),
+                ok,
+                "{}: {:?}",
+                f.display(),
+                compiled.err()
+            );
+            promised += 1;
+        }
     }
+    assert!(promised >= 10, "the ok-/err- fixtures are checked");
 }
 
 /// xlsx_read found a 5.7 KB .xls whose FAT sends a sector chain round in a cycle: calamine

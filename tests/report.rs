@@ -16,6 +16,28 @@ fn text(format: Format) -> String {
     String::from_utf8(render(format)).expect("utf-8")
 }
 
+/// A writer's output as text to search: a workbook (a zip, `PK`) is read back cell by cell,
+/// anything else must be UTF-8. Sniffed rather than listed, so a new format needs no entry.
+fn readable(bytes: Vec<u8>) -> String {
+    use calamine::{Reader, Xlsx, open_workbook_from_rs};
+    if !bytes.starts_with(b"PK") {
+        return String::from_utf8(bytes).expect("a text format is UTF-8");
+    }
+    let mut book: Xlsx<_> =
+        open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("a zip output is a workbook");
+    let mut cells = String::new();
+    for name in book.sheet_names() {
+        for row in book.worksheet_range(&name).expect("sheet").rows() {
+            for c in row {
+                cells.push_str(&c.to_string());
+                cells.push('\t');
+            }
+            cells.push('\n');
+        }
+    }
+    cells
+}
+
 /// A tiny RFC 4180 reader, so the test does not trust the writer's own quoting code.
 fn parse_csv(s: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
@@ -343,47 +365,26 @@ fn write_sample_html() {
 
 mod mask {
     use super::*;
-    use calamine::{Reader, Xlsx, open_workbook_from_rs};
+    use clap::ValueEnum;
     use povcheck::report::mask::mask_run;
     use povcheck::report::sample::{SAMPLE_CARD, SAMPLE_PHONE, sample_ids};
-    use std::io::Cursor;
 
-    const TEXT_FORMATS: [Format; 6] = [
-        Format::Terminal,
-        Format::Json,
-        Format::Ndjson,
-        Format::Csv,
-        Format::Html,
-        Format::Junit,
-    ];
-
-    /// Every format's output as text; the xlsx is read back cell by cell.
+    /// Every format's output as text, whatever formats the CLI offers: the list comes from
+    /// clap's ValueEnum, so a new format is masked-tested without touching this file.
     fn outputs(masked: bool) -> Vec<(Format, String)> {
         let schema = sample_schema();
         let mut run = sample_run(&schema);
         if masked {
             mask_run(&mut run);
         }
-        let mut outs = Vec::new();
-        for f in TEXT_FORMATS {
-            let mut buf = Vec::new();
-            write(&run, f, &mut buf).unwrap();
-            outs.push((f, String::from_utf8(buf).unwrap()));
-        }
-        let mut buf = Vec::new();
-        write(&run, Format::Xlsx, &mut buf).unwrap();
-        let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(buf)).unwrap();
-        let mut cells = String::new();
-        for name in book.sheet_names() {
-            for row in book.worksheet_range(&name).unwrap().rows() {
-                for c in row {
-                    cells.push_str(&c.to_string());
-                    cells.push('\t');
-                }
-            }
-        }
-        outs.push((Format::Xlsx, cells));
-        outs
+        Format::value_variants()
+            .iter()
+            .map(|&f| {
+                let mut buf = Vec::new();
+                write(&run, f, &mut buf).unwrap();
+                (f, readable(buf))
+            })
+            .collect()
     }
 
     fn secrets() -> Vec<String> {
@@ -411,6 +412,316 @@ mod mask {
             }
             assert!(out.contains("440811********"), "{f:?}");
             assert!(out.contains("138****1234"), "{f:?}");
+        }
+    }
+}
+
+/// `povcheck history` driven through the binary on a ledger whose unit names are hostile:
+/// formula text and terminal escape sequences recorded from an export's 乡镇/行政村/帮扶单位
+/// cells must come out inert in every history format, checked like the findings formats.
+mod history_injection {
+    use super::injection::inert;
+    use clap::ValueEnum;
+    use povcheck::report::history::HistoryFormat;
+    use std::path::Path;
+    use std::process::Command;
+
+    const TOWNS: [&str; 2] = ["=HYPERLINK(\"http://x\",\"y\")", "+1镇"];
+    const VILLAGES: [&str; 3] = ["-1村", "\u{1b}[2J红村", "甲\u{7}村\r"];
+    const BUREAUS: [&str; 2] = ["@SUM(A1)局", "\u{1b}]0;title\u{7}局"];
+
+    fn povcheck(dir: &Path, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_povcheck"))
+            .args(args)
+            .current_dir(dir)
+            .env_remove("POVCHECK_LEDGER")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("spawn povcheck")
+    }
+
+    /// A generated export whose unit cells are rewritten with the hostile names, one township,
+    /// village and bureau per household so the households stay consistent.
+    fn hostile_export(dir: &Path) {
+        let out = povcheck(
+            dir,
+            &["sample", "--rows", "120", "--seed", "7", "-o", "plain.csv"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(dir.join("plain.csv")).expect("sample csv");
+        let mut rows: Vec<Vec<String>> = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.trim_start_matches('\u{feff}').as_bytes())
+            .records()
+            .map(|r| r.expect("record").iter().map(str::to_string).collect())
+            .collect();
+        let head = rows
+            .iter()
+            .position(|r| r.iter().any(|c| c == "行政村"))
+            .expect("header row");
+        let col = |name: &str| {
+            rows[head]
+                .iter()
+                .position(|c| c == name)
+                .unwrap_or_else(|| panic!("column {name}"))
+        };
+        let (town, village, bureau, household) =
+            (col("乡(镇)"), col("行政村"), col("帮扶单位"), col("户编号"));
+        let mut households: Vec<String> = Vec::new();
+        for row in rows.iter_mut().skip(head + 1) {
+            let h = row[household].clone();
+            let n = match households.iter().position(|x| *x == h) {
+                Some(n) => n,
+                None => {
+                    households.push(h);
+                    households.len() - 1
+                }
+            };
+            row[town] = TOWNS[n % TOWNS.len()].to_string();
+            row[village] = VILLAGES[n % VILLAGES.len()].to_string();
+            row[bureau] = BUREAUS[n % BUREAUS.len()].to_string();
+        }
+        let mut w = csv::Writer::from_path(dir.join("hostile.csv")).expect("csv writer");
+        for r in &rows {
+            w.write_record(r).expect("write record");
+        }
+        w.flush().expect("flush");
+    }
+
+    fn recorded_ledger() -> tempfile::TempDir {
+        let d = tempfile::tempdir().expect("temp dir");
+        hostile_export(d.path());
+        let out = povcheck(
+            d.path(),
+            &[
+                "check",
+                "hostile.csv",
+                "--record",
+                "2017-12",
+                "--ledger",
+                "L.sqlite",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        d
+    }
+
+    fn history(dir: &Path, format: &str) -> Vec<u8> {
+        let out = povcheck(
+            dir,
+            &["history", "--ledger", "L.sqlite", "--format", format],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    #[test]
+    fn hostile_names_reach_the_ledger() {
+        // Guards the tests below: the names really are in the ledger, raw.
+        let d = recorded_ledger();
+        let v: serde_json::Value =
+            serde_json::from_slice(&history(d.path(), "json")).expect("json");
+        let names: Vec<String> = v["units"]
+            .as_array()
+            .expect("units")
+            .iter()
+            .flat_map(|u| u["path"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p.as_str().map(str::to_string))
+            .collect();
+        for hostile in [TOWNS[0], BUREAUS[0], VILLAGES[1], "-1村"] {
+            assert!(
+                names.iter().any(|n| n == hostile),
+                "{hostile:?} in {names:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_history_format_keeps_hostile_names_inert() {
+        let d = recorded_ledger();
+        for &format in HistoryFormat::value_variants() {
+            let name = format
+                .to_possible_value()
+                .expect("visible")
+                .get_name()
+                .to_string();
+            let out = format!("h.{name}");
+            for lang in ["zh", "en"] {
+                let r = povcheck(
+                    d.path(),
+                    &[
+                        "history", "--ledger", "L.sqlite", "--format", &name, "--lang", lang, "-o",
+                        &out,
+                    ],
+                );
+                assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+                let bytes = std::fs::read(d.path().join(&out)).expect("history written");
+                inert(
+                    format.destination(),
+                    bytes,
+                    &format!("history {name} {lang}"),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn forget_prints_township_names_inert() {
+        let d = recorded_ledger();
+        let r = povcheck(
+            d.path(),
+            &[
+                "history", "--ledger", "L.sqlite", "--forget", "2017-12", "--yes",
+            ],
+        );
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let text = String::from_utf8(r.stdout).expect("utf-8");
+        assert!(text.contains("=HYPERLINK"), "{text}");
+        assert!(
+            text.chars().all(|c| c == '\n' || !c.is_control()),
+            "{text:?}"
+        );
+    }
+}
+
+/// Hostile text in every format the CLI offers, each checked by the kind of place its output
+/// goes to (`Reporter::destination`), so a new format is covered without editing this file.
+mod injection {
+    use super::*;
+    use clap::ValueEnum;
+    use povcheck::report::{Destination, reporter};
+
+    const ESCAPES: &str = "\u{1b}[2J\u{1b}]0;x\u{7}";
+    const FORMULA: &str = "=HYPERLINK(\"http://example.invalid\",\"x\")";
+
+    /// The sample run with escape sequences and formula text in a value, a message, a hint and
+    /// a unit name, besides the sample's own `<script>` and `=HYPERLINK` values.
+    fn hostile(format: Format) -> Vec<u8> {
+        let schema = sample_schema();
+        let mut run = sample_run(&schema);
+        let f = &mut run.findings[0];
+        f.value = Some(format!("{FORMULA}{ESCAPES}"));
+        f.message = format!("{ESCAPES}{}", f.message);
+        f.hint = format!("@SUM(A1){ESCAPES}");
+        if let Some(cells) = f.unit.as_mut() {
+            for (_, v) in cells.iter_mut() {
+                *v = format!("+{v}{ESCAPES}");
+            }
+        }
+        let mut buf = Vec::new();
+        write(&run, format, &mut buf).expect("write");
+        buf
+    }
+
+    pub(super) fn no_controls_but_line_ends(s: &str, what: &str) {
+        let bad: Vec<char> = s
+            .chars()
+            .filter(|c| c.is_control() && !matches!(c, '\n' | '\r'))
+            .collect();
+        assert!(bad.is_empty(), "{what}: raw control characters {bad:?}");
+    }
+
+    /// What inert means for each destination, and that the hostile text is still there,
+    /// shown rather than dropped: the `[2J` escape, the `@SUM(A1)` and `=HYPERLINK` formulas.
+    pub(super) fn inert(destination: Destination, out: Vec<u8>, what: &str) {
+        match destination {
+            Destination::Terminal => {
+                let s = String::from_utf8(out).expect("utf-8");
+                no_controls_but_line_ends(&s, what);
+                assert!(!s.contains('\r'), "{what}: a CR could overwrite a line");
+                assert!(s.contains("\\u{1b}[2J"), "{what}: the escape is shown");
+            }
+            Destination::Json => {
+                let s = String::from_utf8(out).expect("utf-8");
+                no_controls_but_line_ends(&s, what);
+                // One document or a stream of them (ndjson): every one must parse.
+                let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&s)
+                    .into_iter()
+                    .collect::<Result<_, _>>()
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                let all: String = docs.iter().map(|d| d.to_string()).collect();
+                assert!(all.contains("\\u001b[2J"), "{what}: the value is kept");
+            }
+            Destination::Csv => {
+                let s = String::from_utf8(out).expect("utf-8");
+                let rows = parse_csv(s.trim_start_matches('\u{feff}'));
+                let cells: Vec<&String> = rows.iter().flatten().collect();
+                for c in &cells {
+                    assert!(
+                        !c.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                        "{what}: {c:?}"
+                    );
+                }
+                assert!(cells.iter().any(|c| c.starts_with("'@SUM(A1)")), "{what}");
+            }
+            Destination::Workbook => {
+                use calamine::{Reader, Xlsx, open_workbook_from_rs};
+                let mut book: Xlsx<_> =
+                    open_workbook_from_rs(std::io::Cursor::new(out)).expect("xlsx");
+                let mut hostile = 0;
+                for name in book.sheet_names() {
+                    let formulas = book.worksheet_formula(&name).expect("formulas");
+                    assert!(
+                        formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+                        "{what}: {name} has a formula"
+                    );
+                    let range = book.worksheet_range(&name).expect("sheet");
+                    hostile += range
+                        .used_cells()
+                        .filter(|(_, _, c)| c.to_string().starts_with("=HYPERLINK"))
+                        .count();
+                }
+                assert!(hostile > 0, "{what}: formula text kept as a string");
+            }
+            Destination::Html => {
+                let s = String::from_utf8(out).expect("utf-8");
+                assert!(!s.contains("<script>alert(1)"), "{what}: live markup");
+                assert_eq!(
+                    s.matches("<script").count(),
+                    1,
+                    "{what}: one script, the page's"
+                );
+            }
+            Destination::Xml => {
+                let s = String::from_utf8(out).expect("utf-8");
+                no_controls_but_line_ends(&s, what);
+                assert!(!s.contains("<script>alert(1)"), "{what}: live markup");
+                let mut reader = quick_xml::Reader::from_str(&s);
+                loop {
+                    match reader.read_event() {
+                        Ok(quick_xml::events::Event::Eof) => break,
+                        Ok(_) => {}
+                        Err(e) => panic!("{what}: not well-formed XML: {e}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_format_keeps_hostile_text_inert() {
+        for &format in Format::value_variants() {
+            inert(
+                reporter(format).destination(),
+                hostile(format),
+                &format!("{format:?}"),
+            );
         }
     }
 }

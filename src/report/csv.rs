@@ -7,30 +7,16 @@
 
 use std::io::{self, Write};
 
-use super::{Reporter, Run};
+use super::escape::csv_field as field;
+use super::{Destination, Reporter, Run};
 
 pub struct Csv;
 
-/// Quote when needed (RFC 4180) after neutralising formula starts.
-pub(crate) fn field(s: &str) -> String {
-    let s = neutralise(s);
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
-/// A leading apostrophe makes spreadsheet programs show the text instead of evaluating it.
-pub(crate) fn neutralise(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
-}
-
 impl Reporter for Csv {
+    fn destination(&self) -> Destination {
+        Destination::Csv
+    }
+
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         let levels: Vec<&str> = run.schema.unit_levels().collect();
         out.write_all("\u{feff}".as_bytes())?;
@@ -79,28 +65,5 @@ impl Reporter for Csv {
             write!(out, "{}\r\n", cells.join(","))?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn neutralises_formula_starts_only() {
-        for s in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
-            assert!(neutralise(s).starts_with('\''), "{s:?}");
-        }
-        for s in ["1-1", "张三", "a=b", ""] {
-            assert_eq!(neutralise(s), s);
-        }
-    }
-
-    #[test]
-    fn quotes_separators() {
-        assert_eq!(field("a,b"), "\"a,b\"");
-        assert_eq!(field("say \"x\""), "\"say \"\"x\"\"\"");
-        assert_eq!(field("=A1,\"q\""), "\"'=A1,\"\"q\"\"\"");
-        assert_eq!(field("plain"), "plain");
     }
 }

@@ -15,28 +15,13 @@ use crate::attribute::UnitReport;
 use crate::finding::Finding;
 use crate::read::InputStatus;
 
+use super::escape::html as escape;
 use super::{
-    Reporter, Run, category_label, rule_counts, rule_text, severity_label, t, unit_cells_label,
-    unit_label,
+    Destination, Reporter, Run, category_label, rule_counts, rule_text, severity_label, t,
+    unit_cells_label, unit_label,
 };
 
 pub struct Html;
-
-/// HTML-escapes text for element content and quoted attribute values alike.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const STYLE: &str = "body{font-family:system-ui,'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
@@ -62,6 +47,10 @@ u.addEventListener('change',apply);r.addEventListener('change',apply);s.addEvent
 })();";
 
 impl Reporter for Html {
+    fn destination(&self) -> Destination {
+        Destination::Html
+    }
+
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         let mut h = String::new();
         page(run, &mut h).map_err(io::Error::other)?;
@@ -432,15 +421,6 @@ fn findings(run: &Run, h: &mut String) -> std::fmt::Result {
 mod tests {
     use super::*;
     use crate::finding::Lang;
-
-    #[test]
-    fn escapes_the_five_characters() {
-        assert_eq!(
-            escape("<a href=\"x\" title='y'>&</a>"),
-            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
-        );
-        assert_eq!(escape("张三"), "张三");
-    }
 
     #[test]
     fn lang_en_is_used() {

@@ -52,11 +52,15 @@ use crate::check::SkippedRule;
 use crate::finding::{Category, Finding, FindingScope, Severity};
 use crate::read::{InputEntry, InputStatus};
 
-use super::{Reporter, Run};
+use super::{Destination, Reporter, Run};
 
 pub struct Json;
 
 impl Reporter for Json {
+    fn destination(&self) -> Destination {
+        Destination::Json
+    }
+
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         let doc = JsonRun {
             head: Head::of(run),

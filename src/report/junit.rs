@@ -15,32 +15,16 @@ use std::io::{self, Write};
 
 use crate::finding::{Finding, Severity};
 
-use super::{Reporter, Run, location, t};
+use super::escape::xml as xml_escape;
+use super::{Destination, Reporter, Run, location, t};
 
 pub struct Junit;
 
-/// Escapes text for XML element content and attribute values alike; control characters that
-/// XML 1.0 cannot carry at all are dropped rather than producing an unparsable report.
-pub(crate) fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 impl Reporter for Junit {
+    fn destination(&self) -> Destination {
+        Destination::Xml
+    }
+
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         let level = run.schema.units.levels.last().map(String::as_str);
         let file_suite = t(run.lang, "文件", "files").to_string();
@@ -154,17 +138,4 @@ fn suite_name(run: &Run, cells: &[(String, String)], level: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_markup_and_drops_invalid_controls() {
-        assert_eq!(
-            xml_escape("<a href=\"x\">&'</a>\u{1}"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;"
-        );
-    }
 }

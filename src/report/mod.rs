@@ -4,7 +4,10 @@
 //! never decide the exit status. Every format implements [`Reporter`]; [`write`] picks one.
 
 pub mod annotated;
+pub mod catalogue;
 pub mod csv;
+pub mod escape;
+pub mod history;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -16,6 +19,8 @@ pub mod terminal;
 pub mod xlsx;
 
 use std::io::{self, Write};
+
+pub use escape::Destination;
 
 use crate::attribute::{Summary, UnitReport};
 use crate::check::SkippedRule;
@@ -40,6 +45,9 @@ pub struct Run<'a> {
     pub lang: Lang,
 }
 
+/// The formats `check --format` offers: this enum and [`reporter`] are the whole registry. Tests
+/// iterate over `Format::value_variants()`, so a new format is covered by the mask and
+/// injection tests with no list to update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Terminal,
@@ -56,6 +64,9 @@ pub enum Format {
 /// begin/finding/finish protocol would buy nothing but ceremony.
 pub trait Reporter {
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()>;
+    /// What kind of place the output goes to, so the tests know what "inert" means for it
+    /// without a hand-kept list of formats; no default, a new format has to say.
+    fn destination(&self) -> Destination;
 }
 
 /// The writer for `format`.

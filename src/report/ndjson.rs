@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::json::{Head, JsonFinding, JsonInput, JsonUnit};
-use super::{Reporter, Run};
+use super::{Destination, Reporter, Run};
 
 pub struct Ndjson;
 
@@ -27,6 +27,10 @@ fn line(out: &mut dyn Write, l: &Line) -> io::Result<()> {
 }
 
 impl Reporter for Ndjson {
+    fn destination(&self) -> Destination {
+        Destination::Json
+    }
+
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         for i in &run.inputs {
             line(out, &Line::Input(i.into()))?;

@@ -16,8 +16,8 @@ use unicode_width::UnicodeWidthStr;
 use crate::finding::Lang;
 
 use super::{
-    Reporter, Run, category_label, rule_counts, rule_text, severity_label, t, unit_cells_label,
-    unit_label,
+    Destination, Reporter, Run, category_label, rule_counts, rule_text, severity_label, t,
+    unit_cells_label, unit_label,
 };
 
 pub struct Xlsx;
@@ -28,6 +28,10 @@ const MAX_ROWS: usize = 1_048_576;
 const MAX_WIDTH: f64 = 60.0;
 
 impl Reporter for Xlsx {
+    fn destination(&self) -> Destination {
+        Destination::Workbook
+    }
+
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         let bytes = workbook(run).map_err(io::Error::other)?;
         out.write_all(&bytes)

@@ -3,7 +3,6 @@
 //! `load` turns TOML into a validated [`Schema`]; the default schema is embedded in the binary
 //! (`schemas/default.toml`). Every later stage reads the schema and never changes it.
 
-pub mod catalogue;
 pub mod columns;
 pub mod load;
 

@@ -1,14 +1,18 @@
 //! Renders the rule catalogue of a schema (`povcheck rules`) and one rule's doc (`povcheck rule`).
 //!
 //! The Markdown form is committed as docs/rules.md and compared with the schema by the test
-//! suite, so the reference cannot drift from the rules that actually run.
+//! suite, so the reference cannot drift from the rules that actually run. A schema is a file a
+//! district may hand round: its texts pass through the shared escaping layer like any data, so
+//! a message cannot carry an escape sequence to the terminal.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{Rule, RuleKind, RuleScope, Schema};
+use super::escape::{md_cell, terminal as term, terminal_lines};
+use super::{category_label, severity_label};
 use crate::finding::{Category, Lang, Severity};
+use crate::schema::{Rule, RuleKind, RuleScope, Schema};
 
 /// Output form of `povcheck rules`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,24 +22,7 @@ pub enum Format {
     Md,
 }
 
-fn category_label(c: Category, lang: Lang) -> &'static str {
-    match (lang, c) {
-        (Lang::En, _) => c.as_str(),
-        (Lang::Zh, Category::Completeness) => "缺项漏项",
-        (Lang::Zh, Category::Validity) => "数据不正确",
-        (Lang::Zh, Category::Consistency) => "逻辑关系错误",
-    }
-}
-
-fn severity_label(s: Severity, lang: Lang) -> &'static str {
-    match (lang, s) {
-        (Lang::En, _) => s.as_str(),
-        (Lang::Zh, Severity::Error) => "错误",
-        (Lang::Zh, Severity::Warning) => "警告",
-    }
-}
-
-pub fn scope_str(s: RuleScope) -> &'static str {
+fn scope_str(s: RuleScope) -> &'static str {
     match s {
         RuleScope::Row => "row",
         RuleScope::Household => "household",
@@ -64,11 +51,6 @@ fn hint(rule: &Rule, lang: Lang) -> &str {
         Lang::En if !rule.hint_en.is_empty() => &rule.hint_en,
         _ => &rule.hint,
     }
-}
-
-/// Markdown table cells cannot hold a bare `|`.
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|")
 }
 
 #[derive(Serialize)]
@@ -103,11 +85,11 @@ pub fn write_rules(
                 writeln!(
                     out,
                     "{}  {}  {}  {}  {}{}",
-                    r.code,
+                    term(&r.code),
                     category_label(r.category, lang),
                     severity_label(r.severity, lang),
                     scope_label(r.scope, lang),
-                    message(r, lang),
+                    term(message(r, lang)),
                     off
                 )?;
             }
@@ -232,7 +214,7 @@ pub fn write_rule(rule: &Rule, lang: Lang, out: &mut dyn Write) -> io::Result<()
     writeln!(
         out,
         "{}  {}  {}  {}",
-        rule.code,
+        term(&rule.code),
         category_label(rule.category, lang),
         severity_label(rule.severity, lang),
         scope_label(rule.scope, lang)
@@ -241,12 +223,39 @@ pub fn write_rule(rule: &Rule, lang: Lang, out: &mut dyn Write) -> io::Result<()
         Lang::Zh => ("提示信息", "修改建议"),
         Lang::En => ("message", "hint"),
     };
-    writeln!(out, "{msg_l}: {}", message(rule, lang))?;
+    writeln!(out, "{msg_l}: {}", terminal_lines(message(rule, lang)))?;
     if !hint(rule, lang).is_empty() {
-        writeln!(out, "{hint_l}: {}", hint(rule, lang))?;
+        writeln!(out, "{hint_l}: {}", terminal_lines(hint(rule, lang)))?;
     }
     if !rule.doc.trim().is_empty() {
-        writeln!(out, "\n{}", rule.doc.trim())?;
+        writeln!(out, "\n{}", terminal_lines(rule.doc.trim()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A schema is a file handed round: its texts must not reach the terminal live either.
+    #[test]
+    fn schema_texts_cannot_send_escape_sequences() {
+        let mut schema = crate::report::sample::sample_schema();
+        schema.rules[0].message = "清屏\u{1b}[2J".into();
+        schema.rules[0].hint = "响铃\u{7}".into();
+        schema.rules[0].doc = "第一行\n覆盖\r第二行".into();
+        let mut out = Vec::new();
+        write_rules(&schema, Format::Terminal, Lang::Zh, &mut out).expect("write");
+        write_rule(&schema.rules[0], Lang::Zh, &mut out).expect("write");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(
+            text.chars().all(|c| c == '\n' || !c.is_control()),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("清屏\\u{1b}[2J") && text.contains("响铃\\u{7}"),
+            "{text}"
+        );
+        assert!(text.contains("第一行\n覆盖\\r第二行"), "{text}");
+    }
 }
