@@ -30,6 +30,11 @@ pub const COMPUTED: &[(&str, &[&str], &str)] = &[
     ),
     ("_birth", &["证件号码"], "_id_birth, else a valid 出生日期"),
     (
+        "_id_len",
+        &["证件号码"],
+        "characters of the normalised 证件号码 (15, 18, 20 or 22) where V101 and V105 do not fire, else null",
+    ),
+    (
         "_age",
         &["证件号码"],
         "completed years at the reference date, from _birth (null when unknown)",
@@ -69,6 +74,16 @@ pub const COMPUTED: &[(&str, &[&str], &str)] = &[
         "_exit_line",
         &["识别标准", "脱贫年度"],
         "the policy exit line for the row's 识别标准 and 脱贫年度 (null where the table has none)",
+    ),
+    (
+        "_data_year",
+        &[],
+        "the data year: the year of the reference date (--as-of, else the schema's as_of)",
+    ),
+    (
+        "_data_year_line",
+        &["识别标准"],
+        "the policy exit line for the row's 识别标准 in the data year (null where the table has none)",
     ),
     (
         "_income_calc",
@@ -121,13 +136,18 @@ pub const COMPUTED: &[(&str, &[&str], &str)] = &[
     ),
     (
         "_hh_dropouts",
-        &["户编号", "证件号码", "健康状况", "在校生状况"],
-        "members aged $compulsory_age_min–$compulsory_age_max, not 残疾, _not_in_school (L111 holds)",
+        &["户编号", "证件号码", "健康状况", "文化程度", "在校生状况"],
+        "members aged $compulsory_age_min–$compulsory_age_max, not 残疾 / 患有大病, 文化程度 not 初中 or higher, _not_in_school (L111 holds)",
     ),
     (
         "_hh_uninsured",
         &["户编号", "是否参加城乡居民基本医疗保险"],
         "members with 是否参加城乡居民基本医疗保险 = 否",
+    ),
+    (
+        "_hh_helpers",
+        &["户编号", "帮扶责任人"],
+        "members whose 帮扶责任人 is filled (帮扶责任人 is not a household field)",
     ),
     (
         "_hh_able_adults",

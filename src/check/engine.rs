@@ -25,6 +25,8 @@ pub(crate) struct Compiled<'s> {
     pub assert: Expr,
     /// Fields the rule needs, directly or through computed columns.
     pub fields: BTreeSet<String>,
+    /// The rule's `alternatives` it reads: a file needs at least one of them.
+    pub alternatives: BTreeSet<String>,
     /// Every name the SQL reads (fields and computed columns).
     pub names: BTreeSet<String>,
 }
@@ -78,11 +80,18 @@ pub(crate) fn compile_rule<'s>(rule: &'s Rule, schema: &Schema) -> Result<Compil
             return Err(format!("未知的列 {n}"));
         }
     }
+    let alternatives: BTreeSet<String> = fields
+        .iter()
+        .filter(|f| rule.alternatives.contains(f))
+        .cloned()
+        .collect();
+    fields.retain(|f| !alternatives.contains(f));
     Ok(Compiled {
         rule,
         when,
         assert,
         fields,
+        alternatives,
         names,
     })
 }
@@ -105,6 +114,8 @@ fn count_over(cond: Expr, key: &str) -> PolarsResult<Expr> {
 }
 
 const SCHOOL_NOT: &[&str] = &["非在校生", "学前教育"];
+/// 文化程度 that means compulsory school is finished (L111 / L403 exemption).
+const FINISHED_COMPULSORY: &[&str] = &["初中", "高中", "大专及以上"];
 const MALE_REL: &[&str] = &[
     "之子",
     "之女婿",
@@ -216,7 +227,15 @@ fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataF
     }
     for name in filled {
         if let Some(field) = columns::filled_field(name) {
-            let v: Vec<bool> = ds.filled_column(field);
+            // Null where the file has no such column: neither filled nor empty, so a rule over
+            // alternative columns only judges the ones the file has.
+            let present: Vec<bool> = ds.present.iter().map(|p| p.contains_key(field)).collect();
+            let v: Vec<Option<bool>> = ds
+                .filled_column(field)
+                .into_iter()
+                .zip(&ds.t)
+                .map(|(f, t)| present[*t as usize].then_some(f))
+                .collect();
             cols.push(Column::new(name.as_str().into(), v));
         }
     }
@@ -243,6 +262,19 @@ fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataF
     cols.push(Column::new("_school_blank".into(), &ds.school_blank));
     cols.push(Column::new("_working".into(), &ds.work_filled));
     cols.push(Column::new("_exit_line".into(), &ds.exit_line));
+    cols.push(Column::new("_data_year_line".into(), &ds.data_year_line));
+    cols.push(Column::new(
+        "_data_year".into(),
+        vec![chrono::Datelike::year(&ds.as_of); n],
+    ));
+    // D101's key: the 18 characters that name the person, where they differ from the ID.
+    cols.push(Column::new(
+        "_id_key18".into(),
+        ds.id_key
+            .iter()
+            .map(|k| k.as_deref())
+            .collect::<Vec<Option<&str>>>(),
+    ));
     cols.push(Column::new("_excluded".into(), &ds.excluded));
     DataFrame::new(n, cols)
 }
@@ -268,6 +300,10 @@ fn computed(lf: LazyFrame, schema: &Schema) -> PolarsResult<LazyFrame> {
             .then(lit("女"))
             .otherwise(lit(NULL).cast(DataType::String))
             .alias("_rel_sex"),
+        when(c("_id_comparable"))
+            .then(c("证件号码").str().len_chars().cast(DataType::Int32))
+            .otherwise(lit(NULL).cast(DataType::Int32))
+            .alias("_id_len"),
         ((c("工资性收入") + c("生产经营性收入") + c("财产性收入") + c("转移性收入")
             - c("生产经营性支出"))
             / c("人数"))
@@ -292,13 +328,24 @@ fn computed(lf: LazyFrame, schema: &Schema) -> PolarsResult<LazyFrame> {
         count_over(c("健康状况").eq(lit("残疾")), "_hh")?.alias("_hh_disabled"),
         count_over(any_of(c("健康状况"), &["长期慢性病", "患有大病"]), "_hh")?.alias("_hh_ill"),
         count_over(c("是否享受低保").eq(lit("是")), "_hh")?.alias("_hh_dibao"),
+        // L111's condition; an empty (null) 健康状况 or 文化程度 does not exempt.
         count_over(
             age_between("compulsory_age_min", "compulsory_age_max")
-                .and(c("健康状况").neq(lit("残疾")))
+                .and(
+                    any_of(c("健康状况"), &["残疾", "患有大病"])
+                        .not()
+                        .fill_null(true),
+                )
+                .and(
+                    any_of(c("文化程度"), FINISHED_COMPULSORY)
+                        .not()
+                        .fill_null(true),
+                )
                 .and(c("_not_in_school")),
             "_hh",
         )?
         .alias("_hh_dropouts"),
+        count_over(c("帮扶责任人").is_not_null(), "_hh")?.alias("_hh_helpers"),
         count_over(c("是否参加城乡居民基本医疗保险").eq(lit("否")), "_hh")?.alias("_hh_uninsured"),
         count_over(
             c("健康状况")
@@ -352,7 +399,7 @@ fn computed(lf: LazyFrame, schema: &Schema) -> PolarsResult<LazyFrame> {
         )?
         .alias("_hh_generation_gap"),
         when(c("_id_comparable"))
-            .then(c("证件号码"))
+            .then(c("_id_key18").fill_null(c("证件号码")))
             .otherwise(lit(NULL).cast(DataType::String))
             .alias("_idkey"),
     ];
@@ -412,11 +459,18 @@ pub(crate) fn run_rules(
     for (k, c) in compiled.iter().enumerate() {
         let mut allowed: Vec<u32> = Vec::new();
         for (ti, table) in ds.tables.iter().enumerate() {
-            let missing: Vec<&String> = c
+            let mut missing: Vec<&String> = c
                 .fields
                 .iter()
                 .filter(|f| !ds.present[ti].contains_key(f.as_str()))
                 .collect();
+            if !c
+                .alternatives
+                .iter()
+                .any(|f| ds.present[ti].contains_key(f.as_str()))
+            {
+                missing.extend(&c.alternatives);
+            }
             if missing.is_empty() {
                 allowed.push(ti as u32);
             } else {
@@ -589,25 +643,49 @@ pub(crate) fn age_skips(ds: &Dataset, compiled: &[Compiled], skipped: &mut Vec<S
     }
 }
 
-/// L302-style rules need an exit line; households whose standard/year has none are skipped.
+/// Rules reading an exit line skip households whose standard and year have none (reported).
 pub(crate) fn exit_line_skips(ds: &Dataset, compiled: &[Compiled], skipped: &mut Vec<SkippedRule>) {
-    let mut missing: HashMap<usize, usize> = HashMap::new();
-    for g in 0..ds.len() {
-        if ds.anchor[g] && ds.exit_line[g].is_none() {
-            let has = |f: &str| ds.display(g, f).is_some();
-            if has("识别标准") && has("脱贫年度") {
-                *missing.entry(ds.t[g] as usize).or_default() += 1;
+    let data_year = chrono::Datelike::year(&ds.as_of);
+    // (computed column, the rows' lines, whether the year comes from 脱贫年度, the reason).
+    let kinds: [(&str, &[Option<f64>], bool, String); 2] = [
+        (
+            "_exit_line",
+            &ds.exit_line,
+            true,
+            "户的识别标准与脱贫年度在策略表中没有脱贫标准线，对这些户未检查".to_string(),
+        ),
+        (
+            "_data_year_line",
+            &ds.data_year_line,
+            false,
+            format!(
+                "户的识别标准在策略表中没有 {data_year} 年（数据年度）的脱贫标准线，对这些户未检查"
+            ),
+        ),
+    ];
+    for (name, lines, needs_year, reason) in kinds {
+        let users: Vec<&Compiled> = compiled.iter().filter(|c| c.names.contains(name)).collect();
+        if users.is_empty() {
+            continue;
+        }
+        let mut missing: HashMap<usize, usize> = HashMap::new();
+        for g in 0..ds.len() {
+            if ds.anchor[g] && lines[g].is_none() {
+                let has = |f: &str| ds.display(g, f).is_some();
+                if has("识别标准") && (!needs_year || has("脱贫年度")) {
+                    *missing.entry(ds.t[g] as usize).or_default() += 1;
+                }
             }
         }
-    }
-    for c in compiled.iter().filter(|c| c.names.contains("_exit_line")) {
-        for (t, count) in &missing {
-            push_skip(
-                skipped,
-                &ds.tables[*t].file,
-                &c.rule.code,
-                format!("{count} 户的识别标准与脱贫年度在策略表中没有脱贫标准线，对这些户未检查"),
-            );
+        for c in users {
+            for (t, count) in &missing {
+                push_skip(
+                    skipped,
+                    &ds.tables[*t].file,
+                    &c.rule.code,
+                    format!("{count} {reason}"),
+                );
+            }
         }
     }
 }

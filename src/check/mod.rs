@@ -107,7 +107,11 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
                 .flat_map(|(_, deps, _)| deps.iter().map(|d| d.to_string())),
         );
         keep.insert("性别".to_string());
-        keep.extend(compiled.iter().flat_map(|c| c.fields.iter().cloned()));
+        keep.extend(
+            compiled
+                .iter()
+                .flat_map(|c| c.fields.iter().chain(&c.alternatives).cloned()),
+        );
     }
     let t0 = std::time::Instant::now();
     let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &keep, &mut emit);

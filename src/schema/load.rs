@@ -609,6 +609,19 @@ fn validate(schema: &Schema, spans: &SpanDoc, ctx: &Ctx) -> Result<(), Error> {
                 code_span,
             ));
         }
+        if let Some(a) = rule
+            .alternatives
+            .iter()
+            .find(|a| !names.contains(a.as_str()))
+        {
+            return Err(ctx.err(
+                format!(
+                    "rule {}: alternatives names {a}, which is not a field",
+                    rule.code
+                ),
+                code_span,
+            ));
+        }
 
         match rule.kind {
             RuleKind::Builtin => {

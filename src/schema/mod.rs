@@ -242,6 +242,11 @@ pub struct Rule {
     /// Canonical columns the rule points at; the first is the finding's `column`.
     #[serde(default)]
     pub columns: Vec<String>,
+    /// Fields the rule reads of which a file needs only one: the rule runs on whichever of
+    /// them the file has (`_filled_<field>` is null for an absent one) and is skipped only when
+    /// it has none (C112, C114 over the columns the file has).
+    #[serde(default)]
+    pub alternatives: Vec<String>,
     pub message: String,
     pub message_en: String,
     #[serde(default)]
