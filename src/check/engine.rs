@@ -669,8 +669,8 @@ pub(crate) fn exit_line_skips(ds: &Dataset, compiled: &[Compiled], skipped: &mut
             continue;
         }
         let mut missing: HashMap<usize, usize> = HashMap::new();
-        for g in 0..ds.len() {
-            if ds.anchor[g] && lines[g].is_none() {
+        for (g, line) in lines.iter().enumerate() {
+            if ds.anchor[g] && line.is_none() {
                 let has = |f: &str| ds.display(g, f).is_some();
                 if has("识别标准") && (!needs_year || has("脱贫年度")) {
                     *missing.entry(ds.t[g] as usize).or_default() += 1;
