@@ -115,7 +115,8 @@ fn id_checks(raw: &str, row: u32, out: &mut BTreeSet<(u32, String)>) -> Id {
         return none;
     }
     let mut norm = raw.to_string();
-    if norm.ends_with('x') {
+    // A lower-case x, also before a 残疾人证 suffix.
+    if norm.contains('x') {
         f("V106");
         norm = norm.to_uppercase();
     }
@@ -564,15 +565,22 @@ fn validate(rows: &[(u32, Vec<String>)], as_of: NaiveDate) -> BTreeSet<(u32, Str
         if health.as_deref() == Some("健康") && labour.as_deref() == Some("丧失劳动力") {
             push("L126", false);
         }
-        // No 证件类型 column in the sample: V108 and L131 do not run; L132 goes by length.
+        // V108, L131–L133: the document type and the 残疾人证 number.
         let raw_id = g(r, "证件号码");
-        if id.usable && matches!(raw_id.len(), 20 | 22) {
-            if health.as_deref() == Some("健康") {
-                push("L132", false);
-            }
-            if matches!(raw_id.as_bytes()[19], b'1' | b'2') && is_labour {
-                push("L133", false);
-            }
+        let id_type = g(r, "证件类型");
+        let card = id.usable && matches!(raw_id.len(), 20 | 22);
+        if id.usable && ((id_type == "居民身份证" && card) || (id_type == "残疾人证" && !card))
+        {
+            push("V108", false);
+        }
+        if id.usable && health.as_deref() == Some("残疾") && id_type != "残疾人证" && !card {
+            push("L131", false);
+        }
+        if health.as_deref() == Some("健康") && (id_type == "残疾人证" || card) {
+            push("L132", false);
+        }
+        if card && matches!(raw_id.as_bytes()[19], b'1' | b'2') && is_labour {
+            push("L133", false);
         }
     }
     // Households.
@@ -945,7 +953,7 @@ fn every_kind_is_injected_and_the_manifest_names_the_changed_cells() {
         "C101", "V102", "V103", "V105", "V106", "V201", "V301", "V302", "V501", "L101", "L111",
         "L121", "L202", "L203", "L301", "L401", "L503", "D101", "C107", "C108", "C109", "C111",
         "C112", "C113", "C114", "C115", "V304", "V305", "L114", "L126", "L127", "L129", "L132",
-        "L133",
+        "L133", "V108", "L131",
     ] {
         assert!(codes.contains(c), "{c} never injected");
     }
@@ -966,7 +974,7 @@ fn every_kind_is_injected_and_the_manifest_names_the_changed_cells() {
             "V102" => check_char(v) != v.chars().nth(17).unwrap(),
             "V103" => &v[10..12] == "13",
             "V105" => v.contains("E+17"),
-            "V106" => v.ends_with('x'),
+            "V106" => v.ends_with('x') || v.get(17..18) == Some("x"),
             "V201" => v == "初 中" || v == "已脱贫(享受政策)",
             "V301" => v.parse::<f64>().is_err(),
             "V302" => v == "13",
@@ -985,6 +993,8 @@ fn every_kind_is_injected_and_the_manifest_names_the_changed_cells() {
             "L127" => v == "无劳动力",
             "L129" => v == "高中二年级",
             "L132" | "L133" => v.len() == 20,
+            "V108" => v == "居民身份证",
+            "L131" => v.len() == 18,
             _ => true,
         };
         assert!(ok, "{e:?} points at {v:?}");

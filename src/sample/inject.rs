@@ -41,6 +41,8 @@ pub(crate) enum Kind {
     L129,
     L132,
     L133,
+    V108,
+    L131,
 }
 
 /// Round-robin order, so even a small sample shows every kind.
@@ -79,6 +81,8 @@ pub(crate) const KINDS: &[Kind] = &[
     Kind::L129,
     Kind::L132,
     Kind::L133,
+    Kind::V108,
+    Kind::L131,
 ];
 
 impl Kind {
@@ -118,6 +122,8 @@ impl Kind {
             Kind::L129 => "L129",
             Kind::L132 => "L132",
             Kind::L133 => "L133",
+            Kind::V108 => "V108",
+            Kind::L131 => "L131",
         }
     }
 
@@ -155,7 +161,9 @@ impl Kind {
             Kind::C115 => w.lifted = Some(false),
             Kind::V305 => w.lifted = Some(true),
             // A healthy working head: the one changed (or the worker the moved wage needs).
-            Kind::V304 | Kind::L127 | Kind::L132 | Kind::L133 => w.head_working = true,
+            Kind::V304 | Kind::L127 | Kind::L132 | Kind::L133 | Kind::V108 | Kind::L131 => {
+                w.head_working = true
+            }
             _ => {}
         }
         w

@@ -20,7 +20,7 @@ use inject::{CHINESE_NUMERALS, IdDamage, KINDS, Kind};
 use people::{Household, IdAlloc, Person, Rng};
 
 /// Header cells of the export, in order.
-pub const COLUMNS: [&str; 47] = [
+pub const COLUMNS: [&str; 48] = [
     "市",
     "县(市、区)",
     "乡(镇)",
@@ -68,6 +68,8 @@ pub const COLUMNS: [&str; 47] = [
     "银行卡号",
     "帮扶单位",
     "帮扶责任人",
+    // Appended (catalogue v2): V108, L131 and L132 read the document type.
+    "证件类型",
 ];
 
 // Column indices used by the generator and the injector.
@@ -89,6 +91,20 @@ const C_BUSINESS: usize = 31;
 const C_AREA: usize = 41;
 const C_CARD: usize = 44;
 const C_HELPER: usize = 46;
+const C_IDTYPE: usize = 47;
+
+/// What follows the 18-digit ID in a 残疾人证 number: category 1 (视力), grade 3 (not severe, so
+/// L133 stays quiet). Every 残疾 person holds one (L131).
+const DISABILITY_SUFFIX: &str = "13";
+
+/// The ID as written: a 残疾 person's is the 20-character 残疾人证 number.
+fn id_text(p: &Person, id18: &str) -> String {
+    if p.health == "残疾" {
+        format!("{id18}{DISABILITY_SUFFIX}")
+    } else {
+        id18.to_string()
+    }
+}
 const C_REASON: usize = 27;
 const C_LIFTED: usize = 28;
 const C_PER_CAPITA: usize = 35;
@@ -408,7 +424,7 @@ fn generate(opts: &SampleOptions, sink: &mut dyn Sink) -> Result<Manifest, Sampl
                     h.months = 0;
                 }
             }
-            Some((Kind::L133, _)) => {
+            Some((Kind::L133 | Kind::V108 | Kind::L131, _)) => {
                 if let Some(h) = members.first_mut() {
                     h.health = "残疾";
                 }
@@ -542,9 +558,16 @@ fn apply(
                 _ => "末位为小写 x",
             };
             match inject::damage_id(kind, p, &mut g.ids) {
+                // A damaged 残疾人证 number keeps its suffix (the L132 / L133 ones are complete).
+                Some(IdDamage::Text(t)) if t.len() == 18 => {
+                    set(rows, i, C_ID, &id_text(p, &t), None)
+                }
                 Some(IdDamage::Text(t)) => set(rows, i, C_ID, &t, None),
                 Some(IdDamage::Number(t, v)) => set(rows, i, C_ID, &t, Some(v)),
                 None => return false,
+            }
+            if kind == Kind::L132 {
+                set(rows, i, C_IDTYPE, "残疾人证", None);
             }
             record(row_of(i), C_ID, format!("证件号码{what}"));
         }
@@ -680,6 +703,27 @@ fn apply(
             all_rows(rows, col, "");
             record(first, col, what.into());
         }
+        Kind::V108 => {
+            // The head's 20-character 残疾人证 number under 居民身份证.
+            set(rows, 0, C_IDTYPE, "居民身份证", None);
+            record(
+                first,
+                C_IDTYPE,
+                "证件类型为居民身份证，证件号码却是 20 位残疾人证号".into(),
+            );
+        }
+        Kind::L131 => {
+            let Some(p) = h.members.first() else {
+                return false;
+            };
+            set(rows, 0, C_ID, &inject::ascii(&p.id), None);
+            set(rows, 0, C_IDTYPE, "居民身份证", None);
+            record(
+                first,
+                C_ID,
+                "户主残疾，证件类型为居民身份证，证件号码为 18 位（无残疾人证号）".into(),
+            );
+        }
         Kind::V304 => {
             record(
                 first,
@@ -724,7 +768,7 @@ fn render(h: &Household, p: &Person, i: usize, row: &mut [Cell], household: bool
             5 => cell.digits(h.number),
             6 => cell.digits(h.number * 1000 + i as u64 + 1),
             7 => cell.set(&p.name),
-            8 => cell.set(std::str::from_utf8(&p.id).unwrap_or("")),
+            8 => cell.set(&id_text(p, std::str::from_utf8(&p.id).unwrap_or(""))),
             9 => cell.number(f64::from(h.stated_n)),
             10 => cell.set(p.rel),
             11 => cell.set(if p.male { "男" } else { "女" }),
@@ -786,6 +830,11 @@ fn render(h: &Household, p: &Person, i: usize, row: &mut [Cell], household: bool
             44 => cell.set(&h.card),
             45 => cell.set(h.unit),
             46 => cell.set(&h.helper),
+            47 => cell.set(if p.health == "残疾" {
+                "残疾人证"
+            } else {
+                "居民身份证"
+            }),
             _ => cell.set(""),
         }
     }
