@@ -115,12 +115,24 @@ fn id_checks(raw: &str, row: u32, out: &mut BTreeSet<(u32, String)>) -> Id {
         return none;
     }
     let mut norm = raw.to_string();
-    if norm.ends_with('x') {
+    // A lower-case x, also before a 残疾人证 suffix.
+    if norm.contains('x') {
         f("V106");
         norm = norm.to_uppercase();
     }
+    // A 20/22-character 残疾人证 number is the 18-digit ID, category 1–7, grade 1–4 and B1–B9.
+    let suffix_ok = match norm.len() {
+        18 => true,
+        20 | 22 => {
+            let t = &norm.as_bytes()[18..];
+            (b'1'..=b'7').contains(&t[0])
+                && (b'1'..=b'4').contains(&t[1])
+                && (t.len() == 2 || (t[2] == b'B' && (b'1'..=b'9').contains(&t[3])))
+        }
+        _ => false,
+    };
     let b = norm.as_bytes();
-    let well_formed = b.len() == 18
+    let well_formed = suffix_ok
         && b[..17].iter().all(u8::is_ascii_digit)
         && (b[17].is_ascii_digit() || b[17] == b'X');
     if !well_formed {
@@ -131,7 +143,7 @@ fn id_checks(raw: &str, row: u32, out: &mut BTreeSet<(u32, String)>) -> Id {
     if birth.is_none() {
         f("V103");
     }
-    if check_char(&norm) != char::from(b[17]) {
+    if check_char(&norm[..18]) != char::from(b[17]) {
         f("V102");
     }
     if !["440811", "440802", "440803", "440804", "440823"].contains(&&norm[..6]) {
@@ -379,23 +391,24 @@ fn validate(rows: &[(u32, Vec<String>)], as_of: NaiveDate) -> BTreeSet<(u32, Str
         }
         let phone = g(r, "联系电话");
         let pb = phone.as_bytes();
-        if !(pb.len() == 11
+        // A blank phone or card is not invalid (C113 / C114 are about blanks).
+        let phone_ok = pb.len() == 11
             && pb[0] == b'1'
             && (b'3'..=b'9').contains(&pb[1])
-            && pb.iter().all(u8::is_ascii_digit))
-        {
+            && pb.iter().all(u8::is_ascii_digit);
+        if !phone.is_empty() && !phone_ok {
             push("V501", true);
         }
         let card = g(r, "银行卡号");
-        if !((16..=19).contains(&card.len())
+        let card_ok = (16..=19).contains(&card.len())
             && card.bytes().all(|b| b.is_ascii_digit())
-            && luhn_ok(&card))
-        {
+            && luhn_ok(&card);
+        if !card.is_empty() && !card_ok {
             push("V502", true);
         }
         let birth_col = NaiveDate::parse_from_str(&g(r, "出生日期"), "%Y-%m-%d").ok();
         if id.usable {
-            ids[i] = Some(id.norm.clone());
+            ids[i] = Some(id.norm[..18].to_string());
             if birth_col.is_some() && birth_col != id.birth {
                 push("L102", false);
             }
@@ -453,8 +466,35 @@ fn validate(rows: &[(u32, Vec<String>)], as_of: NaiveDate) -> BTreeSet<(u32, Str
             if a > 110 {
                 push("L104", false);
             }
-            if (6..=15).contains(&a) && health.as_deref() != Some("残疾") && not_in_school {
+            // Catalogue v2: 7–15; 残疾 / 患有大病 and a finished 初中 or higher are exempt.
+            if (7..=15).contains(&a)
+                && !matches!(health.as_deref(), Some("残疾" | "患有大病"))
+                && !matches!(edu.as_deref(), Some("初中" | "高中" | "大专及以上"))
+                && not_in_school
+            {
                 push("L111", false);
+            }
+            if (6..=22).contains(&a)
+                && !g(r, "文化程度").is_empty()
+                && g(r, "在校生状况").is_empty()
+            {
+                push("C109", false);
+            }
+            if (16..=22).contains(&a)
+                && !matches!(health.as_deref(), Some("残疾" | "患有大病"))
+                && matches!(edu.as_deref(), Some("文盲或半文盲" | "小学"))
+            {
+                push("L114", false);
+            }
+            if (16..=59).contains(&a)
+                && !in_school
+                && matches!(health.as_deref(), Some("长期慢性病" | "患有大病" | "残疾"))
+                && labour.as_deref() == Some("无劳动力")
+            {
+                push("L127", false);
+            }
+            if in_school && a >= 16 && (working || months.is_some_and(|m| m > 0.0)) {
+                push("L129", false);
             }
             if let Some(s) = school.as_deref() {
                 let bad = match s {
@@ -464,6 +504,7 @@ fn validate(rows: &[(u32, Vec<String>)], as_of: NaiveDate) -> BTreeSet<(u32, Str
                         !(13..=22).contains(&a)
                     }
                     "学前教育" => a >= 8,
+                    s if s.starts_with("高职") || s == "大专及以上" => a < 15,
                     _ => false,
                 } || (in_school && a > 30);
                 if bad {
@@ -471,7 +512,9 @@ fn validate(rows: &[(u32, Vec<String>)], as_of: NaiveDate) -> BTreeSet<(u32, Str
                 }
             }
             if let Some(e) = edu.as_deref()
-                && ((e == "学龄前儿童" && a >= 8) || (matches!(e, "高中" | "大专及以上") && a < 14))
+                && ((e == "学龄前儿童" && a >= 8)
+                    || (e == "高中" && a < 14)
+                    || (e == "大专及以上" && a < 18))
             {
                 push("L113", false);
             }
@@ -504,10 +547,40 @@ fn validate(rows: &[(u32, Vec<String>)], as_of: NaiveDate) -> BTreeSet<(u32, Str
         if g(r, "是否危房户") == "是" && g(r, "危房级别").is_empty() {
             push("C105", true);
         }
-        for f in ["是否参加城乡居民基本医疗保险", "是否参加大病保险"] {
+        for f in [
+            "是否参加城乡居民基本医疗保险",
+            "是否参加大病保险",
+            "是否参加城乡居民基本养老保险",
+        ] {
             if g(r, f).is_empty() {
                 push("C106", false);
             }
+        }
+        if g(r, "是否享受低保").is_empty() {
+            push("C107", false);
+        }
+        if g(r, "是否现役军人").is_empty() {
+            push("C108", false);
+        }
+        if health.as_deref() == Some("健康") && labour.as_deref() == Some("丧失劳动力") {
+            push("L126", false);
+        }
+        // V108, L131–L133: the document type and the 残疾人证 number.
+        let raw_id = g(r, "证件号码");
+        let id_type = g(r, "证件类型");
+        let card = id.usable && matches!(raw_id.len(), 20 | 22);
+        if id.usable && ((id_type == "居民身份证" && card) || (id_type == "残疾人证" && !card))
+        {
+            push("V108", false);
+        }
+        if id.usable && health.as_deref() == Some("残疾") && id_type != "残疾人证" && !card {
+            push("L131", false);
+        }
+        if health.as_deref() == Some("健康") && (id_type == "残疾人证" || card) {
+            push("L132", false);
+        }
+        if card && matches!(raw_id.as_bytes()[19], b'1' | b'2') && is_labour {
+            push("L133", false);
         }
     }
     // Households.
@@ -614,14 +687,12 @@ fn validate(rows: &[(u32, Vec<String>)], as_of: NaiveDate) -> BTreeSet<(u32, Str
                 )
             })
             .count();
-        let provincial = canon_h("识别标准").as_deref() == Some("省定标准");
-        if lifted && labour_count > 0 {
-            let year = num("脱贫年度").map(|y| y as i32);
-            let line = match (provincial, year) {
-                (true, Some(2016)) => Some(6433.0),
-                (true, Some(2017)) => Some(6883.0),
-                (false, Some(2016)) => Some(2952.0),
-                (false, Some(2017)) => Some(3335.0),
+        // Catalogue v2: every lifted household, against the data year's line (as_of 2017).
+        let standard = canon_h("识别标准");
+        if lifted {
+            let line = match standard.as_deref() {
+                Some("省定标准") => Some(6883.0),
+                Some("国家标准") => Some(3335.0),
                 _ => None,
             };
             if let (Some(l), Some(pc)) = (line, pc)
@@ -629,6 +700,40 @@ fn validate(rows: &[(u32, Vec<String>)], as_of: NaiveDate) -> BTreeSet<(u32, Str
             {
                 push("L302");
             }
+        }
+        let blank_all = |f: &str| m.iter().all(|&i| rows[i].1[col(f)].is_empty());
+        if blank_all("人均纯收入") {
+            push("C111");
+        }
+        if [
+            "工资性收入",
+            "生产经营性收入",
+            "财产性收入",
+            "转移性收入",
+            "生产经营性支出",
+        ]
+        .iter()
+        .any(|f| blank_all(f))
+        {
+            push("C112");
+        }
+        if blank_all("联系电话") {
+            push("C113");
+        }
+        if blank_all("银行卡号") || blank_all("开户银行") {
+            push("C114");
+        }
+        if unlifted && blank_all("帮扶责任人") {
+            push("C115");
+        }
+        if ["工资性收入", "生产经营性收入"]
+            .iter()
+            .any(|f| num(f).is_some_and(|x| x > 0.0 && x < 100.0))
+        {
+            push("V304");
+        }
+        if lifted && num("住房面积").is_some_and(|a| a < 10.0) {
+            push("V305");
         }
         if unlifted && pc.is_some_and(|p| p > 20000.0) {
             push("L303");
@@ -652,8 +757,9 @@ fn validate(rows: &[(u32, Vec<String>)], as_of: NaiveDate) -> BTreeSet<(u32, Str
                 push("L402");
             }
             if any(&|i| {
-                ages[i].is_some_and(|a| (6..=15).contains(&a))
-                    && cell(i, "健康状况") != "残疾"
+                ages[i].is_some_and(|a| (7..=15).contains(&a))
+                    && !matches!(cell(i, "健康状况").as_str(), "残疾" | "患有大病")
+                    && !matches!(cell(i, "文化程度").as_str(), "初中" | "高中" | "大专及以上")
                     && matches!(cell(i, "在校生状况").as_str(), "非在校生" | "")
             }) {
                 push("L403");
@@ -671,7 +777,11 @@ fn validate(rows: &[(u32, Vec<String>)], as_of: NaiveDate) -> BTreeSet<(u32, Str
                 .contains(&cell(i, "在校生状况").as_str())
                 && !matches!(cell(i, "在校生状况").as_str(), "非在校生" | "学前教育")
         };
-        match canon_h("主要致贫原因").as_deref() {
+        // Catalogue v2: a lifted household's cause is history (L502 still applies to all).
+        match canon_h("主要致贫原因")
+            .as_deref()
+            .filter(|r| unlifted || *r == "因残")
+        {
             Some("因病")
                 if !any(&|i| matches!(cell(i, "健康状况").as_str(), "长期慢性病" | "患有大病")) =>
             {
@@ -697,10 +807,12 @@ fn validate(rows: &[(u32, Vec<String>)], as_of: NaiveDate) -> BTreeSet<(u32, Str
             }
             _ => {}
         }
-        phones
-            .entry(first[col("联系电话")].clone())
-            .or_default()
-            .insert(k.clone());
+        if !first[col("联系电话")].is_empty() {
+            phones
+                .entry(first[col("联系电话")].clone())
+                .or_default()
+                .insert(k.clone());
+        }
     }
     out.extend(d102.into_iter().map(|r| (r, "D102".to_string())));
     // Dataset: duplicates.
@@ -839,7 +951,9 @@ fn every_kind_is_injected_and_the_manifest_names_the_changed_cells() {
     let codes: BTreeSet<&str> = m.rows.iter().map(|e| e.code.as_str()).collect();
     for c in [
         "C101", "V102", "V103", "V105", "V106", "V201", "V301", "V302", "V501", "L101", "L111",
-        "L121", "L202", "L203", "L301", "L401", "L503", "D101",
+        "L121", "L202", "L203", "L301", "L401", "L503", "D101", "C107", "C108", "C109", "C111",
+        "C112", "C113", "C114", "C115", "V304", "V305", "L114", "L126", "L127", "L129", "L132",
+        "L133", "V108", "L131",
     ] {
         assert!(codes.contains(c), "{c} never injected");
     }
@@ -860,7 +974,7 @@ fn every_kind_is_injected_and_the_manifest_names_the_changed_cells() {
             "V102" => check_char(v) != v.chars().nth(17).unwrap(),
             "V103" => &v[10..12] == "13",
             "V105" => v.contains("E+17"),
-            "V106" => v.ends_with('x'),
+            "V106" => v.ends_with('x') || v.get(17..18) == Some("x"),
             "V201" => v == "初 中" || v == "已脱贫(享受政策)",
             "V301" => v.parse::<f64>().is_err(),
             "V302" => v == "13",
@@ -871,6 +985,16 @@ fn every_kind_is_injected_and_the_manifest_names_the_changed_cells() {
             "L503" => v == "因学",
             "L111" => v == "非在校生",
             "L121" => v == "普通劳动力",
+            "C107" | "C108" | "C109" | "C111" | "C112" | "C113" | "C114" | "C115" => v.is_empty(),
+            "V304" => v == "50",
+            "V305" => v == "8",
+            "L114" => v == "小学",
+            "L126" => v == "丧失劳动力",
+            "L127" => v == "无劳动力",
+            "L129" => v == "高中二年级",
+            "L132" | "L133" => v.len() == 20,
+            "V108" => v == "居民身份证",
+            "L131" => v.len() == 18,
             _ => true,
         };
         assert!(ok, "{e:?} points at {v:?}");
@@ -941,7 +1065,9 @@ fn xlsx_and_csv_carry_the_same_content() {
                     COLUMNS[c]
                 );
             }
-            if c == col("证件号码") || c == col("户编号") || c == col("银行卡号") {
+            // A blank cell (C114's card) is empty, not text.
+            if (c == col("证件号码") || c == col("户编号") || c == col("银行卡号")) && !f.is_empty()
+            {
                 assert!(
                     matches!(d, Data::String(_)),
                     "row {n} {} should be text",

@@ -72,6 +72,12 @@ pub(crate) struct Dataset<'a> {
     pub school_blank: Vec<bool>,
     pub work_filled: Vec<bool>,
     pub exit_line: Vec<Option<f64>>,
+    /// The exit line of the row's 识别标准 in the data year (the reference date's year): the
+    /// income is that year's, so L302 compares it with that year's line.
+    pub data_year_line: Vec<Option<f64>>,
+    /// D101's key where it is not the ID itself: the first 18 characters of a 20/22-character
+    /// 残疾人证, the 18-digit form of a 15-digit ID (one person, one key). Null otherwise.
+    pub id_key: Vec<Option<String>>,
     pub excluded: Vec<Option<String>>,
 }
 

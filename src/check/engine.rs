@@ -160,6 +160,15 @@ fn fact_column(ds: &Dataset, name: &str, fact: Fact) -> PolarsResult<Column> {
         Fact::SchoolBlank => Column::new(name, &ds.school_blank),
         Fact::Working => Column::new(name, &ds.work_filled),
         Fact::ExitLine => Column::new(name, &ds.exit_line),
+        Fact::DataYearLine => Column::new(name, &ds.data_year_line),
+        Fact::DataYear => Column::new(name, vec![chrono::Datelike::year(&ds.as_of); n]),
+        Fact::IdKey18 => Column::new(
+            name,
+            ds.id_key
+                .iter()
+                .map(|k| k.as_deref())
+                .collect::<Vec<Option<&str>>>(),
+        ),
         Fact::Excluded => Column::new(name, &ds.excluded),
     })
 }
@@ -443,25 +452,49 @@ pub(crate) fn age_skips(ds: &Dataset, compiled: &[Compiled], skipped: &mut Vec<S
     }
 }
 
-/// L302-style rules need an exit line; households whose standard/year has none are skipped.
+/// Rules reading an exit line skip households whose standard and year have none (reported).
 pub(crate) fn exit_line_skips(ds: &Dataset, compiled: &[Compiled], skipped: &mut Vec<SkippedRule>) {
-    let mut missing: HashMap<usize, usize> = HashMap::new();
-    for g in 0..ds.len() {
-        if ds.anchor[g] && ds.exit_line[g].is_none() {
-            let has = |f: &str| ds.display(g, f).is_some();
-            if has("识别标准") && has("脱贫年度") {
-                *missing.entry(ds.t[g] as usize).or_default() += 1;
+    let data_year = chrono::Datelike::year(&ds.as_of);
+    // (computed column, the rows' lines, whether the year comes from 脱贫年度, the reason).
+    let kinds: [(&str, &[Option<f64>], bool, String); 2] = [
+        (
+            "_exit_line",
+            &ds.exit_line,
+            true,
+            "户的识别标准与脱贫年度在策略表中没有脱贫标准线，对这些户未检查".to_string(),
+        ),
+        (
+            "_data_year_line",
+            &ds.data_year_line,
+            false,
+            format!(
+                "户的识别标准在策略表中没有 {data_year} 年（数据年度）的脱贫标准线，对这些户未检查"
+            ),
+        ),
+    ];
+    for (name, lines, needs_year, reason) in kinds {
+        let users: Vec<&Compiled> = compiled.iter().filter(|c| c.names.contains(name)).collect();
+        if users.is_empty() {
+            continue;
+        }
+        let mut missing: HashMap<usize, usize> = HashMap::new();
+        for (g, line) in lines.iter().enumerate() {
+            if ds.anchor[g] && line.is_none() {
+                let has = |f: &str| ds.display(g, f).is_some();
+                if has("识别标准") && (!needs_year || has("脱贫年度")) {
+                    *missing.entry(ds.t[g] as usize).or_default() += 1;
+                }
             }
         }
-    }
-    for c in compiled.iter().filter(|c| c.names.contains("_exit_line")) {
-        for (t, count) in &missing {
-            push_skip(
-                skipped,
-                &ds.tables[*t].file,
-                &c.rule.code,
-                format!("{count} 户的识别标准与脱贫年度在策略表中没有脱贫标准线，对这些户未检查"),
-            );
+        for c in users {
+            for (t, count) in &missing {
+                push_skip(
+                    skipped,
+                    &ds.tables[*t].file,
+                    &c.rule.code,
+                    format!("{count} {reason}"),
+                );
+            }
         }
     }
 }

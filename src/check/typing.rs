@@ -60,6 +60,8 @@ pub(crate) fn type_tables<'a>(
         school_blank: vec![false; n],
         work_filled: vec![false; n],
         exit_line: vec![None; n],
+        data_year_line: vec![None; n],
+        id_key: vec![None; n],
         excluded: vec![None; n],
     };
     for (ti, table) in tables.iter().enumerate() {
@@ -214,6 +216,7 @@ pub(crate) fn type_tables<'a>(
         if let Some(id) = out.id {
             ds.id_valid = id.valid;
             ds.id_comparable = id.comparable;
+            ds.id_key = id.key;
             ds.id_birth = id.birth;
             ds.id_sex = id.sex;
             ds.id_region = id.region;
@@ -255,6 +258,7 @@ struct FieldOut<'s> {
 struct IdFacts {
     valid: Vec<bool>,
     comparable: Vec<bool>,
+    key: Vec<Option<String>>,
     birth: Vec<Option<NaiveDate>>,
     sex: Vec<Option<&'static str>>,
     region: Vec<Option<String>>,
@@ -278,6 +282,7 @@ fn type_field<'s>(
         id: is_id.then(|| IdFacts {
             valid: vec![false; n],
             comparable: vec![false; n],
+            key: vec![None; n],
             birth: vec![None; n],
             sex: vec![None; n],
             region: vec![None; n],
@@ -488,6 +493,10 @@ fn type_field<'s>(
                         .issues
                         .iter()
                         .any(|i| matches!(i.code(), "V101" | "V105"));
+                    id.key[g] = chk
+                        .id18()
+                        .filter(|k| *k != chk.normalized)
+                        .map(str::to_string);
                     id.birth[g] = chk.birth;
                     id.sex[g] = chk.sex.map(|s| s.as_code());
                     id.region[g] = chk.region.clone();
@@ -567,12 +576,15 @@ fn derive_person_facts(ds: &mut Dataset, exclusions: &HashMap<String, String>) {
     };
     let ids = ds.typed.get("证件号码");
     let mut exit_line = vec![None; n];
+    let mut data_year_line = vec![None; n];
     let mut excluded = vec![None; n];
+    let data_year = chrono::Datelike::year(&ds.as_of);
     for g in 0..n {
-        if let (Some(s), Some(y)) = (std_col, year_col)
-            && let (Some(s), Some(y)) = (s.str_at(g), y.num_at(g))
-        {
-            exit_line[g] = ds.schema.exit_line(s, y as i32);
+        if let Some(s) = std_col.and_then(|c| c.str_at(g)) {
+            data_year_line[g] = ds.schema.exit_line(s, data_year);
+            if let Some(y) = year_col.and_then(|c| c.num_at(g)) {
+                exit_line[g] = ds.schema.exit_line(s, y as i32);
+            }
         }
         if !exclusions.is_empty()
             && ds.id_comparable[g]
@@ -587,6 +599,7 @@ fn derive_person_facts(ds: &mut Dataset, exclusions: &HashMap<String, String>) {
         ds.age[g] = b.map(|b| types::age_at(b, ds.as_of));
     }
     ds.exit_line = exit_line;
+    ds.data_year_line = data_year_line;
     ds.excluded = excluded;
 }
 

@@ -25,6 +25,24 @@ pub(crate) enum Kind {
     L401,
     L503,
     D101,
+    C107,
+    C108,
+    C109,
+    C111,
+    C112,
+    C113,
+    C114,
+    C115,
+    V304,
+    V305,
+    L114,
+    L126,
+    L127,
+    L129,
+    L132,
+    L133,
+    V108,
+    L131,
 }
 
 /// Round-robin order, so even a small sample shows every kind.
@@ -47,6 +65,24 @@ pub(crate) const KINDS: &[Kind] = &[
     Kind::L401,
     Kind::L503,
     Kind::D101,
+    Kind::C107,
+    Kind::C108,
+    Kind::C109,
+    Kind::C111,
+    Kind::C112,
+    Kind::C113,
+    Kind::C114,
+    Kind::C115,
+    Kind::V304,
+    Kind::V305,
+    Kind::L114,
+    Kind::L126,
+    Kind::L127,
+    Kind::L129,
+    Kind::L132,
+    Kind::L133,
+    Kind::V108,
+    Kind::L131,
 ];
 
 impl Kind {
@@ -70,6 +106,24 @@ impl Kind {
             Kind::L401 => "L401",
             Kind::L503 => "L503",
             Kind::D101 => "D101",
+            Kind::C107 => "C107",
+            Kind::C108 => "C108",
+            Kind::C109 => "C109",
+            Kind::C111 => "C111",
+            Kind::C112 => "C112",
+            Kind::C113 => "C113",
+            Kind::C114 => "C114",
+            Kind::C115 => "C115",
+            Kind::V304 => "V304",
+            Kind::V305 => "V305",
+            Kind::L114 => "L114",
+            Kind::L126 => "L126",
+            Kind::L127 => "L127",
+            Kind::L129 => "L129",
+            Kind::L132 => "L132",
+            Kind::L133 => "L133",
+            Kind::V108 => "V108",
+            Kind::L131 => "L131",
         }
     }
 
@@ -89,10 +143,27 @@ impl Kind {
             }
             Kind::L202 => w.adult_child = true,
             Kind::L401 => w.lifted = Some(true),
-            Kind::L503 => w.adults_only = true,
+            // Unlifted: a lifted household's cause is history, L503 only judges 未脱贫 / 返贫.
+            Kind::L503 => {
+                w.adults_only = true;
+                w.lifted = Some(false);
+            }
             Kind::V201 if variant.is_multiple_of(2) => w.child_age = Some((12, 14)),
             Kind::V201 => w.lifted = Some(true),
             Kind::V302 => w.head_working = true,
+            // A child whose cell is blanked: other members keep the household's 低保 answer (L601).
+            Kind::C107 => w.child_age = Some((8, 12)),
+            // An adult child out of school (aged 16–22): a blank 在校生状况 below 16 is also L111.
+            Kind::C109 | Kind::L114 => w.child_age = Some((16, 22)),
+            Kind::L129 => w.child_age = Some((16, 17)),
+            // A healthy child under 16 with 丧失劳动力: L125 only looks at 16–59.
+            Kind::L126 => w.child_age = Some((8, 12)),
+            Kind::C115 => w.lifted = Some(false),
+            Kind::V305 => w.lifted = Some(true),
+            // A healthy working head: the one changed (or the worker the moved wage needs).
+            Kind::V304 | Kind::L127 | Kind::L132 | Kind::L133 | Kind::V108 | Kind::L131 => {
+                w.head_working = true
+            }
             _ => {}
         }
         w
@@ -102,6 +173,7 @@ impl Kind {
     pub(crate) fn min_rows(self, variant: u32) -> u32 {
         match self {
             Kind::L111 | Kind::L121 | Kind::L202 => 2,
+            Kind::C107 | Kind::C109 | Kind::L114 | Kind::L126 | Kind::L129 => 2,
             Kind::V201 if variant.is_multiple_of(2) => 2,
             _ => 1,
         }
@@ -155,6 +227,10 @@ pub(crate) fn damage_id(kind: Kind, p: &Person, ids: &mut IdAlloc) -> Option<IdD
             let x = ids.alloc(p.region, p.birth, p.male, true);
             Some(IdDamage::Text(ascii(&x).to_lowercase()))
         }
+        // A 20-character 残疾人证 number: category 1, grade 4 (L132: on a healthy person) or
+        // grade 2, severe (L133: on a disabled labourer).
+        Kind::L132 => Some(IdDamage::Text(format!("{}14", ascii(&id)))),
+        Kind::L133 => Some(IdDamage::Text(format!("{}12", ascii(&id)))),
         _ => None,
     }
 }

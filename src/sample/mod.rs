@@ -20,7 +20,7 @@ use inject::{CHINESE_NUMERALS, IdDamage, KINDS, Kind};
 use people::{Household, IdAlloc, Person, Rng};
 
 /// Header cells of the export, in order.
-pub const COLUMNS: [&str; 47] = [
+pub const COLUMNS: [&str; 48] = [
     "市",
     "县(市、区)",
     "乡(镇)",
@@ -68,6 +68,8 @@ pub const COLUMNS: [&str; 47] = [
     "银行卡号",
     "帮扶单位",
     "帮扶责任人",
+    // Appended (catalogue v2): V108, L131 and L132 read the document type.
+    "证件类型",
 ];
 
 // Column indices used by the generator and the injector.
@@ -82,6 +84,27 @@ const C_EDU: usize = 14;
 const C_SCHOOL: usize = 15;
 const C_LABOUR: usize = 17;
 const C_MONTHS: usize = 19;
+const C_DIBAO: usize = 23;
+const C_SOLDIER: usize = 24;
+const C_PROPERTY: usize = 32;
+const C_BUSINESS: usize = 31;
+const C_AREA: usize = 41;
+const C_CARD: usize = 44;
+const C_HELPER: usize = 46;
+const C_IDTYPE: usize = 47;
+
+/// What follows the 18-digit ID in a 残疾人证 number: category 1 (视力), grade 3 (not severe, so
+/// L133 stays quiet). Every 残疾 person holds one (L131).
+const DISABILITY_SUFFIX: &str = "13";
+
+/// The ID as written: a 残疾 person's is the 20-character 残疾人证 number.
+fn id_text(p: &Person, id18: &str) -> String {
+    if p.health == "残疾" {
+        format!("{id18}{DISABILITY_SUFFIX}")
+    } else {
+        id18.to_string()
+    }
+}
 const C_REASON: usize = 27;
 const C_LIFTED: usize = 28;
 const C_PER_CAPITA: usize = 35;
@@ -361,6 +384,51 @@ fn generate(opts: &SampleOptions, sink: &mut dyn Sink) -> Result<Manifest, Sampl
                     c.labour = "普通劳动力";
                 }
             }
+            Some((Kind::C109 | Kind::L114, _)) => {
+                // Out of school and working-capable, so only the injected rule fires (a blank or
+                // 非在校生 healthy adult without labour would be L125).
+                if let Some(c) = inject::first_child(&members).and_then(|i| members.get_mut(i)) {
+                    c.school = if matches!(kind, Some((Kind::C109, _))) {
+                        ""
+                    } else {
+                        "非在校生"
+                    };
+                    if matches!(kind, Some((Kind::L114, _))) {
+                        c.edu = "小学";
+                    }
+                    c.labour = "普通劳动力";
+                    c.work = "";
+                    c.months = 0;
+                    c.pension = true;
+                }
+            }
+            Some((Kind::L126, _)) => {
+                if let Some(c) = inject::first_child(&members).and_then(|i| members.get_mut(i)) {
+                    c.labour = "丧失劳动力";
+                }
+            }
+            Some((Kind::L129, _)) => {
+                if let Some(c) = inject::first_child(&members).and_then(|i| members.get_mut(i)) {
+                    c.school = "高中二年级";
+                    c.edu = "初中";
+                    c.labour = "普通劳动力";
+                    c.work = "省外务工";
+                    c.months = 3;
+                }
+            }
+            Some((Kind::L127, _)) => {
+                if let Some(h) = members.first_mut() {
+                    h.health = "长期慢性病";
+                    h.labour = "无劳动力";
+                    h.work = "";
+                    h.months = 0;
+                }
+            }
+            Some((Kind::L133 | Kind::V108 | Kind::L131, _)) => {
+                if let Some(h) = members.first_mut() {
+                    h.health = "残疾";
+                }
+            }
             _ => {}
         }
         let extra = u32::from(matches!(kind, Some((Kind::L203, _))));
@@ -371,6 +439,12 @@ fn generate(opts: &SampleOptions, sink: &mut dyn Sink) -> Result<Manifest, Sampl
             }
             Some((Kind::L401, _)) => h.danger = Some("C级"),
             Some((Kind::L503, _)) => h.reason = "因学",
+            Some((Kind::V304, _)) => {
+                // Yuan entered as if 万元: the totals stay the same, so L301 still holds.
+                h.wage += h.business.saturating_sub(50);
+                h.business = h.business.min(50);
+            }
+            Some((Kind::V305, _)) => h.area_tenths = 80,
             _ => {}
         }
         let n = h.members.len();
@@ -429,6 +503,14 @@ fn apply(
     manifest: &mut Manifest,
 ) -> bool {
     let n = rows.len();
+    // The L132 / L133 person is the head (a healthy working head, made 残疾 for L133).
+    let id_member = |rng: &mut Rng| {
+        if matches!(kind, Kind::L132 | Kind::L133) {
+            0
+        } else {
+            inject::any_member(rng, n)
+        }
+    };
     let mut record = |row: u32, col: usize, description: String| {
         manifest.rows.push(Expected {
             row,
@@ -462,8 +544,8 @@ fn apply(
             set(rows, i, col, "", None);
             record(row_of(i), col, format!("{} 为空", COLUMNS[col]));
         }
-        Kind::V102 | Kind::V103 | Kind::V105 | Kind::V106 => {
-            let i = inject::any_member(&mut g.rng, n);
+        Kind::V102 | Kind::V103 | Kind::V105 | Kind::V106 | Kind::L132 | Kind::L133 => {
+            let i = id_member(&mut g.rng);
             let Some(p) = h.members.get(i) else {
                 return false;
             };
@@ -471,12 +553,21 @@ fn apply(
                 Kind::V102 => "校验码错误",
                 Kind::V103 => "出生月份为 13（校验码已相应更正）",
                 Kind::V105 => "存为数字，后三位丢失（xlsx 为数值单元格，csv 为 4.40811E+17 形式）",
+                Kind::L132 => "为 20 位残疾人证号（四级），健康状况却为健康",
+                Kind::L133 => "为 20 位残疾人证号（二级，重度），劳动技能却为普通劳动力",
                 _ => "末位为小写 x",
             };
             match inject::damage_id(kind, p, &mut g.ids) {
+                // A damaged 残疾人证 number keeps its suffix (the L132 / L133 ones are complete).
+                Some(IdDamage::Text(t)) if t.len() == 18 => {
+                    set(rows, i, C_ID, &id_text(p, &t), None)
+                }
                 Some(IdDamage::Text(t)) => set(rows, i, C_ID, &t, None),
                 Some(IdDamage::Number(t, v)) => set(rows, i, C_ID, &t, Some(v)),
                 None => return false,
+            }
+            if kind == Kind::L132 {
+                set(rows, i, C_IDTYPE, "残疾人证", None);
             }
             record(row_of(i), C_ID, format!("证件号码{what}"));
         }
@@ -576,6 +667,80 @@ fn apply(
         Kind::L503 => {
             record(first, C_REASON, "主要致贫原因为因学，但户内无在校生".into());
         }
+        Kind::C107 | Kind::C109 | Kind::L114 | Kind::L126 | Kind::L129 => {
+            let Some(i) = inject::first_child(&h.members) else {
+                return false;
+            };
+            let age = h.members.get(i).map_or(0, |p| p.age);
+            let (col, what) = match kind {
+                Kind::C107 => {
+                    set(rows, i, C_DIBAO, "", None);
+                    (C_DIBAO, "是否享受低保为空".to_string())
+                }
+                Kind::C109 => (C_SCHOOL, format!("{age} 岁，文化程度已填，在校生状况为空")),
+                Kind::L114 => (C_EDU, format!("{age} 岁、健康，文化程度为小学")),
+                Kind::L126 => (C_LABOUR, format!("{age} 岁、健康，劳动技能为丧失劳动力")),
+                _ => (
+                    C_SCHOOL,
+                    format!("{age} 岁在校生（高中二年级）在省外务工 3 个月"),
+                ),
+            };
+            record(row_of(i), col, what);
+        }
+        Kind::C108 => {
+            let i = inject::any_member(&mut g.rng, n);
+            set(rows, i, C_SOLDIER, "", None);
+            record(row_of(i), C_SOLDIER, "是否现役军人为空".into());
+        }
+        Kind::C111 | Kind::C112 | Kind::C113 | Kind::C114 | Kind::C115 => {
+            let (col, what) = match kind {
+                Kind::C111 => (C_PER_CAPITA, "人均纯收入为空（各行）"),
+                Kind::C112 => (C_PROPERTY, "财产性收入为空（各行）"),
+                Kind::C113 => (C_PHONE, "户内各行联系电话都为空"),
+                Kind::C114 => (C_CARD, "银行卡号为空（各行）"),
+                _ => (C_HELPER, "未脱贫户各行帮扶责任人都为空"),
+            };
+            all_rows(rows, col, "");
+            record(first, col, what.into());
+        }
+        Kind::V108 => {
+            // The head's 20-character 残疾人证 number under 居民身份证.
+            set(rows, 0, C_IDTYPE, "居民身份证", None);
+            record(
+                first,
+                C_IDTYPE,
+                "证件类型为居民身份证，证件号码却是 20 位残疾人证号".into(),
+            );
+        }
+        Kind::L131 => {
+            let Some(p) = h.members.first() else {
+                return false;
+            };
+            set(rows, 0, C_ID, &inject::ascii(&p.id), None);
+            set(rows, 0, C_IDTYPE, "居民身份证", None);
+            record(
+                first,
+                C_ID,
+                "户主残疾，证件类型为居民身份证，证件号码为 18 位（无残疾人证号）".into(),
+            );
+        }
+        Kind::V304 => {
+            record(
+                first,
+                C_BUSINESS,
+                format!("生产经营性收入为 {} 元（疑似按万元填写）", h.business),
+            );
+        }
+        Kind::V305 => {
+            record(first, C_AREA, "已脱贫户住房面积 8 平方米".into());
+        }
+        Kind::L127 => {
+            record(
+                first,
+                C_LABOUR,
+                "户主长期慢性病、未在校，劳动技能填无劳动力（应为丧失劳动力）".into(),
+            );
+        }
         Kind::D101 => {
             let Some(src_row) = d101_src else {
                 return false;
@@ -603,7 +768,7 @@ fn render(h: &Household, p: &Person, i: usize, row: &mut [Cell], household: bool
             5 => cell.digits(h.number),
             6 => cell.digits(h.number * 1000 + i as u64 + 1),
             7 => cell.set(&p.name),
-            8 => cell.set(std::str::from_utf8(&p.id).unwrap_or("")),
+            8 => cell.set(&id_text(p, std::str::from_utf8(&p.id).unwrap_or(""))),
             9 => cell.number(f64::from(h.stated_n)),
             10 => cell.set(p.rel),
             11 => cell.set(if p.male { "男" } else { "女" }),
@@ -665,6 +830,11 @@ fn render(h: &Household, p: &Person, i: usize, row: &mut [Cell], household: bool
             44 => cell.set(&h.card),
             45 => cell.set(h.unit),
             46 => cell.set(&h.helper),
+            47 => cell.set(if p.health == "残疾" {
+                "残疾人证"
+            } else {
+                "居民身份证"
+            }),
             _ => cell.set(""),
         }
     }

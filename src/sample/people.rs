@@ -222,15 +222,20 @@ pub(crate) fn compose_id(region: u32, date: NaiveDate, seq: u32) -> [u8; 18] {
     id
 }
 
-/// Exit line (yuan per person per year) for 识别标准 and 脱贫年度, as rules.md/domain.md give it.
+/// Exit line (yuan per person per year) for 识别标准 and a year, as the default schema's policy
+/// table gives it.
 pub(crate) fn exit_line(provincial: bool, year: i32) -> u32 {
     match (provincial, year) {
         (true, ..=2016) => 6433,
         (true, 2017) => 6883,
-        (true, _) => 7365,
+        (true, 2018) => 7365,
+        (true, 2019) => 7881,
+        (true, _) => 8432,
         (false, ..=2016) => 2952,
         (false, 2017) => 3335,
-        (false, _) => 3535,
+        (false, 2018) => 3535,
+        (false, 2019) => 3747,
+        (false, _) => 4000,
     }
 }
 
@@ -444,6 +449,8 @@ fn person(
             }
             ("健康", _) if rng.chance(0.45) => "普通劳动力",
             ("长期慢性病", 16..=59) if rng.chance(0.6) => "普通劳动力",
+            // Capacity lost to illness is 丧失劳动力; 无劳动力 is for the young and old (L127).
+            ("长期慢性病", 16..=59) => "丧失劳动力",
             _ => "无劳动力",
         }
     };
@@ -709,11 +716,12 @@ pub(crate) fn household(
         None
     };
     let stated_n = members.len() as u32 + stated_extra;
-    // Per-capita target: clearly above the exit line once lifted (L302), a plausible poor
-    // household's income otherwise (V303, L303).
+    // Per-capita target: clearly above the exit line once lifted (L302 compares this year's
+    // income with the data year's line, at least the exit year's), a plausible poor household's
+    // income otherwise (V303, L303).
     let target = match exit_year {
         Some(y) => {
-            let line = u64::from(exit_line(provincial, y));
+            let line = u64::from(exit_line(provincial, y.max(as_of.year())));
             line + line * u64::from(rng.range(8, 60)) / 100
         }
         None => u64::from(rng.range(1500, 5000)),

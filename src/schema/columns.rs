@@ -61,6 +61,13 @@ pub enum Fact {
     SchoolBlank,
     Working,
     ExitLine,
+    /// The exit line of the row's 识别标准 in the data year (the reference date's year).
+    DataYearLine,
+    /// The data year itself.
+    DataYear,
+    /// D101's key where it differs from the ID: the first 18 characters of a 残疾人证, the
+    /// 18-digit form of a 15-digit ID.
+    IdKey18,
     Excluded,
 }
 
@@ -181,6 +188,8 @@ fn null_of(dtype: DataType) -> Expr {
 
 // 学龄前儿童 is a child below school age: not in school, like 学前教育 (catalogue-v2 §1).
 const SCHOOL_NOT: &[&str] = &["非在校生", "学前教育", "学龄前儿童"];
+/// 文化程度 that means compulsory school is finished (L111 / L403 exemption).
+const FINISHED_COMPULSORY: &[&str] = &["初中", "高中", "大专及以上"];
 const MALE_REL: &[&str] = &[
     "之子",
     "之女婿",
@@ -253,6 +262,7 @@ pub const COMPUTED: &[Computed] = &[
     ),
     internal_fact("_id_comparable", Stage::Row, ID, Fact::IdComparable),
     internal_fact("_birth_key", Stage::Row, ID, Fact::BirthKey),
+    internal_fact("_id_key18", Stage::Row, ID, Fact::IdKey18),
     internal_fact(
         "_school_blank",
         Stage::Row,
@@ -301,6 +311,16 @@ pub const COMPUTED: &[Computed] = &[
         "completed years at the reference date, from _birth (null when unknown)",
         ID,
         Fact::Age,
+    ),
+    public(
+        "_id_len",
+        Stage::Row,
+        "characters of the normalised 证件号码 (15, 18, 20 or 22) where V101 and V105 do not fire, else null",
+        |_| {
+            Ok(when(c("_id_comparable"))
+                .then(c("证件号码").str().len_chars().cast(DataType::Int32))
+                .otherwise(null_of(DataType::Int32)))
+        },
     ),
     public(
         "_labour",
@@ -376,6 +396,20 @@ pub const COMPUTED: &[Computed] = &[
         },
     ),
     fact(
+        "_data_year",
+        Stage::Row,
+        "the data year: the year of the reference date (--as-of, else the schema's as_of)",
+        &[],
+        Fact::DataYear,
+    ),
+    fact(
+        "_data_year_line",
+        Stage::Row,
+        "the policy exit line for the row's 识别标准 in the data year (null where the table has none)",
+        &["识别标准"],
+        Fact::DataYearLine,
+    ),
+    fact(
         "_excluded",
         Stage::Row,
         "the reason from an --exclude-list entry for this ID (null when not listed)",
@@ -428,15 +462,31 @@ pub const COMPUTED: &[Computed] = &[
     public(
         "_hh_dropouts",
         Stage::Household,
-        "members aged $compulsory_age_min–$compulsory_age_max, not 残疾, _not_in_school (L111 holds)",
+        "members aged $compulsory_age_min–$compulsory_age_max, not 残疾 / 患有大病, 文化程度 not 初中 or higher, _not_in_school (L111 holds)",
         |p| {
+            // L111's condition; an empty (null) 健康状况 or 文化程度 does not exempt.
             count_over(
                 age_between(p, "compulsory_age_min", "compulsory_age_max")
-                    .and(c("健康状况").neq(lit("残疾")))
+                    .and(
+                        any_of(c("健康状况"), &["残疾", "患有大病"])
+                            .not()
+                            .fill_null(true),
+                    )
+                    .and(
+                        any_of(c("文化程度"), FINISHED_COMPULSORY)
+                            .not()
+                            .fill_null(true),
+                    )
                     .and(c("_not_in_school")),
                 "_hh",
             )
         },
+    ),
+    public(
+        "_hh_helpers",
+        Stage::Household,
+        "members whose 帮扶责任人 is filled (帮扶责任人 is not a household field)",
+        |_| count_over(c("帮扶责任人").is_not_null(), "_hh"),
     ),
     public(
         "_hh_uninsured",
@@ -517,8 +567,9 @@ pub const COMPUTED: &[Computed] = &[
         "_idkey",
         Stage::Dataset,
         Build::Expr(|_| {
+            // One person, one key: the first 18 characters, a 15-digit ID in its 18-digit form.
             Ok(when(c("_id_comparable"))
-                .then(c("证件号码"))
+                .then(c("_id_key18").fill_null(c("证件号码")))
                 .otherwise(null_of(DataType::String)))
         }),
     ),
@@ -772,7 +823,7 @@ mod tests {
         assert_eq!(deps("_hh_head_sex"), v(&["与户主关系", "性别", "户编号"]));
         assert_eq!(
             deps("_hh_dropouts"),
-            v(&["健康状况", "在校生状况", "户编号", "证件号码"])
+            v(&["健康状况", "在校生状况", "户编号", "文化程度", "证件号码"])
         );
         // Internal columns are not part of the rule language.
         assert_eq!(deps("_idkey"), None);

@@ -12,7 +12,8 @@
 //!   checked then: the digits are not the clerk's (rules.md "Overlaps").
 //! - V106 (warning) it was written non-standardly and normalised first: lower-case x, full-width
 //!   digits or letters, white space inside or around it.
-//! - V107 (warning) 15-digit old form; [`IdCheck::upgraded`] holds the 18-digit form for the hint.
+//! - V107 (an error since catalogue v2) 15-digit old form; [`IdCheck::upgraded`] holds the
+//!   18-digit form for the hint.
 //!
 //! Whether the address code names a county that exists is not checked (no compact, well-sourced
 //! county list, and IDs keep codes of counties since renamed); only province and city digits are.
@@ -242,7 +243,8 @@ impl IdIssue {
         }
     }
 
-    /// V106 and V107 are warnings in the catalogue; the schema has the last word on severity.
+    /// V106 and V107 leave the birth date, sex and region usable (an old form is upgraded);
+    /// their severity is the schema's.
     pub fn is_warning(&self) -> bool {
         matches!(self, IdIssue::Normalized | IdIssue::OldForm)
     }
