@@ -284,5 +284,8 @@ message_en = "{header} differs"
         common::as_of(),
     );
     assert_eq!(f.row, Some(3));
-    assert_eq!(f.message, format!("人数 不一致（{age} 岁，证件有效: 是，男）"));
+    assert_eq!(
+        f.message,
+        format!("人数 不一致（{age} 岁，证件有效: 是，男）")
+    );
 }
