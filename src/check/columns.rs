@@ -71,6 +71,26 @@ pub const COMPUTED: &[(&str, &[&str], &str)] = &[
         "the policy exit line for the row's 识别标准 and 脱贫年度 (null where the table has none)",
     ),
     (
+        "_data_year_line",
+        &["识别标准"],
+        "the policy exit line for the row's 识别标准 in the data year (the reference date's year; null where the table has none)",
+    ),
+    (
+        "_other_cause_items",
+        &["其他致贫原因"],
+        "items in 其他致贫原因, split on runs of 、 , ， ; ； / and white space (0 when blank)",
+    ),
+    (
+        "_other_cause_unknown",
+        &["其他致贫原因"],
+        "the first item of 其他致贫原因 that is not a 主要致贫原因 code or variant (null when none)",
+    ),
+    (
+        "_other_cause_repeat",
+        &["其他致贫原因", "主要致贫原因"],
+        "the first item of 其他致贫原因 whose canonical value is the row's 主要致贫原因 (null when none)",
+    ),
+    (
         "_income_calc",
         &[
             "工资性收入",
@@ -127,7 +147,57 @@ pub const COMPUTED: &[(&str, &[&str], &str)] = &[
     (
         "_hh_uninsured",
         &["户编号", "是否参加城乡居民基本医疗保险"],
-        "members with 是否参加城乡居民基本医疗保险 = 否",
+        "members with 是否参加城乡居民基本医疗保险 = 否 and, where that column exists, 是否参加城镇职工基本医疗保险 not 是",
+    ),
+    (
+        "_hh_spouses",
+        &["户编号", "与户主关系"],
+        "members whose 与户主关系 is 配偶",
+    ),
+    (
+        "_hh_helper_member",
+        &["户编号", "姓名", "帮扶责任人"],
+        "a 帮扶责任人 of any row of the household that is the 姓名 of one of its members (null when none)",
+    ),
+    (
+        "_hh_workers",
+        &["户编号", "务工状况", "务工时间"],
+        "members with _working or 务工时间 > 0",
+    ),
+    (
+        "_hh_month_workers",
+        &["户编号", "务工时间"],
+        "members with 务工时间 > 0",
+    ),
+    (
+        "_hh_no_serious_ins",
+        &["户编号", "是否参加大病保险"],
+        "members with 是否参加大病保险 = 否",
+    ),
+    (
+        "_hh_unable",
+        &["户编号", "劳动技能"],
+        "members whose 劳动技能 is 无劳动力 or 丧失劳动力",
+    ),
+    (
+        "_hh_wubao",
+        &["户编号", "是否享受五保"],
+        "members with 是否享受五保 = 是",
+    ),
+    (
+        "_hh_dibao_any",
+        &["户编号"],
+        "members with 是否享受低保 = 是 where that column exists (0 without it)",
+    ),
+    (
+        "_hh_wubao_any",
+        &["户编号"],
+        "members with 是否享受五保 = 是 where that column exists (0 without it)",
+    ),
+    (
+        "_hh_elderly",
+        &["户编号", "证件号码"],
+        "members aged $pension_age or over (null when a member's age is unknown)",
     ),
     (
         "_hh_able_adults",
@@ -175,6 +245,14 @@ pub const COMPUTED: &[(&str, &[&str], &str)] = &[
         &["联系电话", "户编号"],
         "distinct households (户编号, across files) in the dataset with the same 联系电话",
     ),
+];
+
+/// Fields computed columns read where the file has them without depending on them (a rule using
+/// such a column still runs on a file without the field, which then reads as blank).
+pub const OPTIONAL_READS: &[&str] = &[
+    "是否参加城镇职工基本医疗保险",
+    "是否享受低保",
+    "是否享受五保",
 ];
 
 /// `_filled_<field>`: true where the field's cell is not blank (after household inheritance),

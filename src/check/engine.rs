@@ -142,6 +142,7 @@ const NUMERIC_DEPS: &[&str] = &[
     "转移性收入",
     "生产经营性支出",
     "脱贫年度",
+    "务工时间",
 ];
 
 fn param(schema: &Schema, name: &str) -> Expr {
@@ -186,6 +187,7 @@ fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataF
             .map(|d| d.map(|d| (d - epoch).num_days() as i32))
             .collect()
     };
+    let v2 = v2_columns(ds);
     let typed = std::mem::take(&mut ds.typed);
     for (name, col) in typed {
         let c = match col {
@@ -202,6 +204,7 @@ fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataF
     let mut needed: BTreeSet<&str> = columns::COMPUTED
         .iter()
         .flat_map(|(_, deps, _)| deps.iter().copied())
+        .chain(columns::OPTIONAL_READS.iter().copied())
         .collect();
     needed.insert("性别");
     for name in needed {
@@ -244,7 +247,90 @@ fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataF
     cols.push(Column::new("_working".into(), &ds.work_filled));
     cols.push(Column::new("_exit_line".into(), &ds.exit_line));
     cols.push(Column::new("_excluded".into(), &ds.excluded));
+    cols.extend(v2);
     DataFrame::new(n, cols)
+}
+
+/// The catalogue-v2 facts SQL cannot derive: the data year's exit line (L308), the items of
+/// 其他致贫原因 canonicalised by the 主要致贫原因 code list (L505), and a 帮扶责任人 who is a
+/// member of the household (L209).
+fn v2_columns(ds: &Dataset) -> Vec<Column> {
+    let n = ds.len();
+    let year = chrono::Datelike::year(&ds.as_of);
+    let line: Vec<Option<f64>> = match ds.typed.get("识别标准") {
+        Some(c) => (0..n)
+            .map(|g| c.str_at(g).and_then(|s| ds.schema.exit_line(s, year)))
+            .collect(),
+        None => vec![None; n],
+    };
+    let mut items: Vec<i32> = vec![0; n];
+    let mut unknown: Vec<Option<String>> = vec![None; n];
+    let mut repeat: Vec<Option<String>> = vec![None; n];
+    if let (Some(other), Some(f)) = (
+        ds.typed.get("其他致贫原因"),
+        ds.schema.field("主要致贫原因"),
+    ) {
+        let main = ds.typed.get("主要致贫原因");
+        for g in 0..n {
+            let Some(text) = other.str_at(g) else {
+                continue;
+            };
+            let main = main.and_then(|m| m.str_at(g));
+            let parts = text
+                .split(|c: char| c.is_whitespace() || "、,，;；/".contains(c))
+                .filter(|s| !s.is_empty());
+            for item in parts {
+                items[g] += 1;
+                match crate::types::lookup(item, &f.codes, &f.variants) {
+                    crate::types::CodeLookup::Canonical(c) => {
+                        if repeat[g].is_none() && main == Some(c) {
+                            repeat[g] = Some(item.to_string());
+                        }
+                    }
+                    crate::types::CodeLookup::Unknown { .. } => {
+                        if unknown[g].is_none() {
+                            unknown[g] = Some(item.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut helper: Vec<Option<String>> = vec![None; n];
+    if let (Some(names), Some(helpers)) = (ds.typed.get("姓名"), ds.typed.get("帮扶责任人"))
+    {
+        let mut members: PlHashMap<u64, Vec<&str>> = PlHashMap::default();
+        for g in 0..n {
+            if let Some(name) = names.str_at(g) {
+                members
+                    .entry(ds.household_number(g))
+                    .or_default()
+                    .push(name);
+            }
+        }
+        let mut found: PlHashMap<u64, &str> = PlHashMap::default();
+        for g in 0..n {
+            let hh = ds.household_number(g);
+            if let Some(h) = helpers.str_at(g)
+                && !found.contains_key(&hh)
+                && members.get(&hh).is_some_and(|m| m.contains(&h))
+            {
+                found.insert(hh, h);
+            }
+        }
+        if !found.is_empty() {
+            for (g, slot) in helper.iter_mut().enumerate() {
+                *slot = found.get(&ds.household_number(g)).map(|s| s.to_string());
+            }
+        }
+    }
+    vec![
+        Column::new("_data_year_line".into(), line),
+        Column::new("_other_cause_items".into(), items),
+        Column::new("_other_cause_unknown".into(), unknown),
+        Column::new("_other_cause_repeat".into(), repeat),
+        Column::new("_hh_helper_member".into(), helper),
+    ]
 }
 
 /// Computed columns as lazy expressions, in dependency order (row, household, dataset).
@@ -299,7 +385,34 @@ fn computed(lf: LazyFrame, schema: &Schema) -> PolarsResult<LazyFrame> {
             "_hh",
         )?
         .alias("_hh_dropouts"),
-        count_over(c("是否参加城乡居民基本医疗保险").eq(lit("否")), "_hh")?.alias("_hh_uninsured"),
+        // An empty 城镇职工 cell (or no such column) does not insure the person (§4.10).
+        count_over(
+            c("是否参加城乡居民基本医疗保险").eq(lit("否")).and(
+                c("是否参加城镇职工基本医疗保险")
+                    .neq(lit("是"))
+                    .fill_null(true),
+            ),
+            "_hh",
+        )?
+        .alias("_hh_uninsured"),
+        count_over(c("与户主关系").eq(lit("配偶")), "_hh")?.alias("_hh_spouses"),
+        count_over(c("_working").or(c("务工时间").gt(lit(0.0))), "_hh")?.alias("_hh_workers"),
+        count_over(c("务工时间").gt(lit(0.0)), "_hh")?.alias("_hh_month_workers"),
+        count_over(c("是否参加大病保险").eq(lit("否")), "_hh")?.alias("_hh_no_serious_ins"),
+        count_over(any_of(c("劳动技能"), &["无劳动力", "丧失劳动力"]), "_hh")?.alias("_hh_unable"),
+        count_over(c("是否享受五保").eq(lit("是")), "_hh")?.alias("_hh_wubao"),
+        count_over(c("是否享受低保").eq(lit("是")), "_hh")?.alias("_hh_dibao_any"),
+        count_over(c("是否享受五保").eq(lit("是")), "_hh")?.alias("_hh_wubao_any"),
+        // Unknown while any member's age is: the oldest may be the one not known.
+        when(count_over(c("_age").is_null(), "_hh")?.gt(lit(0)))
+            .then(lit(NULL).cast(DataType::Int32))
+            .otherwise(count_over(
+                c("_age")
+                    .cast(DataType::Float64)
+                    .gt_eq(param(schema, "pension_age")),
+                "_hh",
+            )?)
+            .alias("_hh_elderly"),
         count_over(
             c("健康状况")
                 .eq(lit("健康"))
@@ -564,6 +677,7 @@ pub(crate) fn age_skips(ds: &Dataset, compiled: &[Compiled], skipped: &mut Vec<S
         "_hh_able_adults",
         "_hh_head_age",
         "_hh_generation_gap",
+        "_hh_elderly",
     ];
     let mut unknown: HashMap<usize, usize> = HashMap::new();
     for g in 0..ds.len() {
@@ -598,6 +712,33 @@ pub(crate) fn exit_line_skips(ds: &Dataset, compiled: &[Compiled], skipped: &mut
             if has("识别标准") && has("脱贫年度") {
                 *missing.entry(ds.t[g] as usize).or_default() += 1;
             }
+        }
+    }
+    // The data year's line (L308): households whose 识别标准 has none for that year.
+    let year = chrono::Datelike::year(&ds.as_of);
+    let standard = ds.typed.get("识别标准");
+    let mut missing_now: HashMap<usize, usize> = HashMap::new();
+    for g in 0..ds.len() {
+        if ds.anchor[g]
+            && let Some(s) = standard.and_then(|c| c.str_at(g))
+            && ds.schema.exit_line(s, year).is_none()
+        {
+            *missing_now.entry(ds.t[g] as usize).or_default() += 1;
+        }
+    }
+    for c in compiled
+        .iter()
+        .filter(|c| c.names.contains("_data_year_line"))
+    {
+        for (t, count) in &missing_now {
+            push_skip(
+                skipped,
+                &ds.tables[*t].file,
+                &c.rule.code,
+                format!(
+                    "{count} 户的识别标准在策略表中没有 {year} 年（数据年度）的脱贫标准线，对这些户未检查"
+                ),
+            );
         }
     }
     for c in compiled.iter().filter(|c| c.names.contains("_exit_line")) {

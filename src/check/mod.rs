@@ -107,6 +107,7 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
                 .flat_map(|(_, deps, _)| deps.iter().map(|d| d.to_string())),
         );
         keep.insert("性别".to_string());
+        keep.extend(columns::OPTIONAL_READS.iter().map(|f| f.to_string()));
         keep.extend(compiled.iter().flat_map(|c| c.fields.iter().cloned()));
     }
     let t0 = std::time::Instant::now();
