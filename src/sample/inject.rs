@@ -25,6 +25,21 @@ pub(crate) enum Kind {
     L401,
     L503,
     D101,
+    L208,
+    L209,
+    L305,
+    L306,
+    L307,
+    L308,
+    L406,
+    L505,
+    L604,
+    L605,
+    L606,
+    L607,
+    L608,
+    L609,
+    L610,
 }
 
 /// Round-robin order, so even a small sample shows every kind.
@@ -47,6 +62,21 @@ pub(crate) const KINDS: &[Kind] = &[
     Kind::L401,
     Kind::L503,
     Kind::D101,
+    Kind::L208,
+    Kind::L209,
+    Kind::L305,
+    Kind::L306,
+    Kind::L307,
+    Kind::L308,
+    Kind::L406,
+    Kind::L505,
+    Kind::L604,
+    Kind::L605,
+    Kind::L606,
+    Kind::L607,
+    Kind::L608,
+    Kind::L609,
+    Kind::L610,
 ];
 
 impl Kind {
@@ -70,6 +100,21 @@ impl Kind {
             Kind::L401 => "L401",
             Kind::L503 => "L503",
             Kind::D101 => "D101",
+            Kind::L208 => "L208",
+            Kind::L209 => "L209",
+            Kind::L305 => "L305",
+            Kind::L306 => "L306",
+            Kind::L307 => "L307",
+            Kind::L308 => "L308",
+            Kind::L406 => "L406",
+            Kind::L505 => "L505",
+            Kind::L604 => "L604",
+            Kind::L605 => "L605",
+            Kind::L606 => "L606",
+            Kind::L607 => "L607",
+            Kind::L608 => "L608",
+            Kind::L609 => "L609",
+            Kind::L610 => "L610",
         }
     }
 
@@ -88,11 +133,34 @@ impl Kind {
                 w.lifted = Some(false);
             }
             Kind::L202 => w.adult_child = true,
+            // Raised 15 %, an unlifted household could pass this year's line (L308).
+            Kind::L301 => w.lifted = Some(true),
             Kind::L401 => w.lifted = Some(true),
             Kind::L503 => w.adults_only = true,
             Kind::V201 if variant.is_multiple_of(2) => w.child_age = Some((12, 14)),
             Kind::V201 => w.lifted = Some(true),
             Kind::V302 => w.head_working = true,
+            Kind::L208 => {
+                w.child_age = Some((18, 30));
+                w.spouse_and_opposite_child = true;
+            }
+            Kind::L306 | Kind::L610 => w.head_working = true,
+            // A working head keeps the household off L604 once it is forced to 一般.
+            Kind::L308 => {
+                w.lifted = Some(false);
+                w.kind = Some(0);
+                w.head_working = true;
+            }
+            Kind::L406 => w.lifted = Some(true),
+            Kind::L604 => {
+                w.lone_elder = true;
+                w.kind = Some(0);
+            }
+            Kind::L605 | Kind::L607 | Kind::L609 => {
+                w.lone_elder = true;
+                w.kind = Some(2);
+            }
+            Kind::L606 | Kind::L608 => w.kind = Some(1),
             _ => {}
         }
         w
@@ -102,6 +170,7 @@ impl Kind {
     pub(crate) fn min_rows(self, variant: u32) -> u32 {
         match self {
             Kind::L111 | Kind::L121 | Kind::L202 => 2,
+            Kind::L208 => 3,
             Kind::V201 if variant.is_multiple_of(2) => 2,
             _ => 1,
         }
@@ -199,6 +268,7 @@ mod tests {
             serious: true,
             pension: true,
             dibao: false,
+            wubao: false,
         };
         (p, ids)
     }

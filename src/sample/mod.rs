@@ -20,7 +20,10 @@ use inject::{CHINESE_NUMERALS, IdDamage, KINDS, Kind};
 use people::{Household, IdAlloc, Person, Rng};
 
 /// Header cells of the export, in order.
-pub const COLUMNS: [&str; 47] = [
+///
+/// The first 47 are the 2016–2019 national layout; the optional v2 fields follow at the end, so
+/// every earlier column keeps its letter.
+pub const COLUMNS: [&str; 53] = [
     "市",
     "县(市、区)",
     "乡(镇)",
@@ -68,6 +71,12 @@ pub const COLUMNS: [&str; 47] = [
     "银行卡号",
     "帮扶单位",
     "帮扶责任人",
+    "是否享受五保",
+    "是否参加城镇职工基本医疗保险",
+    "其他致贫原因",
+    "低保金",
+    "五保金",
+    "养老金",
 ];
 
 // Column indices used by the generator and the injector.
@@ -87,11 +96,22 @@ const C_LIFTED: usize = 28;
 const C_PER_CAPITA: usize = 35;
 const C_DANGER: usize = 36;
 const C_PHONE: usize = 42;
+const C_DIBAO: usize = 23;
+const C_HELPER: usize = 46;
+const C_WAGE: usize = 30;
+const C_EXPENSE: usize = 34;
+const C_ATTR: usize = 26;
+const C_SERIOUS: usize = 21;
+const C_WUBAO: usize = 47;
+const C_OTHER_REASONS: usize = 49;
+const C_DIBAO_MONEY: usize = 50;
+const C_WUBAO_MONEY: usize = 51;
+const C_PENSION_MONEY: usize = 52;
 
 /// Whether a column is a household field: written once on the 户主 row with `--merged`.
 /// 户编号 stays on every row because it is the household key.
 pub fn is_household_column(col: usize) -> bool {
-    matches!(col, 0..=4 | 9 | 25..=46)
+    matches!(col, 0..=4 | 9 | 25..=46 | 49..=52)
 }
 
 /// The canonical field name rules.md uses for a header of [`COLUMNS`] (what findings carry).
@@ -213,6 +233,13 @@ impl Cell {
         self.text.clear();
         let _ = write!(self.text, "{v}");
         self.num = None;
+    }
+    /// A yearly amount in yuan, or a blank cell.
+    fn amount(&mut self, v: Option<u64>) {
+        match v {
+            Some(v) => self.number(v as f64),
+            None => self.set(""),
+        }
     }
     fn number(&mut self, v: f64) {
         self.text.clear();
@@ -361,6 +388,21 @@ fn generate(opts: &SampleOptions, sink: &mut dyn Sink) -> Result<Manifest, Sampl
                     c.labour = "普通劳动力";
                 }
             }
+            Some((Kind::L305, _)) => {
+                for p in &mut members {
+                    p.work = "";
+                    p.months = 0;
+                }
+            }
+            // A chronically ill elder still farming nearby: labour, but not L603's healthy adult.
+            Some((Kind::L605, _)) => {
+                if let Some(p) = members.first_mut() {
+                    p.health = "长期慢性病";
+                    p.labour = "普通劳动力";
+                    p.work = "乡（镇）内务工";
+                    p.months = 3;
+                }
+            }
             _ => {}
         }
         let extra = u32::from(matches!(kind, Some((Kind::L203, _))));
@@ -371,6 +413,21 @@ fn generate(opts: &SampleOptions, sink: &mut dyn Sink) -> Result<Manifest, Sampl
             }
             Some((Kind::L401, _)) => h.danger = Some("C级"),
             Some((Kind::L503, _)) => h.reason = "因学",
+            // Income parts move between items so the per-capita income (L301) stays right.
+            Some((Kind::L305, _)) => {
+                let moved = h.business / 2;
+                h.wage += moved;
+                h.business -= moved;
+            }
+            Some((Kind::L306, _)) => {
+                h.business += h.wage;
+                h.wage = 0;
+            }
+            Some((Kind::L307, _)) if h.business > h.expense => {
+                h.business -= h.expense;
+                h.expense = 0;
+            }
+            Some((Kind::L308, _)) => above_this_years_line(&mut h, as_of),
             _ => {}
         }
         let n = h.members.len();
@@ -576,6 +633,139 @@ fn apply(
         Kind::L503 => {
             record(first, C_REASON, "主要致贫原因为因学，但户内无在校生".into());
         }
+        Kind::L208 => {
+            let head_male = h.members.first().is_some_and(|p| p.male);
+            let has_spouse = h.members.iter().any(|p| p.rel == "配偶");
+            let Some(i) = inject::first_child(&h.members)
+                .filter(|&i| has_spouse && h.members.get(i).is_some_and(|c| c.male != head_male))
+            else {
+                return false;
+            };
+            set(rows, i, C_REL, "配偶", None);
+            record(
+                first,
+                C_REL,
+                format!("户内两名配偶（第 {} 行原为子女）", row_of(i)),
+            );
+        }
+        Kind::L209 => {
+            let Some(p) = h.members.last() else {
+                return false;
+            };
+            all_rows(rows, C_HELPER, &p.name);
+            record(first, C_HELPER, "帮扶责任人填为本户成员".into());
+        }
+        Kind::L305 => {
+            if h.wage == 0 || h.members.iter().any(|p| !p.work.is_empty()) {
+                return false;
+            }
+            record(
+                first,
+                C_WAGE,
+                format!("工资性收入 {} 元，但户内无人务工", h.wage),
+            );
+        }
+        Kind::L306 => {
+            if h.wage != 0 || h.members.iter().all(|p| p.months == 0) {
+                return false;
+            }
+            record(first, C_WAGE, "户主外出务工，但工资性收入为 0".into());
+        }
+        Kind::L307 => {
+            if h.expense != 0 || h.business == 0 {
+                return false;
+            }
+            record(
+                first,
+                C_EXPENSE,
+                format!("生产经营性收入 {} 元，生产经营性支出为 0", h.business),
+            );
+        }
+        Kind::L308 => {
+            if h.attr != "一般贫困户" || h.lifted {
+                return false;
+            }
+            record(
+                first,
+                C_PER_CAPITA,
+                "未脱贫一般贫困户人均纯收入高于本年度脱贫线（致贫原因非因病、因学、因残）".into(),
+            );
+        }
+        Kind::L406 => {
+            if !h.lifted {
+                return false;
+            }
+            let i = inject::any_member(&mut g.rng, n);
+            set(rows, i, C_SERIOUS, "否", None);
+            record(first, C_SERIOUS, "已脱贫户有成员未参加大病保险".into());
+        }
+        Kind::L505 => {
+            let other = if h.reason == "缺资金" {
+                "缺技术"
+            } else {
+                "缺资金"
+            };
+            let text = format!("{}、{other}", h.reason);
+            all_rows(rows, C_OTHER_REASONS, &text);
+            record(
+                first,
+                C_OTHER_REASONS,
+                format!("其他致贫原因“{text}”重复主要致贫原因"),
+            );
+        }
+        Kind::L604 => {
+            if h.members.iter().any(|p| p.is_labour()) || h.attr.starts_with("特困") {
+                return false;
+            }
+            record(
+                first,
+                C_LABOUR,
+                "全户无劳动能力，未享受低保也非特困供养".into(),
+            );
+        }
+        Kind::L605 => {
+            if !h.attr.starts_with("特困") {
+                return false;
+            }
+            record(first, C_ATTR, "特困供养户户主在乡镇内务工".into());
+        }
+        Kind::L606 => {
+            set(rows, 0, C_WUBAO, "是", None);
+            // The 五保 member makes it a 特困供养 household for L609: pay the allowance too.
+            for r in rows.iter_mut() {
+                if let Some(c) = r.get_mut(C_WUBAO_MONEY) {
+                    c.amount(Some(1200));
+                }
+            }
+            record(first, C_DIBAO, "户主同时享受低保和五保".into());
+        }
+        Kind::L607 => {
+            all_rows(rows, C_WUBAO, "否");
+            record(first, C_ATTR, "特困供养户无成员享受五保".into());
+        }
+        Kind::L608 => {
+            all_rows(rows, C_DIBAO_MONEY, "");
+            record(first, C_DIBAO_MONEY, "低保户低保金为空".into());
+        }
+        Kind::L609 => {
+            all_rows(rows, C_WUBAO_MONEY, "");
+            record(first, C_WUBAO_MONEY, "特困供养户五保金为空".into());
+        }
+        Kind::L610 => {
+            if h.members.iter().any(|p| p.age >= 60) {
+                return false;
+            }
+            for r in rows.iter_mut() {
+                if let Some(c) = r.get_mut(C_PENSION_MONEY) {
+                    c.amount(Some(1200));
+                }
+            }
+            record(
+                first,
+                C_PENSION_MONEY,
+                "养老金 1200 元，但户内无 60 岁以上成员".into(),
+            );
+        }
         Kind::D101 => {
             let Some(src_row) = d101_src else {
                 return false;
@@ -586,6 +776,27 @@ fn apply(
         }
     }
     true
+}
+
+/// L308: raise an unlifted 一般贫困户's income above this year's line (business income carries the
+/// difference, so L301 still holds) with a cause that does not excuse it.
+fn above_this_years_line(h: &mut Household, as_of: NaiveDate) {
+    if matches!(h.reason, "因病" | "因学" | "因残") {
+        // Not one of the other causes either (L505): at most two of these three are taken.
+        h.reason = ["缺资金", "缺技术", "缺土地"]
+            .into_iter()
+            .find(|r| !h.other_reasons.contains(r))
+            .unwrap_or("缺资金");
+    }
+    let n = u64::from(h.stated_n.max(1));
+    // The margin clears every line of the default schema up to 2020.
+    let target = u64::from(people::exit_line(h.provincial, as_of.year())) + 1200;
+    let net = (h.wage + h.business + h.property + h.transfer).saturating_sub(h.expense);
+    if target * n > net {
+        h.business += target * n - net;
+    }
+    let net = (h.wage + h.business + h.property + h.transfer).saturating_sub(h.expense);
+    h.per_capita_cents = (net * 200 + n) / (2 * n);
 }
 
 /// Render one person's row; household columns only when `household` is set.
@@ -665,6 +876,12 @@ fn render(h: &Household, p: &Person, i: usize, row: &mut [Cell], household: bool
             44 => cell.set(&h.card),
             45 => cell.set(h.unit),
             46 => cell.set(&h.helper),
+            47 => cell.yes_no(p.wubao),
+            48 => cell.yes_no(false),
+            49 => cell.set(&h.other_reasons),
+            50 => cell.amount(h.dibao_money),
+            51 => cell.amount(h.wubao_money),
+            52 => cell.amount(h.pension_money),
             _ => cell.set(""),
         }
     }

@@ -254,6 +254,8 @@ pub(crate) struct Person {
     pub serious: bool,
     pub pension: bool,
     pub dibao: bool,
+    /// 是否享受五保 (特困供养).
+    pub wubao: bool,
 }
 
 impl Person {
@@ -294,6 +296,12 @@ pub(crate) struct Household {
     pub card: String,
     pub unit: &'static str,
     pub helper: String,
+    /// 其他致贫原因 as written (causes joined by 、), empty when none.
+    pub other_reasons: String,
+    /// Yearly 低保金 / 五保金 / 养老金 in yuan; None is a blank cell.
+    pub dibao_money: Option<u64>,
+    pub wubao_money: Option<u64>,
+    pub pension_money: Option<u64>,
 }
 
 /// Constraints an error kind puts on the household it will be injected into.
@@ -309,6 +317,12 @@ pub(crate) struct Want {
     pub adult_child: bool,
     /// The head is a healthy labourer working away.
     pub head_working: bool,
+    /// A spouse for sure, and the `child_age` child of the sex opposite to the head's.
+    pub spouse_and_opposite_child: bool,
+    /// One person aged 70–85 (no labour capacity by age).
+    pub lone_elder: bool,
+    /// Force the 贫困户属性 kind: 0 一般, 1 低保, 2 特困供养.
+    pub kind: Option<u8>,
 }
 
 pub(crate) fn name(rng: &mut Rng, surname: Option<&'static str>) -> String {
@@ -477,6 +491,7 @@ fn person(
         serious: true,
         pension: age >= 16 && !studying,
         dibao: false,
+        wubao: false,
     }
 }
 
@@ -504,6 +519,12 @@ pub(crate) fn members(
     if want.child_age.is_some() {
         size = size.max(2);
     }
+    if want.spouse_and_opposite_child {
+        size = size.max(3);
+    }
+    if want.lone_elder {
+        size = 1;
+    }
     if want.adult_child {
         size = rng.range(2, 3);
     }
@@ -515,6 +536,8 @@ pub(crate) fn members(
         rng.range(45, 70)
     } else if want.head_working {
         rng.range(30, 50)
+    } else if want.lone_elder {
+        rng.range(70, 85)
     } else {
         rng.range(25, 78)
     };
@@ -543,11 +566,18 @@ pub(crate) fn members(
     let mut slots = size - 1;
     let child_surname = if head_male { Some(head_surname) } else { None };
     if let Some(age) = child_age.filter(|_| slots > 0) {
-        let male = rng.chance(0.5);
+        let male = if want.spouse_and_opposite_child {
+            !head_male
+        } else {
+            rng.chance(0.5)
+        };
         let rel = if male { "之子" } else { "之女" };
         let mut c = person(rng, ids, as_of, age, male, rel, HOME_REGION, child_surname);
-        // The injected child rule must be the only one that fires: keep it healthy.
-        c.health = "健康";
+        // The injected child rule must be the only one that fires: keep a child healthy (an
+        // adult keeps the health its labour was derived from, or L125 would fire).
+        if c.age < 16 {
+            c.health = "健康";
+        }
         out.push(c);
         slots -= 1;
     }
@@ -572,7 +602,7 @@ pub(crate) fn members(
         ));
         return out;
     }
-    if slots > 0 && !want.no_spouse && rng.chance(0.85) {
+    if slots > 0 && !want.no_spouse && (want.spouse_and_opposite_child || rng.chance(0.85)) {
         out.push(spouse(rng, ids, as_of, head_age, head_male));
         slots -= 1;
     }
@@ -654,9 +684,17 @@ pub(crate) fn household(
     let tekun_ok = !members
         .iter()
         .any(|p| (16..=59).contains(&p.age) && p.health == "健康" && p.is_labour());
-    let kind = if tekun_ok && rng.chance(0.3) {
+    // L605: nobody in a 特困供养 household works. L604: a household where nobody can work gets
+    // 兜底 (低保 or 特困供养).
+    let tekun_ok = tekun_ok && members.iter().all(|p| p.work.is_empty());
+    let all_unable = members
+        .iter()
+        .all(|p| matches!(p.labour, "无劳动力" | "丧失劳动力"));
+    let kind = if let Some(k) = want.kind {
+        k
+    } else if tekun_ok && rng.chance(0.3) {
         2
-    } else if rng.chance(0.25) {
+    } else if all_unable || rng.chance(0.25) {
         1
     } else {
         0
@@ -671,6 +709,7 @@ pub(crate) fn household(
     };
     for p in &mut members {
         p.dibao = kind == 1;
+        p.wubao = kind == 2;
         // Unlifted households may lack insurance; lifted ones may not (L404). Set both ways,
         // because a D101 copy brings its flags from another household.
         p.medical = lifted || rng.chance(0.97);
@@ -697,6 +736,17 @@ pub(crate) fn household(
     } else {
         pick_str(rng, FREE_REASONS, "缺资金")
     };
+    // L505: up to two other causes, none the main one.
+    let mut other_reasons = String::new();
+    for _ in 0..rng.below(3) {
+        let r = pick_str(rng, FREE_REASONS, "缺资金");
+        if r != reason && !other_reasons.contains(r) {
+            if !other_reasons.is_empty() {
+                other_reasons.push('、');
+            }
+            other_reasons.push_str(r);
+        }
+    }
     let provincial = rng.chance(0.9);
     let exit_year = if lifted {
         let latest = as_of.year().clamp(2016, 2017);
@@ -716,7 +766,8 @@ pub(crate) fn household(
             let line = u64::from(exit_line(provincial, y));
             line + line * u64::from(rng.range(8, 60)) / 100
         }
-        None => u64::from(rng.range(1500, 5000)),
+        // L308: a poor household's income stays at or below this year's line.
+        None => u64::from(rng.range(1500, 5000.min(data_year_cap(provincial, as_of.year())))),
     };
     let net = target * u64::from(stated_n);
     let expense = u64::from(rng.range(300, 3000));
@@ -735,6 +786,14 @@ pub(crate) fn household(
         0
     };
     let business = rest - wage;
+    // Allowances are part of the transfers; at least 100 yuan where paid (L608, L609).
+    let allowance = |rng: &mut Rng| (transfer * u64::from(rng.range(50, 90)) / 100).max(100);
+    let dibao_money = (kind == 1).then(|| allowance(rng));
+    let wubao_money = (kind == 2).then(|| allowance(rng));
+    // L610: a pension only where someone is 60 or over.
+    let elders = members.iter().filter(|p| p.age >= 60).count() as u64;
+    let pension_money =
+        (elders > 0 && rng.chance(0.8)).then(|| elders * u64::from(rng.range(1000, 2000)));
     let per_capita_cents = (net * 200 + u64::from(stated_n)) / (2 * u64::from(stated_n).max(1));
     let danger = if !lifted && rng.chance(0.12) {
         Some(if rng.chance(0.6) { "C级" } else { "D级" })
@@ -763,7 +822,6 @@ pub(crate) fn household(
         village,
         hamlet,
         number: 4_408_110_000_000_000 + index + 1,
-        members,
         stated_n,
         provincial,
         attr,
@@ -785,7 +843,32 @@ pub(crate) fn household(
         bank,
         card,
         unit: pick_str(rng, UNITS, "区教育局"),
-        helper: name(rng, None),
+        helper: helper_name(rng, &members),
+        other_reasons,
+        dibao_money,
+        wubao_money,
+        pension_money,
+        members,
+    }
+}
+
+/// L209: the helper is never a member of the household.
+fn helper_name(rng: &mut Rng, members: &[Person]) -> String {
+    loop {
+        let n = name(rng, None);
+        if members.iter().all(|p| p.name != n) {
+            return n;
+        }
+    }
+}
+
+/// The highest per-capita income an unlifted household may have in the data year: the exit
+/// line of the default schema for that year (2800 is its lowest national line, 2014).
+fn data_year_cap(provincial: bool, year: i32) -> u32 {
+    if year <= 2016 {
+        if provincial { 6433 } else { 2800 }
+    } else {
+        exit_line(provincial, year)
     }
 }
 
