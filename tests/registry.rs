@@ -3,102 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use povcheck::check::columns;
-use povcheck::finding::{Category, Lang, Severity};
+use povcheck::check::columns::{self, Stage};
+use povcheck::finding::{Category, Lang};
 use povcheck::schema::catalogue::{self, Format};
 use povcheck::schema::{self, FieldType, Rule, RuleKind, RuleScope, Schema};
-
-/// rules.md: (code, category, warning?, scope). Changing a code here means changing the product
-/// contract; codes are never reused.
-const CATALOGUE: &[(&str, Category, bool, RuleScope)] = {
-    use Category::{Completeness as C, Consistency as L, Validity as V};
-    use RuleScope::{Dataset as D, Household as H, Row as R};
-    &[
-        ("C001", C, false, D),
-        ("C101", C, false, R),
-        ("C102", C, false, R),
-        ("C103", C, false, R),
-        ("C104", C, false, H),
-        ("C105", C, true, H),
-        ("C106", C, false, R),
-        ("V101", V, false, R),
-        ("V102", V, false, R),
-        ("V103", V, false, R),
-        ("V104", V, false, R),
-        ("V105", V, false, R),
-        ("V106", V, true, R),
-        ("V107", V, true, R),
-        ("V201", V, false, R),
-        ("V301", V, false, R),
-        ("V302", V, false, R),
-        ("V303", V, true, R),
-        ("V401", V, false, R),
-        ("V501", V, false, R),
-        ("V502", V, true, R),
-        ("V601", V, true, R),
-        ("V602", V, true, R),
-        ("L101", L, false, R),
-        ("L102", L, false, R),
-        ("L103", L, false, R),
-        ("L104", L, false, R),
-        ("L111", L, false, R),
-        ("L112", L, true, R),
-        ("L113", L, false, R),
-        ("L121", L, false, R),
-        ("L122", L, false, R),
-        ("L123", L, false, R),
-        ("L124", L, false, R),
-        ("L125", L, true, R),
-        ("L201", L, false, H),
-        ("L202", L, false, H),
-        ("L203", L, false, H),
-        ("L204", L, false, H),
-        ("L205", L, false, H),
-        ("L206", L, true, H),
-        ("L207", L, true, H),
-        ("L208", L, false, H),
-        ("L209", L, false, H),
-        ("L301", L, false, H),
-        ("L302", L, false, H),
-        ("L303", L, true, H),
-        ("L304", L, true, H),
-        ("L305", L, true, H),
-        ("L306", L, true, H),
-        ("L307", L, true, H),
-        ("L308", L, true, H),
-        ("L401", L, false, H),
-        ("L402", L, false, H),
-        ("L403", L, false, H),
-        ("L404", L, false, H),
-        ("L405", L, false, H),
-        ("L406", L, false, H),
-        ("L501", L, false, H),
-        ("L502", L, false, H),
-        ("L503", L, false, H),
-        ("L504", L, true, H),
-        ("L505", L, false, H),
-        ("L601", L, false, H),
-        ("L602", L, true, H),
-        ("L603", L, true, H),
-        ("L604", L, true, H),
-        ("L605", L, true, H),
-        ("L606", L, false, R),
-        ("L607", L, false, H),
-        ("L608", L, false, H),
-        ("L609", L, false, H),
-        ("L610", L, true, H),
-        ("D101", L, false, D),
-        ("D102", L, false, D),
-        ("D103", L, true, D),
-        ("X101", V, false, R),
-    ]
-};
-
-/// Rules implemented in Rust; every other rule must be SQL.
-const BUILTIN: &[&str] = &[
-    "C001", "C101", "C106", "V101", "V102", "V103", "V104", "V105", "V106", "V107", "V201", "V301",
-    "V302", "V303", "V401", "V501", "V502", "V601", "V602", "L204",
-];
+use povcheck::types::{self, Target};
 
 const HEADINGS: [&str; 4] = [
     "## 检查什么 / What it checks",
@@ -133,42 +42,69 @@ fn codes_are_unique_and_well_formed() {
     }
 }
 
+/// The category a code's letter names (rules.md): C completeness, V and X validity, L and D
+/// consistency.
+fn category_of(code: &str) -> Category {
+    match code.as_bytes().first() {
+        Some(b'C') => Category::Completeness,
+        Some(b'V' | b'X') => Category::Validity,
+        _ => Category::Consistency,
+    }
+}
+
 #[test]
-fn every_catalogue_rule_is_present_with_its_class() {
+fn every_rule_class_follows_from_its_code_and_the_registries() {
     let s = default();
-    for (code, cat, warn, scope) in CATALOGUE {
-        let r = s
-            .rule(code)
-            .unwrap_or_else(|| panic!("{code} of rules.md is missing: add a [[rule]] for it"));
-        assert_eq!(r.category, *cat, "{code}: category");
-        let sev = if *warn {
-            Severity::Warning
-        } else {
-            Severity::Error
-        };
-        assert_eq!(
-            r.severity, sev,
-            "{code}: severity (rules.md marks warnings (w))"
-        );
-        assert_eq!(r.scope, *scope, "{code}: scope");
+    for r in &s.rules {
+        let code = r.code.as_str();
+        assert_eq!(r.category, category_of(code), "{code}: category");
         assert!(r.enabled, "{code}: the default schema enables every rule");
-        let builtin = BUILTIN.contains(code);
+        let builtin = types::builtin(code);
         assert_eq!(
             r.kind == RuleKind::Builtin,
-            builtin,
-            "{code}: kind must be builtin exactly for the checks written in Rust"
+            builtin.is_some(),
+            "{code}: kind must be builtin exactly for the checks written in Rust (types::BUILTINS)"
         );
+        if let Some(b) = builtin {
+            let scope = match b.target {
+                Target::Columns => RuleScope::Dataset,
+                Target::Household => RuleScope::Household,
+                Target::Empty | Target::Values(_) | Target::AnyValue => RuleScope::Row,
+            };
+            assert_eq!(r.scope, scope, "{code}: scope of a {:?} check", b.target);
+        }
+        if code.starts_with('D') {
+            assert_eq!(
+                r.scope,
+                RuleScope::Dataset,
+                "{code}: D rules span the dataset"
+            );
+        }
+        if r.kind == RuleKind::Sql {
+            // A rule reading a column aggregated over the whole dataset is a dataset rule; one
+            // reading a household aggregate looks at households or the dataset.
+            for n in sql_roots(&s, r) {
+                let Some(c) = columns::entry(&n) else {
+                    continue;
+                };
+                let widest = match c.stage {
+                    Stage::Row => RuleScope::Row,
+                    Stage::Household => RuleScope::Household,
+                    Stage::Dataset => RuleScope::Dataset,
+                };
+                assert!(
+                    widest != RuleScope::Dataset || r.scope == RuleScope::Dataset,
+                    "{code}: reads {n}, a dataset column, so its scope is dataset"
+                );
+            }
+        }
     }
-    assert_eq!(
-        BUILTIN,
-        schema::load::BUILTIN_CODES,
-        "the loader's builtin list"
-    );
-    assert_eq!(
-        s.rules.len(),
-        CATALOGUE.len(),
-        "the default schema has rules rules.md does not list"
-    );
+    for b in types::BUILTINS {
+        let r = s
+            .rule(b.code)
+            .unwrap_or_else(|| panic!("{}: built-in check without a [[rule]]", b.code));
+        assert_eq!(r.kind, RuleKind::Builtin, "{}", b.code);
+    }
 }
 
 #[test]
@@ -221,8 +157,7 @@ fn placeholders_and_columns_are_known() {
         for text in [&r.message, &r.message_en, &r.hint, &r.hint_en] {
             for p in schema::load::placeholders(text) {
                 let ok = is_known(&s, p)
-                    || (r.kind == RuleKind::Builtin
-                        && schema::load::BUILTIN_PLACEHOLDERS.contains(&p));
+                    || (r.kind == RuleKind::Builtin && types::builtin_placeholder(&r.code, p));
                 assert!(ok, "{}: placeholder {{{p}}} names nothing", r.code);
             }
         }
@@ -266,7 +201,7 @@ fn every_sql_rule_compiles_and_reads_known_columns() {
         }
         compiled += 1;
     }
-    assert_eq!(compiled, CATALOGUE.len() - BUILTIN.len());
+    assert_eq!(compiled + types::BUILTINS.len(), s.rules.len());
 }
 
 fn section<'a>(doc: &'a str, heading: &str) -> &'a str {
@@ -379,7 +314,7 @@ fn doc_examples_are_tables_of_fields_with_valid_other_values() {
             for root in sql_roots(&s, r) {
                 let needed: Vec<&str> =
                     match (columns::dependencies(&root), columns::filled_field(&root)) {
-                        (Some(deps), _) => deps.to_vec(),
+                        (Some(deps), _) => deps.iter().map(String::as_str).collect(),
                         (None, Some(field)) => vec![field],
                         (None, None) => vec![root.as_str()],
                     };

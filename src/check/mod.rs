@@ -3,7 +3,7 @@
 //! Input: the tables read by `read` and a validated schema. Output: findings (values, never
 //! errors), the rules skipped per file with the reason, and the population per unit.
 
-pub mod columns;
+pub use crate::schema::columns;
 pub(crate) mod emit;
 pub mod engine;
 pub(crate) mod typing;
@@ -101,13 +101,7 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
     if let Ok(compiled) = &compiled
         && !compiled.is_empty()
     {
-        keep.extend(
-            columns::COMPUTED
-                .iter()
-                .flat_map(|(_, deps, _)| deps.iter().map(|d| d.to_string())),
-        );
-        keep.insert("性别".to_string());
-        keep.extend(columns::OPTIONAL_READS.iter().map(|f| f.to_string()));
+        keep.extend(columns::all_fields().into_iter().map(str::to_string));
         keep.extend(compiled.iter().flat_map(|c| c.fields.iter().cloned()));
     }
     let t0 = std::time::Instant::now();

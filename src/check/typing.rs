@@ -557,7 +557,7 @@ fn type_field<'s>(
         let (text, numeric) = match cell {
             Some(CellRef::Error(e)) => {
                 emit(
-                    invalid_code(f.ty),
+                    types::broken_value_code(f.ty),
                     Extra::reason(format!("单元格是错误值 {e}")),
                 );
                 null(&mut strs, &mut nums, &mut dates);
@@ -717,7 +717,7 @@ fn typed_number<'s>(
     f: &Field,
     emit: &mut impl FnMut(&'s str, Extra),
 ) -> Option<f64> {
-    match parsed.map(|v| (v, types::check_number(v, f))) {
+    match parsed.map(|v| (v, types::check_number(v, f.ty, &f.range()))) {
         None => {
             emit("V301", Extra::default());
             None
@@ -737,20 +737,6 @@ fn typed_number<'s>(
             }
             Some(v)
         }
-    }
-}
-
-/// The rule a broken value (an error cell) of this type raises.
-fn invalid_code(ty: FieldType) -> &'static str {
-    match ty {
-        FieldType::IdNumber => "V101",
-        FieldType::Code => "V201",
-        FieldType::Integer | FieldType::Decimal | FieldType::Digits => "V301",
-        FieldType::Date => "V401",
-        FieldType::Phone => "V501",
-        FieldType::BankCard => "V502",
-        FieldType::Name => "V601",
-        FieldType::Text => "V602",
     }
 }
 

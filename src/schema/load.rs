@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{DEFAULT_TOML, FieldType, Override, RuleKind, Schema};
-use crate::check::columns;
+use super::columns;
+use super::{CompiledSql, DEFAULT_TOML, FieldType, Override, RuleKind, Schema};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum Error {
@@ -56,27 +56,6 @@ impl Error {
         }
     }
 }
-
-/// Placeholders that built-in rules fill from the check itself rather than from a column.
-pub const BUILTIN_PLACEHOLDERS: &[&str] = &[
-    "value",
-    "header",
-    "suggestion",
-    "upgraded",
-    "expected",
-    "min",
-    "max",
-    "reason",
-    "column",
-    "household",
-];
-
-/// The checks implemented in Rust. A `kind = "builtin"` entry with any other code would be a rule
-/// that silently never runs, so the loader refuses it.
-pub const BUILTIN_CODES: &[&str] = &[
-    "C001", "C101", "C106", "V101", "V102", "V103", "V104", "V105", "V106", "V107", "V201", "V301",
-    "V302", "V303", "V401", "V501", "V502", "V601", "V602", "L204",
-];
 
 /// How deep `extends` chains may go; deeper is almost certainly a cycle.
 const MAX_EXTENDS_DEPTH: usize = 8;
@@ -322,7 +301,11 @@ fn load_inner(
         }
     };
     apply_overrides(&mut schema, &overrides, &disable, &spans, &ctx)?;
-    validate(&schema, &spans, &ctx)?;
+    let mut compiled = validate(&schema, &spans, &ctx)?;
+    // The SQL compiled to check it is what the engine runs: it is compiled once.
+    for rule in &mut schema.rules {
+        rule.sql = compiled.remove(&rule.code).map(std::sync::Arc::new);
+    }
     Ok(schema)
 }
 
@@ -417,7 +400,13 @@ fn code_well_formed(code: &str) -> bool {
     b.len() == 4 && b"CVLDX".contains(&b[0]) && b[1..].iter().all(u8::is_ascii_digit)
 }
 
-fn validate(schema: &Schema, spans: &SpanDoc, ctx: &Ctx) -> Result<(), Error> {
+/// Validate the merged schema; Ok carries each SQL rule's compiled expressions by code.
+fn validate(
+    schema: &Schema,
+    spans: &SpanDoc,
+    ctx: &Ctx,
+) -> Result<BTreeMap<String, CompiledSql>, Error> {
+    let mut compiled = BTreeMap::new();
     let field_span = |name: &str| {
         spans
             .fields
@@ -612,12 +601,13 @@ fn validate(schema: &Schema, spans: &SpanDoc, ctx: &Ctx) -> Result<(), Error> {
 
         match rule.kind {
             RuleKind::Builtin => {
-                if !BUILTIN_CODES.contains(&rule.code.as_str()) {
+                if crate::types::builtin(&rule.code).is_none() {
+                    let codes: Vec<&str> = crate::types::BUILTINS.iter().map(|b| b.code).collect();
                     return Err(ctx.err(
                         format!(
                             "rule {}: no built-in check has this code (built-in: {}); write it as SQL with when/assert",
                             rule.code,
-                            BUILTIN_CODES.join(", ")
+                            codes.join(", ")
                         ),
                         rs.and_then(|s| s.kind.as_ref().map(Spanned::span)).or(code_span),
                     ));
@@ -651,8 +641,8 @@ fn validate(schema: &Schema, spans: &SpanDoc, ctx: &Ctx) -> Result<(), Error> {
                 };
                 let when_span = rs.and_then(|s| s.when.as_ref().map(Spanned::span));
                 let assert_span = rs.and_then(|s| s.assert.as_ref().map(Spanned::span));
-                if let Some(when) = rule.when.as_deref() {
-                    check_sql(
+                let when = match rule.when.as_deref() {
+                    Some(when) => Some(check_sql(
                         schema,
                         &rule.code,
                         "when",
@@ -660,9 +650,10 @@ fn validate(schema: &Schema, spans: &SpanDoc, ctx: &Ctx) -> Result<(), Error> {
                         when_span,
                         &known_column,
                         ctx,
-                    )?;
-                }
-                check_sql(
+                    )?),
+                    None => None,
+                };
+                let assert = check_sql(
                     schema,
                     &rule.code,
                     "assert",
@@ -671,6 +662,7 @@ fn validate(schema: &Schema, spans: &SpanDoc, ctx: &Ctx) -> Result<(), Error> {
                     &known_column,
                     ctx,
                 )?;
+                compiled.insert(rule.code.clone(), CompiledSql { when, assert });
             }
         }
 
@@ -695,7 +687,8 @@ fn validate(schema: &Schema, spans: &SpanDoc, ctx: &Ctx) -> Result<(), Error> {
         for (key, text, span) in texts {
             for p in placeholders(text) {
                 let ok = known_column(p)
-                    || (rule.kind == RuleKind::Builtin && BUILTIN_PLACEHOLDERS.contains(&p));
+                    || (rule.kind == RuleKind::Builtin
+                        && crate::types::builtin_placeholder(&rule.code, p));
                 if !ok {
                     return Err(ctx.err(
                         format!(
@@ -708,7 +701,7 @@ fn validate(schema: &Schema, spans: &SpanDoc, ctx: &Ctx) -> Result<(), Error> {
             }
         }
     }
-    Ok(())
+    Ok(compiled)
 }
 
 fn check_sql(
@@ -719,7 +712,7 @@ fn check_sql(
     span: Option<Range<usize>>,
     known_column: &dyn Fn(&str) -> bool,
     ctx: &Ctx,
-) -> Result<(), Error> {
+) -> Result<polars::prelude::Expr, Error> {
     let substituted = substitute_params(sql, &schema.policy.params).map_err(|p| {
         ctx.err(
             format!("rule {code}: {key} uses ${p}, which is not in [policy.params]"),
@@ -732,7 +725,7 @@ fn check_sql(
             span.clone(),
         )
     })?;
-    for root in expr.meta().root_names() {
+    for root in expr.clone().meta().root_names() {
         if !known_column(root.as_str()) {
             return Err(ctx.err(
                 format!(
@@ -742,5 +735,5 @@ fn check_sql(
             ));
         }
     }
-    Ok(())
+    Ok(expr)
 }

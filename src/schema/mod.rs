@@ -4,6 +4,7 @@
 //! (`schemas/default.toml`). Every later stage reads the schema and never changes it.
 
 pub mod catalogue;
+pub mod columns;
 pub mod load;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use serde::Deserialize;
 
 use crate::finding::{Category, Severity};
 
+pub use crate::types::FieldType;
 pub use load::{Error, default_schema, load_path, load_str, substitute_params};
 
 /// The default schema's TOML, embedded so `povcheck check FILE` needs no set-up.
@@ -67,34 +69,6 @@ pub struct Units {
     /// Independent dimensions (帮扶单位), each a unit on its own.
     #[serde(default)]
     pub assist: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldType {
-    /// Free text, compared exactly after trimming.
-    Text,
-    /// GB 11643 citizen ID number, or a 残疾人证 number (20/22 characters).
-    IdNumber,
-    /// A value from `codes` (or a variant listed in `variants`).
-    Code,
-    Integer,
-    Decimal,
-    Date,
-    /// Mobile or landline phone number.
-    Phone,
-    /// Bank card number (16–19 digits, Luhn).
-    BankCard,
-    /// A person's name.
-    Name,
-    /// System-assigned digit strings (户编号, 人编号).
-    Digits,
-}
-
-impl FieldType {
-    pub fn is_numeric(self) -> bool {
-        matches!(self, FieldType::Integer | FieldType::Decimal)
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -252,10 +226,35 @@ pub struct Rule {
     pub doc: String,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// `when`/`assert` compiled by the loader (with `$params` substituted), so the engine does
+    /// not compile them again. None for a builtin rule, and for a rule built or edited in code
+    /// after loading (the engine then compiles it itself).
+    #[serde(skip)]
+    pub sql: Option<std::sync::Arc<CompiledSql>>,
+}
+
+/// A SQL rule's expressions as polars compiled them.
+#[derive(Debug, Clone)]
+pub struct CompiledSql {
+    pub when: Option<polars::prelude::Expr>,
+    pub assert: polars::prelude::Expr,
 }
 
 fn yes() -> bool {
     true
+}
+
+impl Field {
+    /// The numeric bounds V302/V303 check values of this field against.
+    pub fn range(&self) -> crate::types::Range {
+        crate::types::Range {
+            min: self.min,
+            max: self.max,
+            warn_le: self.warn_le,
+            warn_gt: self.warn_gt,
+            warn_ge: self.warn_ge,
+        }
+    }
 }
 
 impl Schema {

@@ -16,6 +16,8 @@ pub mod number;
 pub mod phone;
 pub mod whitespace;
 
+use serde::Deserialize;
+
 pub use bank_card::{CardIssue, check_bank_card, is_valid_bank_card, luhn_valid};
 pub use cell::{cell_text, is_numeric, number_text};
 pub use code_list::{CodeLookup, lookup};
@@ -25,84 +27,236 @@ pub use id_number::{
     upgrade15,
 };
 pub use name::{NameIssue, check_name, is_plausible_name};
-pub use number::{NumberIssue, cell_number, check_number, check_range, is_integer, parse_number};
+pub use number::{
+    NumberIssue, Range, cell_number, check_number, check_range, is_integer, parse_number,
+};
 pub use phone::is_valid_phone;
 pub use whitespace::{Trimmed, trim_value};
 
-/// One built-in check, for `povcheck rules`, docs and the "every builtin has a catalogue entry"
-/// test: the rule code and a one-line English description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// Free text, compared exactly after trimming.
+    Text,
+    /// GB 11643 citizen ID number, or a 残疾人证 number (20/22 characters).
+    IdNumber,
+    /// A value from `codes` (or a variant listed in `variants`).
+    Code,
+    Integer,
+    Decimal,
+    Date,
+    /// Mobile or landline phone number.
+    Phone,
+    /// Bank card number (16–19 digits, Luhn).
+    BankCard,
+    /// A person's name.
+    Name,
+    /// System-assigned digit strings (户编号, 人编号).
+    Digits,
+}
+
+impl FieldType {
+    pub fn is_numeric(self) -> bool {
+        matches!(self, FieldType::Integer | FieldType::Decimal)
+    }
+}
+
+/// What a built-in check looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BuiltinDoc {
+pub enum Target {
+    /// The file's columns: one finding per missing column (dataset scope).
+    Columns,
+    /// A required field's empty cell (the field's `empty_rule`).
+    Empty,
+    /// Each value of a field of one of these types.
+    Values(&'static [FieldType]),
+    /// Each value of every field.
+    AnyValue,
+    /// A household field's values across the household's rows (household scope).
+    Household,
+}
+
+impl Target {
+    /// Whether the check looks at each value of a field of type `ty`.
+    pub fn checks_values_of(self, ty: FieldType) -> bool {
+        match self {
+            Target::Values(types) => types.contains(&ty),
+            Target::AnyValue => true,
+            _ => false,
+        }
+    }
+}
+
+/// One built-in check (written in Rust, `kind = "builtin"` in the schema).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Builtin {
+    /// The rule code of rules.md.
     pub code: &'static str,
+    pub target: Target,
+    /// Placeholders of its message and hint the check fills itself, beyond [`CELL_PLACEHOLDERS`].
+    pub placeholders: &'static [&'static str],
+    /// One line of English, for docs and the rule listing.
     pub description: &'static str,
 }
 
-const fn doc(code: &'static str, description: &'static str) -> BuiltinDoc {
-    BuiltinDoc { code, description }
+/// Placeholders every built-in finding can fill from where it lands.
+pub const CELL_PLACEHOLDERS: &[&str] = &["value", "header", "column", "household"];
+
+const fn builtin_check(
+    code: &'static str,
+    target: Target,
+    placeholders: &'static [&'static str],
+    description: &'static str,
+) -> Builtin {
+    Builtin {
+        code,
+        target,
+        placeholders,
+        description,
+    }
 }
 
-/// Every built-in check, in code order. Help and docs read this one list.
-pub const BUILTINS: &[BuiltinDoc] = &[
-    doc(
+use FieldType as T;
+
+const NUMBERS: &[FieldType] = &[T::Integer, T::Decimal];
+/// An error cell (`#N/A`) says why in `{reason}`, whatever the check.
+const REASON: &[&str] = &["reason"];
+
+/// Every built-in check: the schema loader accepts `kind = "builtin"` only for these codes and
+/// their placeholders, the typing pass takes a broken value's code from here, and the tests
+/// check the default schema against it. Adding a check: an entry here, its function in this
+/// module, the call in the typing pass, and its `[[rule]]` in the schema.
+pub const BUILTINS: &[Builtin] = &[
+    builtin_check(
+        "C001",
+        Target::Columns,
+        &["file", "sheet", "field"],
+        "a required column is missing from the file",
+    ),
+    builtin_check("C101", Target::Empty, &[], "a required field is empty"),
+    builtin_check("C106", Target::Empty, &[], "an insurance field is empty"),
+    builtin_check(
         "V101",
+        Target::Values(&[T::IdNumber]),
+        REASON,
         "ID number malformed: wrong length or characters, or a placeholder",
     ),
-    doc(
+    builtin_check(
         "V102",
+        Target::Values(&[T::IdNumber]),
+        &["expected"],
         "ID number check character wrong (ISO 7064 MOD 11-2)",
     ),
-    doc(
+    builtin_check(
         "V103",
+        Target::Values(&[T::IdNumber]),
+        &[],
         "ID number birth date impossible, after the reference date, or before 1900",
     ),
-    doc(
+    builtin_check(
         "V104",
+        Target::Values(&[T::IdNumber]),
+        &[],
         "ID number address code has no real province or city",
     ),
-    doc(
+    builtin_check(
         "V105",
+        Target::Values(&[T::IdNumber]),
+        &[],
         "ID number stored as a number; Excel lost its last digits",
     ),
-    doc(
+    builtin_check(
         "V106",
+        Target::Values(&[T::IdNumber]),
+        &[],
         "ID number written non-standardly (x, full-width, spaces) and normalised",
     ),
-    doc(
+    builtin_check(
         "V107",
+        Target::Values(&[T::IdNumber]),
+        &["upgraded"],
         "15-digit old-form ID number; the 18-digit form is in the hint",
     ),
-    doc(
+    builtin_check(
         "V201",
+        Target::Values(&[T::Code]),
+        &["suggestion", "reason"],
         "value not in the field's code list; nearest allowed value suggested",
     ),
-    doc(
+    builtin_check(
         "V301",
+        Target::Values(&[T::Integer, T::Decimal, T::Digits]),
+        REASON,
         "not a number in a numeric field (or a fraction in an integer field)",
     ),
-    doc("V302", "number outside the field's valid range"),
-    doc("V303", "number inside the valid range but implausible"),
-    doc("V401", "not a valid date"),
-    doc(
+    builtin_check(
+        "V302",
+        Target::Values(NUMBERS),
+        &["min", "max"],
+        "number outside the field's valid range",
+    ),
+    builtin_check(
+        "V303",
+        Target::Values(NUMBERS),
+        &["min", "max"],
+        "number inside the valid range but implausible",
+    ),
+    builtin_check(
+        "V401",
+        Target::Values(&[T::Date]),
+        REASON,
+        "not a valid date",
+    ),
+    builtin_check(
         "V501",
+        Target::Values(&[T::Phone]),
+        REASON,
         "phone number neither a mobile nor a landline with area code",
     ),
-    doc(
+    builtin_check(
         "V502",
+        Target::Values(&[T::BankCard]),
+        REASON,
         "bank card number not 16-19 digits or failing the Luhn check",
     ),
-    doc(
+    builtin_check(
         "V601",
+        Target::Values(&[T::Name]),
+        REASON,
         "name implausible: digits, Latin letters, placeholder or too long",
     ),
-    doc(
+    builtin_check(
         "V602",
+        Target::AnyValue,
+        REASON,
         "leading/trailing or invisible white space in a value",
+    ),
+    builtin_check(
+        "L204",
+        Target::Household,
+        &["expected"],
+        "a household field has two different values within one household",
     ),
 ];
 
 /// The built-in check with this code.
-pub fn builtin(code: &str) -> Option<&'static BuiltinDoc> {
+pub fn builtin(code: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.code == code)
+}
+
+/// Whether a built-in check's message may use `{name}`.
+pub fn builtin_placeholder(code: &str, name: &str) -> bool {
+    builtin(code)
+        .is_some_and(|b| CELL_PLACEHOLDERS.contains(&name) || b.placeholders.contains(&name))
+}
+
+/// The check a value of type `ty` that is no value at all (an error cell) fails: the first one
+/// registered for the type's values.
+pub fn broken_value_code(ty: FieldType) -> &'static str {
+    BUILTINS
+        .iter()
+        .find(|b| b.target.checks_values_of(ty))
+        .map_or("V602", |b| b.code)
 }
 
 #[cfg(test)]
@@ -110,21 +264,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtins_are_unique_sorted_and_well_formed() {
-        let codes: Vec<&str> = BUILTINS.iter().map(|b| b.code).collect();
-        let mut sorted = codes.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(codes, sorted, "BUILTINS must be unique and in code order");
+    fn builtins_are_unique_and_well_formed() {
+        let mut seen = std::collections::BTreeSet::new();
         for b in BUILTINS {
+            assert!(seen.insert(b.code), "{} twice", b.code);
             let bytes = b.code.as_bytes();
             assert!(
-                bytes.len() == 4 && bytes[0] == b'V' && bytes[1..].iter().all(u8::is_ascii_digit),
-                "{} does not match ^V[0-9]{{3}}$",
+                bytes.len() == 4
+                    && b"CVL".contains(&bytes[0])
+                    && bytes[1..].iter().all(u8::is_ascii_digit),
+                "{} does not match ^[CVL][0-9]{{3}}$",
                 b.code
             );
             assert!(!b.description.is_empty() && b.description.is_ascii());
         }
+    }
+
+    #[test]
+    fn a_broken_value_fails_its_types_first_check() {
+        assert_eq!(broken_value_code(FieldType::IdNumber), "V101");
+        assert_eq!(broken_value_code(FieldType::Code), "V201");
+        for ty in [FieldType::Integer, FieldType::Decimal, FieldType::Digits] {
+            assert_eq!(broken_value_code(ty), "V301");
+        }
+        assert_eq!(broken_value_code(FieldType::Date), "V401");
+        assert_eq!(broken_value_code(FieldType::Phone), "V501");
+        assert_eq!(broken_value_code(FieldType::BankCard), "V502");
+        assert_eq!(broken_value_code(FieldType::Name), "V601");
+        assert_eq!(broken_value_code(FieldType::Text), "V602");
+        assert!(builtin_placeholder("V102", "expected"));
+        assert!(builtin_placeholder("V102", "value"));
+        assert!(!builtin_placeholder("V102", "suggestion"));
+        assert!(!builtin_placeholder("L101", "value"));
     }
 
     #[test]
@@ -151,7 +322,7 @@ mod tests {
         for code in issue_codes {
             assert!(builtin(code).is_some(), "{code} missing from BUILTINS");
         }
-        for b in BUILTINS {
+        for b in BUILTINS.iter().filter(|b| b.code.starts_with('V')) {
             assert!(
                 issue_codes.contains(&b.code),
                 "{} documented but never produced",

@@ -6,10 +6,10 @@
 //! - V303 (warning): inside the valid range but implausible (`warn_le`, `warn_gt`, `warn_ge`).
 //!   Only values inside V302's range get V303 (rules.md "Overlaps").
 
+use super::FieldType;
 #[cfg(test)]
 use crate::read::Cell;
 use crate::read::CellRef;
-use crate::schema::{Field, FieldType};
 
 /// One problem with a numeric value; [`NumberIssue::code`] is its rule code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,53 +75,45 @@ pub fn is_integer(x: f64) -> bool {
     x.is_finite() && x.fract() == 0.0
 }
 
+/// A numeric field's bounds (the schema's `min`, `max`, `warn_le`, `warn_gt`, `warn_ge`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Range {
+    /// Valid range, inclusive (V302).
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// Implausible (V303, warning): value <= warn_le, value > warn_gt, value >= warn_ge.
+    pub warn_le: Option<f64>,
+    pub warn_gt: Option<f64>,
+    pub warn_ge: Option<f64>,
+}
+
 /// The range checks of a field: V302 when outside `min`..=`max`, else V303 when implausible.
-pub fn check_range(value: f64, field: &Field) -> Option<NumberIssue> {
-    let below = field.min.is_some_and(|min| value < min);
-    let above = field.max.is_some_and(|max| value > max);
+pub fn check_range(value: f64, range: &Range) -> Option<NumberIssue> {
+    let below = range.min.is_some_and(|min| value < min);
+    let above = range.max.is_some_and(|max| value > max);
     if below || above {
         return Some(NumberIssue::OutOfRange);
     }
-    let implausible = field.warn_le.is_some_and(|t| value <= t)
-        || field.warn_gt.is_some_and(|t| value > t)
-        || field.warn_ge.is_some_and(|t| value >= t);
+    let implausible = range.warn_le.is_some_and(|t| value <= t)
+        || range.warn_gt.is_some_and(|t| value > t)
+        || range.warn_ge.is_some_and(|t| value >= t);
     implausible.then_some(NumberIssue::Implausible)
 }
 
 /// All checks of a numeric field on one number: integer-ness (for `type = "integer"`), then range.
-pub fn check_number(value: f64, field: &Field) -> Option<NumberIssue> {
+pub fn check_number(value: f64, ty: FieldType, range: &Range) -> Option<NumberIssue> {
     if !value.is_finite() {
         return Some(NumberIssue::NotANumber);
     }
-    if field.ty == FieldType::Integer && !is_integer(value) {
+    if ty == FieldType::Integer && !is_integer(value) {
         return Some(NumberIssue::NotInteger);
     }
-    check_range(value, field)
+    check_range(value, range)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn field(ty: FieldType) -> Field {
-        Field {
-            name: "人数".into(),
-            aliases: Vec::new(),
-            ty,
-            required: false,
-            empty_rule: None,
-            required_column: false,
-            household: false,
-            codes: Vec::new(),
-            variants: Default::default(),
-            min: None,
-            max: None,
-            warn_le: None,
-            warn_gt: None,
-            warn_ge: None,
-            mask: None,
-        }
-    }
 
     #[test]
     fn parses_numbers_as_written() {
@@ -198,18 +190,38 @@ mod tests {
     #[test]
     fn household_size_range() {
         // 人数: valid 1–20, implausible from 10.
-        let mut f = field(FieldType::Integer);
-        f.min = Some(1.0);
-        f.max = Some(20.0);
-        f.warn_ge = Some(10.0);
-        assert_eq!(check_number(1.0, &f), None);
-        assert_eq!(check_number(9.0, &f), None);
-        assert_eq!(check_number(10.0, &f), Some(NumberIssue::Implausible));
-        assert_eq!(check_number(20.0, &f), Some(NumberIssue::Implausible));
-        assert_eq!(check_number(21.0, &f), Some(NumberIssue::OutOfRange));
-        assert_eq!(check_number(0.0, &f), Some(NumberIssue::OutOfRange));
-        assert_eq!(check_number(2.5, &f), Some(NumberIssue::NotInteger));
-        assert_eq!(check_number(f64::NAN, &f), Some(NumberIssue::NotANumber));
+        let f = Range {
+            min: Some(1.0),
+            max: Some(20.0),
+            warn_ge: Some(10.0),
+            ..Range::default()
+        };
+        assert_eq!(check_number(1.0, FieldType::Integer, &f), None);
+        assert_eq!(check_number(9.0, FieldType::Integer, &f), None);
+        assert_eq!(
+            check_number(10.0, FieldType::Integer, &f),
+            Some(NumberIssue::Implausible)
+        );
+        assert_eq!(
+            check_number(20.0, FieldType::Integer, &f),
+            Some(NumberIssue::Implausible)
+        );
+        assert_eq!(
+            check_number(21.0, FieldType::Integer, &f),
+            Some(NumberIssue::OutOfRange)
+        );
+        assert_eq!(
+            check_number(0.0, FieldType::Integer, &f),
+            Some(NumberIssue::OutOfRange)
+        );
+        assert_eq!(
+            check_number(2.5, FieldType::Integer, &f),
+            Some(NumberIssue::NotInteger)
+        );
+        assert_eq!(
+            check_number(f64::NAN, FieldType::Integer, &f),
+            Some(NumberIssue::NotANumber)
+        );
         assert_eq!(NumberIssue::NotInteger.code(), "V301");
         assert_eq!(NumberIssue::OutOfRange.code(), "V302");
         assert_eq!(NumberIssue::Implausible.code(), "V303");
@@ -218,18 +230,35 @@ mod tests {
     #[test]
     fn income_range() {
         // 人均纯收入: ≥ 0, implausible ≤ 500 or > 30000; decimals allowed.
-        let mut f = field(FieldType::Decimal);
-        f.min = Some(0.0);
-        f.warn_le = Some(500.0);
-        f.warn_gt = Some(30000.0);
-        assert_eq!(check_number(2952.5, &f), None);
-        assert_eq!(check_number(30000.0, &f), None);
-        assert_eq!(check_number(30000.5, &f), Some(NumberIssue::Implausible));
-        assert_eq!(check_number(500.0, &f), Some(NumberIssue::Implausible));
-        assert_eq!(check_number(0.0, &f), Some(NumberIssue::Implausible));
-        assert_eq!(check_number(-1.0, &f), Some(NumberIssue::OutOfRange));
-        assert_eq!(check_number(1e12, &f), Some(NumberIssue::Implausible));
+        let f = Range {
+            min: Some(0.0),
+            warn_le: Some(500.0),
+            warn_gt: Some(30000.0),
+            ..Range::default()
+        };
+        assert_eq!(check_number(2952.5, FieldType::Decimal, &f), None);
+        assert_eq!(check_number(30000.0, FieldType::Decimal, &f), None);
+        assert_eq!(
+            check_number(30000.5, FieldType::Decimal, &f),
+            Some(NumberIssue::Implausible)
+        );
+        assert_eq!(
+            check_number(500.0, FieldType::Decimal, &f),
+            Some(NumberIssue::Implausible)
+        );
+        assert_eq!(
+            check_number(0.0, FieldType::Decimal, &f),
+            Some(NumberIssue::Implausible)
+        );
+        assert_eq!(
+            check_number(-1.0, FieldType::Decimal, &f),
+            Some(NumberIssue::OutOfRange)
+        );
+        assert_eq!(
+            check_number(1e12, FieldType::Decimal, &f),
+            Some(NumberIssue::Implausible)
+        );
         // No range at all: anything finite passes.
-        assert_eq!(check_range(-1e12, &field(FieldType::Decimal)), None);
+        assert_eq!(check_range(-1e12, &Range::default()), None);
     }
 }
