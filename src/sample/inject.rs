@@ -133,8 +133,6 @@ impl Kind {
                 w.lifted = Some(false);
             }
             Kind::L202 => w.adult_child = true,
-            // Raised 15 %, an unlifted household could pass this year's line (L308).
-            Kind::L301 => w.lifted = Some(true),
             Kind::L401 => w.lifted = Some(true),
             Kind::L503 => w.adults_only = true,
             Kind::V201 if variant.is_multiple_of(2) => w.child_age = Some((12, 14)),

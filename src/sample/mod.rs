@@ -408,8 +408,13 @@ fn generate(opts: &SampleOptions, sink: &mut dyn Sink) -> Result<Manifest, Sampl
         let extra = u32::from(matches!(kind, Some((Kind::L203, _))));
         let mut h = people::household(&mut g.rng, as_of, index, members, want, extra);
         match kind {
-            Some((Kind::L301, _)) => {
+            // Up for a lifted household (still above its exit line: no L302), down for an
+            // unlifted one (still under this year's line: no L308).
+            Some((Kind::L301, _)) if h.lifted => {
                 h.per_capita_cents += h.per_capita_cents * 15 / 100 + 5000;
+            }
+            Some((Kind::L301, _)) => {
+                h.per_capita_cents -= h.per_capita_cents * 15 / 100 + 5000;
             }
             Some((Kind::L401, _)) => h.danger = Some("C级"),
             Some((Kind::L503, _)) => h.reason = "因学",
@@ -621,10 +626,11 @@ fn apply(
             );
         }
         Kind::L301 => {
+            let how = if h.lifted { "高" } else { "低" };
             record(
                 first,
                 C_PER_CAPITA,
-                "人均纯收入比各项收入计算值高约 15%".into(),
+                format!("人均纯收入比各项收入计算值{how}约 15%"),
             );
         }
         Kind::L401 => {

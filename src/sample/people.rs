@@ -37,6 +37,13 @@ impl Rng {
         lo + self.below(u64::from(hi - lo) + 1) as u32
     }
 
+    /// An independent stream from the current state, without advancing this one: values added
+    /// later draw from it, so every value drawn before keeps its place in the main stream (and
+    /// the committed samples keep their rows and errors).
+    pub(crate) fn fork(&self) -> Rng {
+        Rng(self.0.rotate_left(29) ^ 0xA076_1D64_78BD_642F)
+    }
+
     pub(crate) fn chance(&mut self, p: f64) -> bool {
         ((self.next_u64() >> 11) as f64) / ((1u64 << 53) as f64) < p
     }
@@ -686,19 +693,21 @@ pub(crate) fn household(
         .any(|p| (16..=59).contains(&p.age) && p.health == "健康" && p.is_labour());
     // L605: nobody in a 特困供养 household works. L604: a household where nobody can work gets
     // 兜底 (低保 or 特困供养).
-    let tekun_ok = tekun_ok && members.iter().all(|p| p.work.is_empty());
+    // Draws as before these two conditions existed, so the stream does not move.
+    let nobody_works = members.iter().all(|p| p.work.is_empty());
     let all_unable = members
         .iter()
         .all(|p| matches!(p.labour, "无劳动力" | "丧失劳动力"));
     let kind = if let Some(k) = want.kind {
         k
     } else if tekun_ok && rng.chance(0.3) {
-        2
-    } else if all_unable || rng.chance(0.25) {
+        if nobody_works { 2 } else { 1 }
+    } else if rng.chance(0.25) || all_unable {
         1
     } else {
         0
     };
+    let mut aux = rng.fork();
     let attr = match (kind, lifted) {
         (0, false) => "一般贫困户",
         (1, false) => "低保贫困户",
@@ -738,8 +747,8 @@ pub(crate) fn household(
     };
     // L505: up to two other causes, none the main one.
     let mut other_reasons = String::new();
-    for _ in 0..rng.below(3) {
-        let r = pick_str(rng, FREE_REASONS, "缺资金");
+    for _ in 0..aux.below(3) {
+        let r = pick_str(&mut aux, FREE_REASONS, "缺资金");
         if r != reason && !other_reasons.contains(r) {
             if !other_reasons.is_empty() {
                 other_reasons.push('、');
@@ -788,12 +797,12 @@ pub(crate) fn household(
     let business = rest - wage;
     // Allowances are part of the transfers; at least 100 yuan where paid (L608, L609).
     let allowance = |rng: &mut Rng| (transfer * u64::from(rng.range(50, 90)) / 100).max(100);
-    let dibao_money = (kind == 1).then(|| allowance(rng));
-    let wubao_money = (kind == 2).then(|| allowance(rng));
+    let dibao_money = (kind == 1).then(|| allowance(&mut aux));
+    let wubao_money = (kind == 2).then(|| allowance(&mut aux));
     // L610: a pension only where someone is 60 or over.
     let elders = members.iter().filter(|p| p.age >= 60).count() as u64;
     let pension_money =
-        (elders > 0 && rng.chance(0.8)).then(|| elders * u64::from(rng.range(1000, 2000)));
+        (elders > 0 && aux.chance(0.8)).then(|| elders * u64::from(aux.range(1000, 2000)));
     let per_capita_cents = (net * 200 + u64::from(stated_n)) / (2 * u64::from(stated_n).max(1));
     let danger = if !lifted && rng.chance(0.12) {
         Some(if rng.chance(0.6) { "C级" } else { "D级" })
@@ -843,7 +852,7 @@ pub(crate) fn household(
         bank,
         card,
         unit: pick_str(rng, UNITS, "区教育局"),
-        helper: helper_name(rng, &members),
+        helper: helper_name(rng, &mut aux, &members),
         other_reasons,
         dibao_money,
         wubao_money,
@@ -852,14 +861,13 @@ pub(crate) fn household(
     }
 }
 
-/// L209: the helper is never a member of the household.
-fn helper_name(rng: &mut Rng, members: &[Person]) -> String {
-    loop {
-        let n = name(rng, None);
-        if members.iter().all(|p| p.name != n) {
-            return n;
-        }
+/// L209: the helper is never a member of the household (a clash is redrawn from `aux`).
+fn helper_name(rng: &mut Rng, aux: &mut Rng, members: &[Person]) -> String {
+    let mut n = name(rng, None);
+    while members.iter().any(|p| p.name == n) {
+        n = name(aux, None);
     }
+    n
 }
 
 /// The highest per-capita income an unlifted household may have in the data year: the exit
