@@ -105,7 +105,7 @@ fn bad_inputs() -> Vec<Bad> {
                 }
                 write(d, n, (lines.join("\n") + "\n").as_bytes());
             },
-            says: &["第 21 行", "49 个字段"],
+            says: &["第 21 行", "55 个字段"],
         },
         Bad {
             name: "random-bytes.xls",
