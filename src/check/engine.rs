@@ -95,7 +95,15 @@ pub(crate) fn compile_rule<'s>(rule: &'s Rule, schema: &Schema) -> Result<Compil
 }
 
 /// The column of a value the typing pass computed in Rust ([`columns::Fact`]).
-fn fact_column(ds: &Dataset, name: &str, fact: Fact) -> PolarsResult<Column> {
+/// The three 其他致贫原因 facts come from one pass ([`other_causes`]), kept here between them.
+type OtherCauses = (Vec<i32>, Vec<Option<String>>, Vec<Option<String>>);
+
+fn fact_column(
+    ds: &Dataset,
+    name: &str,
+    fact: Fact,
+    causes: &mut Option<OtherCauses>,
+) -> PolarsResult<Column> {
     let n = ds.len();
     let name: PlSmallStr = name.into();
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
@@ -170,9 +178,15 @@ fn fact_column(ds: &Dataset, name: &str, fact: Fact) -> PolarsResult<Column> {
             };
             Column::new(name, line)
         }
-        Fact::OtherCauseItems => Column::new(name, other_causes(ds).0),
-        Fact::OtherCauseUnknown => Column::new(name, other_causes(ds).1),
-        Fact::OtherCauseRepeat => Column::new(name, other_causes(ds).2),
+        Fact::OtherCauseItems => {
+            Column::new(name, &causes.get_or_insert_with(|| other_causes(ds)).0)
+        }
+        Fact::OtherCauseUnknown => {
+            Column::new(name, &causes.get_or_insert_with(|| other_causes(ds)).1)
+        }
+        Fact::OtherCauseRepeat => {
+            Column::new(name, &causes.get_or_insert_with(|| other_causes(ds)).2)
+        }
         Fact::HelperMember => Column::new(name, helper_members(ds)),
     })
 }
@@ -180,7 +194,7 @@ fn fact_column(ds: &Dataset, name: &str, fact: Fact) -> PolarsResult<Column> {
 /// 其他致贫原因 per row (L505): its number of items, the first item outside the 主要致贫原因
 /// code list, and the first whose canonical value (variants resolved by that list) is the row's
 /// 主要致贫原因. Items are split on runs of 、 , ， ; ； / and white space.
-fn other_causes(ds: &Dataset) -> (Vec<i32>, Vec<Option<String>>, Vec<Option<String>>) {
+fn other_causes(ds: &Dataset) -> OtherCauses {
     let n = ds.len();
     let mut items: Vec<i32> = vec![0; n];
     let mut unknown: Vec<Option<String>> = vec![None; n];
@@ -259,9 +273,10 @@ fn helper_members(ds: &Dataset) -> Vec<Option<String>> {
 fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataFrame> {
     let n = ds.len();
     let mut cols: Vec<Column> = Vec::with_capacity(ds.typed.len() + columns::COMPUTED.len());
+    let mut causes = None;
     for c in columns::COMPUTED {
         if let Build::Fact { fact, .. } = c.build {
-            cols.push(fact_column(ds, c.name, fact)?);
+            cols.push(fact_column(ds, c.name, fact, &mut causes)?);
         }
     }
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
