@@ -1,20 +1,19 @@
-//! Command-line arguments (clap) → a validated configuration → a run of the pipeline.
+//! Command-line arguments (clap) → a validated configuration ([`crate::config`]) → a run of the
+//! pipeline ([`crate::pipeline`]) → an exit status and diagnostics.
 //!
-//! Everything that can be wrong with the arguments or the schema is found here, before any input
-//! file is opened. Errors are returned as miette reports; only `main.rs` prints them.
+//! Everything that can be wrong with the arguments or the schema is found by the config step,
+//! before any file is created or opened. Errors are returned as miette reports in the run's
+//! language; only `main.rs` prints them.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::attribute;
-use crate::check::{self, CheckOptions};
+use crate::config::{self, CheckRequest, Usage};
 use crate::finding::{Lang, Severity};
-use crate::read::{self, HeaderMatcher, ReadOptions};
-use crate::report::{self, Format, Run};
-use crate::schema::{self, Schema};
+use crate::read::{self, ReadOptions};
+use crate::report::Format;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -209,22 +208,11 @@ impl Outcome {
     }
 }
 
-fn load_schema(path: Option<&Path>) -> Result<Schema, miette::Report> {
-    match path {
-        Some(p) => schema::load_path(p).map_err(miette::Report::new),
-        None => Ok(schema::default_schema()),
-    }
-}
-
 fn lang(l: LangArg) -> Lang {
     match l {
         LangArg::Zh => Lang::Zh,
         LangArg::En => Lang::En,
     }
-}
-
-fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
 /// Run one parsed command line, writing reports to `stdout`.
@@ -245,11 +233,10 @@ pub fn run(cli: Cli, stdout: &mut dyn Write) -> Outcome {
 }
 
 fn run_sample(args: SampleArgs, stdout: &mut dyn Write) -> Outcome {
-    let Some(as_of) = parse_date(&args.as_of) else {
-        return Outcome::fail(miette::miette!(
-            "--as-of: 日期 {} 无法识别，应为 YYYY-MM-DD",
-            args.as_of
-        ));
+    // `sample` has no --lang: its messages are Chinese, as its output is.
+    let as_of = match config::parse_date("--as-of", &args.as_of, Lang::Zh) {
+        Ok(d) => d,
+        Err(e) => return Outcome::fail(miette::Report::new(e)),
     };
     let opts = crate::sample::SampleOptions {
         rows: args.rows,
@@ -273,247 +260,57 @@ fn run_sample(args: SampleArgs, stdout: &mut dyn Write) -> Outcome {
                 diagnostics: Vec::new(),
             }
         }
-        Err(e) => Outcome::fail(miette::miette!("{}: {e}", args.output.display())),
-    }
-}
-
-/// Every `--select`/`--ignore` entry must name a rule or a prefix of one: a mistyped code would
-/// otherwise select nothing and the run would look clean.
-fn validate_rule_codes(
-    schema: &Schema,
-    select: &[String],
-    ignore: &[String],
-) -> Result<(), miette::Report> {
-    for (flag, list) in [("--select", select), ("--ignore", ignore)] {
-        for code in list {
-            let p = code.trim().to_uppercase();
-            if p.is_empty() || !schema.rules.iter().any(|r| r.code.starts_with(&p)) {
-                return Err(miette::miette!(
-                    help = "povcheck rules 列出全部规则代码",
-                    "{flag} {code}: 没有这个规则代码"
-                ));
+        Err(e) => Outcome::fail(miette::Report::new(
+            Usage::SampleWrite {
+                path: args.output.clone(),
+                reason: e.to_string(),
             }
-        }
-    }
-    Ok(())
-}
-
-/// Whether two paths name the same file (also through links or `./`).
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
+            .in_lang(Lang::Zh),
+        )),
     }
 }
 
 fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
-    // The ledger and the period are validated before any input is read.
-    let mut session =
-        match crate::ledger::Session::start(args.record.as_deref(), args.ledger.as_deref()) {
-            Ok(s) => s,
-            Err(e) => return Outcome::fail(miette::Report::new(e)),
-        };
-    let schema = match load_schema(args.schema.as_deref()) {
-        Ok(s) => s,
-        Err(e) => return Outcome::fail(e),
-    };
-    if let Err(e) = validate_rule_codes(&schema, &args.select, &args.ignore) {
-        return Outcome::fail(e);
-    }
-    if let Some(out) = &args.output
-        && let Some(input) = args.files.iter().find(|f| same_file(f, out))
-    {
-        return Outcome::fail(miette::miette!(
-            help = "换一个报告文件名，例如 --output report.json",
-            "--output {} 就是输入文件 {}，写报告会覆盖原始数据",
-            out.display(),
-            input.display()
-        ));
-    }
-    let as_of = match args.as_of.as_deref().or(schema.as_of.as_deref()) {
-        Some(s) => match parse_date(s) {
-            Some(d) => d,
-            None => {
-                return Outcome::fail(miette::miette!(
-                    "--as-of: 日期 {s} 无法识别，应为 YYYY-MM-DD"
-                ));
-            }
-        },
-        None => chrono::Local::now().date_naive(),
-    };
-    let read_opts = ReadOptions {
-        encoding: match args.encoding {
-            EncodingArg::Auto => read::Encoding::Auto,
-            EncodingArg::Utf8 => read::Encoding::Utf8,
-            EncodingArg::Gbk | EncodingArg::Gb18030 => read::Encoding::Gbk,
-            EncodingArg::Utf16le => read::Encoding::Utf16Le,
-            EncodingArg::Utf16be => read::Encoding::Utf16Be,
-        },
-        max_inflated_bytes: args.max_inflated_mb.saturating_mul(1 << 20),
-        max_cells: args.max_cells,
-        progress: None,
-    };
-    if matches!(args.format, Format::Xlsx) && args.output.is_none() {
-        return Outcome::fail(miette::miette!(
-            help = "例如: povcheck check FILE --format xlsx --output report.xlsx",
-            "--format xlsx 需要 --output 指定报告文件"
-        ));
-    }
-    let mut exclusions = Vec::new();
-    for list in &args.exclude_list {
-        match read::lists::read_exclusion_list(list) {
-            Ok(mut l) => exclusions.append(&mut l),
-            Err(e) => return Outcome::fail(miette::Report::new(e)),
-        }
-    }
-    let matcher = HeaderMatcher::from_schema(&schema);
-    let mut diagnostics = Vec::new();
-    let mut tables = Vec::new();
-    let mut inputs = Vec::new();
-    let files = args.files.len() as u64;
-    let steps = files + 1 + if args.annotate.is_some() { files } else { 0 };
-    let progress = crate::progress::Progress::new(steps, args.quiet);
-    // Files are read in parallel (a township's submissions are many files), and kept in the
-    // order given so findings and rows come out the same whatever the scheduling.
-    let reads: Vec<read::FileRead> = {
-        use rayon::prelude::*;
-        args.files
-            .par_iter()
-            .map(|path| {
-                let display = path.display().to_string();
-                progress.step(&display);
-                let t0 = std::time::Instant::now();
-                let opts = ReadOptions {
-                    progress: Some(progress.rows(&display, lang(args.lang))),
-                    ..read_opts.clone()
-                };
-                let fr = read::read_file(path, &display, &opts, &matcher);
-                crate::progress::timing(&format!("read {display}"), t0);
-                progress.inc();
-                fr
-            })
-            .collect()
-    };
-    for fr in reads {
-        tables.extend(fr.tables);
-        inputs.extend(fr.inputs);
-        diagnostics.extend(fr.errors.into_iter().map(miette::Report::new));
-    }
-    progress.step(report::t(lang(args.lang), "检查规则", "checking rules"));
-    let opts = CheckOptions {
-        as_of,
+    let fail_on = args.fail_on;
+    let request = CheckRequest {
+        files: args.files,
+        schema: args.schema,
+        format: args.format,
+        output: args.output,
+        as_of: args.as_of,
         lang: lang(args.lang),
+        read: ReadOptions {
+            encoding: match args.encoding {
+                EncodingArg::Auto => read::Encoding::Auto,
+                EncodingArg::Utf8 => read::Encoding::Utf8,
+                EncodingArg::Gbk | EncodingArg::Gb18030 => read::Encoding::Gbk,
+                EncodingArg::Utf16le => read::Encoding::Utf16Le,
+                EncodingArg::Utf16be => read::Encoding::Utf16Be,
+            },
+            max_inflated_bytes: args.max_inflated_mb.saturating_mul(1 << 20),
+            max_cells: args.max_cells,
+            progress: None,
+        },
         select: args.select,
         ignore: args.ignore,
-        exclusions,
+        exclude_list: args.exclude_list,
+        mask: args.mask,
+        record: args.record,
+        ledger: args.ledger,
+        annotate: args.annotate,
+        quiet: args.quiet,
     };
-    let t0 = std::time::Instant::now();
-    let result = check::check(&tables, &schema, &opts);
-    crate::progress::timing("check", t0);
-    progress.inc();
-    let t0 = std::time::Instant::now();
-    let summary = attribute::summarize(&result.findings, result.rows, result.households);
-    let mut units = attribute::attribute(&schema, &result.findings, &result.population);
-    crate::progress::timing("attribute", t0);
-    let worst = result.findings.iter().map(|f| f.severity).max();
-    let (failed, version) = (!diagnostics.is_empty(), env!("CARGO_PKG_VERSION"));
-    let period = session.as_mut().and_then(|s| {
-        s.apply(
-            &schema,
-            &args.files,
-            version,
-            failed,
-            &result.findings,
-            &result.population,
-            &mut units,
-            opts.lang,
-        )
-        .unwrap_or_else(|e| {
-            diagnostics.push(miette::Report::new(e));
-            None
-        })
-    });
-    let mut run = Run {
-        tool_version: env!("CARGO_PKG_VERSION"),
-        schema: &schema,
-        as_of: as_of.to_string(),
-        period,
-        inputs,
-        skipped_rules: result.skipped_rules,
-        summary,
-        units,
-        findings: result.findings,
-        lang: opts.lang,
+    let config = match config::check(request) {
+        Ok(c) => c,
+        Err(e) => return Outcome::fail(miette::Report::new(e)),
     };
-    if args.mask {
-        report::mask::mask_run(&mut run);
-    }
-    if let Some(dir) = &args.annotate {
-        let displays: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
-        let sources: Vec<report::annotated::Source> = args
-            .files
-            .iter()
-            .zip(&displays)
-            .map(|(path, display)| report::annotated::Source { path, display })
-            .collect();
-        let aopts = report::annotated::AnnotateOptions {
-            lang: run.lang,
-            mask: args.mask,
-            encoding: read_opts.encoding,
-            max_cells: read_opts.max_cells,
-        };
-        let (written, errors) = report::annotated::annotate_all(
-            dir,
-            &sources,
-            &tables,
-            &run.findings,
-            &schema,
-            &aopts,
-            |f| {
-                progress.inc();
-                progress.step(f);
-            },
-        );
-        progress.finish();
-        if !args.quiet {
-            for w in &written {
-                #[allow(clippy::print_stderr)]
-                {
-                    eprintln!(
-                        "{}{}",
-                        report::t(run.lang, "已写入标注副本: ", "annotated copy written: "),
-                        w.display()
-                    );
-                }
-            }
-        }
-        diagnostics.extend(errors.into_iter().map(miette::Report::new));
-    }
-    progress.finish();
-    let t0 = std::time::Instant::now();
-    let written = match &args.output {
-        Some(p) => std::fs::File::create(p)
-            .and_then(|f| {
-                let mut w = std::io::BufWriter::new(f);
-                report::write(&run, args.format, &mut w)?;
-                w.flush()
-            })
-            .map_err(|e| miette::miette!("{}: 无法写入报告: {e}", p.display())),
-        None => match report::write(&run, args.format, stdout) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            r => r.map_err(|e| miette::miette!("无法写入报告: {e}")),
-        },
-    };
-    crate::progress::timing("report", t0);
-    if let Err(e) = written {
-        diagnostics.push(e);
-    }
-    let failing = match (args.fail_on, worst) {
+    let outcome = crate::pipeline::run(config, stdout);
+    let failing = match (fail_on, outcome.worst) {
         (FailOn::Never, _) | (_, None) => false,
         (FailOn::Warning, Some(_)) => true,
         (FailOn::Error, Some(s)) => s == Severity::Error,
     };
-    let status = if !diagnostics.is_empty() {
+    let status = if !outcome.diagnostics.is_empty() {
         ExitStatus::Error
     } else if failing {
         ExitStatus::Findings
@@ -522,7 +319,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
     };
     Outcome {
         status,
-        diagnostics,
+        diagnostics: outcome.diagnostics,
     }
 }
 
@@ -533,12 +330,21 @@ fn clean() -> Outcome {
     }
 }
 
-fn write_failed(e: &std::io::Error) -> Outcome {
+fn write_failed(e: &std::io::Error, lang: Lang) -> Outcome {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         clean()
     } else {
-        Outcome::fail(miette::miette!("无法写出: {e}"))
+        Outcome::fail(miette::Report::new(
+            Usage::WriteFailed {
+                reason: e.to_string(),
+            }
+            .in_lang(lang),
+        ))
     }
+}
+
+fn load_schema(path: Option<&std::path::Path>) -> Result<crate::schema::Schema, miette::Report> {
+    config::load_schema(path).map_err(miette::Report::new)
 }
 
 fn run_rules(args: RulesArgs, stdout: &mut dyn Write) -> Outcome {
@@ -553,7 +359,7 @@ fn run_rules(args: RulesArgs, stdout: &mut dyn Write) -> Outcome {
     };
     match crate::schema::catalogue::write_rules(&schema, format, lang(args.lang), stdout) {
         Ok(()) => clean(),
-        Err(e) => write_failed(&e),
+        Err(e) => write_failed(&e, lang(args.lang)),
     }
 }
 
@@ -566,21 +372,22 @@ fn run_rule(args: RuleArgs, stdout: &mut dyn Write) -> Outcome {
     match schema.rule(&code) {
         Some(r) => match crate::schema::catalogue::write_rule(r, lang(args.lang), stdout) {
             Ok(()) => clean(),
-            Err(e) => write_failed(&e),
+            Err(e) => write_failed(&e, lang(args.lang)),
         },
         None => {
             let known: Vec<&str> = schema.rules.iter().map(|r| r.code.as_str()).collect();
             let near = known
                 .iter()
                 .filter(|k| strsim::levenshtein(k, &code) <= 1)
-                .copied()
-                .collect::<Vec<_>>();
-            let help = if near.is_empty() {
-                "povcheck rules 列出全部规则".to_string()
-            } else {
-                format!("是否要找: {}", near.join(", "))
-            };
-            Outcome::fail(miette::miette!(help = help, "没有规则 {}", args.code))
+                .map(|k| k.to_string())
+                .collect();
+            Outcome::fail(miette::Report::new(
+                Usage::NoSuchRule {
+                    code: args.code,
+                    near,
+                }
+                .in_lang(lang(args.lang)),
+            ))
         }
     }
 }

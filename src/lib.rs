@@ -2,17 +2,53 @@
 //! broken logical relations (Article 27 item 6 of the district responsibility plan), per
 //! responsible unit.
 //!
-//! Pipeline, one module per stage: `read` → `check` (types, computed columns, rules) →
-//! `attribute` (per unit) → `ledger` (optional) → `report`. `cli` turns arguments into a run.
+//! Modules are declared in pipeline order, and each imports only modules declared above it
+//! (tests/architecture.rs fails on an import pointing back up, and on any cycle). A run is
+//! `read` → `check` (types, computed columns, rules) → `attribute` (per unit) → `ledger`
+//! (optional) → `report`, driven by `pipeline` from a validated `config`; `cli` parses arguments
+//! and renders the outcome.
 
-pub mod attribute;
-pub mod check;
-pub mod cli;
+// Shared vocabulary: findings and their severities, languages.
 pub mod finding;
-pub mod ledger;
-pub mod progress;
-pub mod read;
-pub mod report;
-pub mod sample;
-pub mod schema;
+
+// The raw cell model readers produce and field types read.
+pub mod cell;
+
+// Per-stage timings (`POVCHECK_TIMINGS`).
+pub mod timing;
+
+// Single values: the built-in field types, their checks and registry.
 pub mod types;
+
+// Fields, units, rules, policy, and the computed columns rules may read.
+pub mod schema;
+
+// Stage 1: input files → tables of raw cells.
+pub mod read;
+
+// Stage 2: typed values, computed columns, rules → findings.
+pub mod check;
+
+// Stage 3: findings per responsible unit.
+pub mod attribute;
+
+// Stage 4 (optional): the repeat-offence ledger.
+pub mod ledger;
+
+// Stage 5: reports in every format.
+pub mod report;
+
+// Synthetic exports for tests, docs and benchmarks.
+pub mod sample;
+
+// The progress bar the driver draws.
+pub mod progress;
+
+// Arguments and schema validated into a run's configuration, before any side effect.
+pub mod config;
+
+// The run itself, stage by stage.
+pub mod pipeline;
+
+// The command line: parsing, then config, pipeline and rendering.
+pub mod cli;

@@ -11,25 +11,6 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// With `POVCHECK_TIMINGS` set, print how long a stage took (since `since`) and the resident
-/// memory after it on stderr: the per-stage breakdown docs/performance.md is measured with.
-/// Silent otherwise.
-pub fn timing(stage: &str, since: std::time::Instant) {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if *ON.get_or_init(|| std::env::var_os("POVCHECK_TIMINGS").is_some()) {
-        // Linux only; elsewhere the memory column is left out.
-        let rss = std::fs::read_to_string("/proc/self/statm")
-            .ok()
-            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-            .map(|pages| format!(", RSS {} MB", (pages * 4096) >> 20))
-            .unwrap_or_default();
-        eprintln!(
-            "povcheck timing: {stage} {:.3} s{rss}",
-            since.elapsed().as_secs_f64()
-        );
-    }
-}
-
 /// How long a run goes before the bar is shown.
 pub const SHOW_AFTER: Duration = Duration::from_millis(500);
 

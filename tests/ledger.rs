@@ -494,8 +494,27 @@ fn child_recorder() {
         run.population.push(population(&town, &format!("村{i}"), 8));
     }
     let mut l = Ledger::open(Path::new(&path)).unwrap();
+    l.on_checkpoint(crash_at_checkpoint);
     record(&mut l, &schema(), &p, &run);
 }
+
+/// The child's crash: `LEDGER_TEST_FAULT` names a checkpoint to abort at, or `hang_<name>` one
+/// to wait at until killed from outside (SIGKILL tests).
+fn crash_at_checkpoint(point: ledger::Checkpoint) {
+    let Ok(v) = std::env::var(FAULT) else {
+        return;
+    };
+    if v == point.name() {
+        std::process::abort();
+    }
+    if v.strip_prefix("hang_") == Some(point.name()) {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+    }
+}
+
+const FAULT: &str = "LEDGER_TEST_FAULT";
 
 fn child(path: &Path, town: &str, p: &str, errors: u32, fault: Option<&str>) -> Command {
     let mut c = Command::new(std::env::current_exe().unwrap());
@@ -504,9 +523,9 @@ fn child(path: &Path, town: &str, p: &str, errors: u32, fault: Option<&str>) -> 
         .env("LEDGER_TEST_TOWN", town)
         .env("LEDGER_TEST_PERIOD", p)
         .env("LEDGER_TEST_ERRORS", errors.to_string())
-        .env_remove(ledger::ENV_FAULT);
+        .env_remove(FAULT);
     if let Some(f) = fault {
-        c.env(ledger::ENV_FAULT, f);
+        c.env(FAULT, f);
     }
     c
 }

@@ -15,8 +15,8 @@ use crate::schema::{Rule, RuleKind, RuleScope, Schema};
 
 use super::SkippedRule;
 use super::columns::{self, Build, Fact};
+use super::dataset::{Dataset, TypedCol};
 use super::emit::{Emitter, Extra, fmt_num, placeholders};
-use super::typing::{Dataset, TypedCol};
 
 /// A rule compiled into lazy expressions, with what it depends on.
 pub(crate) struct Compiled<'s> {
@@ -404,12 +404,12 @@ pub(crate) fn run_rules(
         .collect();
     let t0 = std::time::Instant::now();
     let df = base_frame(ds, &filled)?;
-    crate::progress::timing("check: rule frame", t0);
+    crate::timing::timing("check: rule frame", t0);
     let t0 = std::time::Instant::now();
     let mut select: Vec<Expr> = fired_exprs;
     select.extend(placeholder_cols.iter().map(|p| col(p.as_str())));
     let out = computed(df.lazy(), ds.schema)?.select(select).collect()?;
-    crate::progress::timing("check: rules (polars)", t0);
+    crate::timing::timing("check: rules (polars)", t0);
     let ph: Vec<(String, Column)> = placeholder_cols
         .iter()
         .filter_map(|p| out.column(p).ok().map(|c| (p.clone(), c.clone())))

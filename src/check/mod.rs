@@ -4,6 +4,7 @@
 //! errors), the rules skipped per file with the reason, and the population per unit.
 
 pub use crate::schema::columns;
+pub(crate) mod dataset;
 pub(crate) mod emit;
 pub mod engine;
 pub(crate) mod typing;
@@ -14,15 +15,8 @@ use chrono::NaiveDate;
 
 use crate::finding::{Finding, Lang, UnitCells};
 use crate::read::Table;
+pub use crate::read::lists::Exclusion;
 use crate::schema::Schema;
-
-/// One entry of an exclusion list (`--exclude-list`): ID number and reason.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Exclusion {
-    pub id: String,
-    pub reason: String,
-    pub source: String,
-}
 
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
@@ -106,10 +100,10 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
     }
     let t0 = std::time::Instant::now();
     let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &keep, &mut emit);
-    crate::progress::timing("check: typing", t0);
+    crate::timing::timing("check: typing", t0);
     let t0 = std::time::Instant::now();
     let population = population(&ds);
-    crate::progress::timing("check: population", t0);
+    crate::timing::timing("check: population", t0);
     let t0 = std::time::Instant::now();
     // Distinct keys plus one household per row without 户编号.
     let households = ds.households + ds.hh_index.iter().filter(|i| i.is_none()).count();
@@ -130,7 +124,7 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
         }
         Err(e) => engine::push_skip(&mut skipped, "*", "*", format!("规则无法编译: {e}")),
     }
-    crate::progress::timing("check: rules", t0);
+    crate::timing::timing("check: rules", t0);
     let rows = ds.len();
     let mut findings = emit.findings;
     sort_findings(&mut findings);
@@ -161,7 +155,7 @@ fn sort_findings(findings: &mut [Finding]) {
     });
 }
 
-fn population(ds: &typing::Dataset) -> Vec<Population> {
+fn population(ds: &dataset::Dataset) -> Vec<Population> {
     // Per unit combination: rows, and households as (dense id, a row of it). Strings for the
     // households are made once per household and unit at the end, not once per row.
     let (units, row_unit) = ds.unit_index();

@@ -35,9 +35,28 @@ const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
 pub const DEFAULT_PATH: &str = "povcheck-ledger.sqlite";
 /// Environment variable naming the ledger file; `--ledger` overrides it.
 pub const ENV_PATH: &str = "POVCHECK_LEDGER";
-/// Fault injection for crash tests: `after_run`, `after_units` or `before_commit` aborts the
-/// process at that point of `record`; `hang_<point>` waits there to be killed.
-pub const ENV_FAULT: &str = "POVCHECK_LEDGER_FAULT";
+/// A point inside [`Ledger::record`]'s transaction, told to the ledger's checkpoint observer
+/// ([`Ledger::on_checkpoint`]): crash tests stop the process there to show a round is recorded
+/// whole or not at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpoint {
+    /// The run and its inputs are inserted.
+    AfterRun,
+    /// A township's unit rows are inserted.
+    AfterUnits,
+    /// Everything is inserted, not yet committed.
+    BeforeCommit,
+}
+
+impl Checkpoint {
+    pub fn name(self) -> &'static str {
+        match self {
+            Checkpoint::AfterRun => "after_run",
+            Checkpoint::AfterUnits => "after_units",
+            Checkpoint::BeforeCommit => "before_commit",
+        }
+    }
+}
 /// Long enough for a concurrent recorder of another township to finish its transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -219,6 +238,7 @@ pub struct Ledger {
     conn: Connection,
     path: PathBuf,
     salt: String,
+    checkpoint: Option<fn(Checkpoint)>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -333,7 +353,13 @@ impl Ledger {
             conn,
             path: p,
             salt,
+            checkpoint: None,
         })
+    }
+
+    /// Call `f` at each [`Checkpoint`] of [`Ledger::record`].
+    pub fn on_checkpoint(&mut self, f: fn(Checkpoint)) {
+        self.checkpoint = Some(f);
     }
 
     pub fn path(&self) -> &Path {
@@ -457,7 +483,9 @@ impl Ledger {
             )
             .map_err(sql)?;
         }
-        fault("after_run");
+        if let Some(f) = self.checkpoint {
+            f(Checkpoint::AfterRun);
+        }
         let mut replaced = Vec::new();
         let mut units = 0;
         for (township, tunits) in &tallies {
@@ -524,7 +552,9 @@ impl Ledger {
                 }
                 units += 1;
             }
-            fault("after_units");
+            if let Some(f) = self.checkpoint {
+                f(Checkpoint::AfterUnits);
+            }
             for ((level, upath), t) in tunits {
                 let joined = join_path(upath);
                 for ((rule, hh, person), k) in &t.prints {
@@ -534,7 +564,9 @@ impl Ledger {
                 }
             }
         }
-        fault("before_commit");
+        if let Some(f) = self.checkpoint {
+            f(Checkpoint::BeforeCommit);
+        }
         tx.commit().map_err(sql)?;
         Ok(Recorded {
             townships: tallies.keys().cloned().collect(),
@@ -737,21 +769,6 @@ fn n(x: u64) -> i64 {
 
 fn count(r: &rusqlite::Row, i: usize) -> rusqlite::Result<u64> {
     Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0))
-}
-
-fn fault(point: &str) {
-    let Ok(v) = std::env::var(ENV_FAULT) else {
-        return;
-    };
-    if v == point {
-        std::process::abort();
-    }
-    // `hang_<point>`: wait there to be killed from outside (SIGKILL tests).
-    if v.strip_prefix("hang_") == Some(point) {
-        loop {
-            std::thread::sleep(Duration::from_secs(60));
-        }
-    }
 }
 
 /// Unit paths are stored as JSON arrays, so no cell content (hostile input included) can make
@@ -985,11 +1002,17 @@ impl Session {
             return Ok(None);
         }
         let period = record.map(parse_period).transpose()?;
-        let ledger = Ledger::open(&resolve_path(ledger_flag))?;
+        Session::open(&resolve_path(ledger_flag), period).map(Some)
+    }
+
+    /// Open (or create) the ledger at `path` for a period already parsed: the first side effect
+    /// of a run, once every argument has been validated.
+    pub fn open(path: &Path, period: Option<Period>) -> Result<Session> {
+        let ledger = Ledger::open(path)?;
         if let Some(p) = &period {
             ledger.check_period(p)?;
         }
-        Ok(Some(Session { ledger, period }))
+        Ok(Session { ledger, period })
     }
 
     /// Record the run (with `--record`) and fill every unit's `repeat`. Returns the period

@@ -6,7 +6,14 @@ use std::path::Path;
 
 use super::Error;
 use super::encoding::decode;
-use crate::check::Exclusion;
+
+/// One entry of an exclusion list (`--exclude-list`): ID number and reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exclusion {
+    pub id: String,
+    pub reason: String,
+    pub source: String,
+}
 
 /// Read one exclusion list. ID numbers are normalised as the ID checker does (upper-case X,
 /// half-width, no white space) so they match the dataset's normalised IDs.

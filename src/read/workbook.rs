@@ -141,7 +141,7 @@ where
         for name in names {
             let t0 = std::time::Instant::now();
             let result = stream_xlsx(&mut wb, &name, display, matcher, opts);
-            crate::progress::timing("read: cells", t0);
+            crate::timing::timing("read: cells", t0);
             sheets.push((name, result));
         }
         Ok((wb, sheets))

@@ -2,8 +2,8 @@
 //! clerk can read and fix rather than a float's binary artefacts.
 
 #[cfg(test)]
-use crate::read::Cell;
-use crate::read::CellRef;
+use crate::cell::Cell;
+use crate::cell::CellRef;
 
 use super::date::excel_serial_datetime;
 

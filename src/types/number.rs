@@ -8,8 +8,8 @@
 
 use super::FieldType;
 #[cfg(test)]
-use crate::read::Cell;
-use crate::read::CellRef;
+use crate::cell::Cell;
+use crate::cell::CellRef;
 
 /// One problem with a numeric value; [`NumberIssue::code`] is its rule code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

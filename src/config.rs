@@ -1,0 +1,367 @@
+//! A run's configuration: every argument and the schema validated, the rules compiled (by the
+//! schema loader), the exclusion lists read — before any side effect. Nothing here creates a
+//! file or opens the ledger, so a typo in any argument leaves nothing behind.
+//!
+//! Errors are [`UsageError`]s: a typed [`Usage`] rendered in the run's language.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use crate::check::Exclusion;
+use crate::finding::Lang;
+use crate::ledger::Period;
+use crate::read::{self, ReadOptions};
+use crate::report::Format;
+use crate::schema::{self, Schema};
+
+/// What was wrong with the command line or its inputs, before anything ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Usage {
+    /// A date argument that is not YYYY-MM-DD.
+    BadDate { flag: &'static str, value: String },
+    /// A `--record` period in no known style.
+    BadPeriod { value: String },
+    /// A `--select`/`--ignore` entry that names no rule nor a prefix of one.
+    UnknownRuleCode { flag: &'static str, code: String },
+    /// `--output` names one of the inputs.
+    OutputIsInput { output: PathBuf, input: PathBuf },
+    /// `--format xlsx` cannot go to a terminal.
+    XlsxNeedsOutput,
+    /// `povcheck rule CODE` for a code the schema lacks; `near` are codes one edit away.
+    NoSuchRule { code: String, near: Vec<String> },
+    /// The report could not be written (`path` None: standard output).
+    ReportWrite {
+        path: Option<PathBuf>,
+        reason: String,
+    },
+    /// A listing could not be written to standard output.
+    WriteFailed { reason: String },
+    /// `povcheck sample` could not write its output.
+    SampleWrite { path: PathBuf, reason: String },
+}
+
+impl Usage {
+    /// The message and help in `lang`.
+    pub fn render(&self, lang: Lang) -> (String, Option<String>) {
+        let zh = lang == Lang::Zh;
+        match self {
+            Usage::BadDate { flag, value } => (
+                if zh {
+                    format!("{flag}: 日期 {value} 无法识别，应为 YYYY-MM-DD")
+                } else {
+                    format!("{flag}: date {value} not recognised; expected YYYY-MM-DD")
+                },
+                None,
+            ),
+            Usage::BadPeriod { value } => (
+                if zh {
+                    crate::ledger::Error::BadPeriod(value.clone()).to_string()
+                } else {
+                    format!(
+                        "period {value:?} not recognised; expected YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD (e.g. 2024, 2024-03, 2024-Q1, 2024-03-31)"
+                    )
+                },
+                None,
+            ),
+            Usage::UnknownRuleCode { flag, code } => {
+                if zh {
+                    (
+                        format!("{flag} {code}: 没有这个规则代码"),
+                        Some("povcheck rules 列出全部规则代码".into()),
+                    )
+                } else {
+                    (
+                        format!("{flag} {code}: no rule has this code"),
+                        Some("povcheck rules lists every rule code".into()),
+                    )
+                }
+            }
+            Usage::OutputIsInput { output, input } => {
+                if zh {
+                    (
+                        format!(
+                            "--output {} 就是输入文件 {}，写报告会覆盖原始数据",
+                            output.display(),
+                            input.display()
+                        ),
+                        Some("换一个报告文件名，例如 --output report.json".into()),
+                    )
+                } else {
+                    (
+                        format!(
+                            "--output {} is the input file {}; writing the report would overwrite the data",
+                            output.display(),
+                            input.display()
+                        ),
+                        Some("choose another report file, e.g. --output report.json".into()),
+                    )
+                }
+            }
+            Usage::XlsxNeedsOutput => {
+                if zh {
+                    (
+                        "--format xlsx 需要 --output 指定报告文件".into(),
+                        Some("例如: povcheck check FILE --format xlsx --output report.xlsx".into()),
+                    )
+                } else {
+                    (
+                        "--format xlsx needs --output for the report file".into(),
+                        Some("e.g. povcheck check FILE --format xlsx --output report.xlsx".into()),
+                    )
+                }
+            }
+            Usage::NoSuchRule { code, near } => {
+                let help = match (near.is_empty(), zh) {
+                    (true, true) => "povcheck rules 列出全部规则".to_string(),
+                    (true, false) => "povcheck rules lists every rule".to_string(),
+                    (false, true) => format!("是否要找: {}", near.join(", ")),
+                    (false, false) => format!("did you mean: {}", near.join(", ")),
+                };
+                let msg = if zh {
+                    format!("没有规则 {code}")
+                } else {
+                    format!("no rule {code}")
+                };
+                (msg, Some(help))
+            }
+            Usage::ReportWrite { path, reason } => (
+                match (path, zh) {
+                    (Some(p), true) => format!("{}: 无法写入报告: {reason}", p.display()),
+                    (Some(p), false) => {
+                        format!("{}: cannot write the report: {reason}", p.display())
+                    }
+                    (None, true) => format!("无法写入报告: {reason}"),
+                    (None, false) => format!("cannot write the report: {reason}"),
+                },
+                None,
+            ),
+            Usage::WriteFailed { reason } => (
+                if zh {
+                    format!("无法写出: {reason}")
+                } else {
+                    format!("cannot write: {reason}")
+                },
+                None,
+            ),
+            Usage::SampleWrite { path, reason } => (format!("{}: {reason}", path.display()), None),
+        }
+    }
+
+    /// This usage error as a diagnostic in `lang`.
+    pub fn in_lang(self, lang: Lang) -> UsageError {
+        let (message, help) = self.render(lang);
+        UsageError {
+            usage: self,
+            message,
+            help,
+        }
+    }
+}
+
+/// A [`Usage`] rendered for the user: what `main` prints.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    pub usage: Usage,
+    message: String,
+    help: Option<String>,
+}
+
+impl miette::Diagnostic for UsageError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        // The ledger's code for a bad period, as before it was checked here; the others are
+        // plain usage errors that never carried one.
+        match self.usage {
+            Usage::BadPeriod { .. } => Some(Box::new("povcheck::ledger::bad_period")),
+            _ => None,
+        }
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
+    }
+}
+
+/// Why configuration failed: a usage error, an invalid schema, an unreadable exclusion list.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ConfigError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Usage(#[from] UsageError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Schema(Box<schema::Error>),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Read(#[from] read::Error),
+}
+
+impl From<schema::Error> for ConfigError {
+    fn from(e: schema::Error) -> Self {
+        ConfigError::Schema(Box::new(e))
+    }
+}
+
+/// The ledger a run will use; opened by the pipeline, not here.
+#[derive(Debug, Clone)]
+pub struct LedgerPlan {
+    pub path: PathBuf,
+    /// `--record PERIOD`; without it the ledger is only read.
+    pub period: Option<Period>,
+}
+
+/// Everything `check` needs, validated.
+#[derive(Debug)]
+pub struct CheckConfig {
+    pub files: Vec<PathBuf>,
+    pub schema: Schema,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub as_of: NaiveDate,
+    pub lang: Lang,
+    pub read: ReadOptions,
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub exclusions: Vec<Exclusion>,
+    pub mask: bool,
+    pub ledger: Option<LedgerPlan>,
+    pub annotate: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+/// The `check` arguments as given, before validation (the CLI fills it from clap).
+#[derive(Debug, Clone)]
+pub struct CheckRequest {
+    pub files: Vec<PathBuf>,
+    pub schema: Option<PathBuf>,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub as_of: Option<String>,
+    pub lang: Lang,
+    pub read: ReadOptions,
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub exclude_list: Vec<PathBuf>,
+    pub mask: bool,
+    pub record: Option<String>,
+    pub ledger: Option<PathBuf>,
+    pub annotate: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+/// The schema at `path`, or the embedded default.
+// As in schema::load: the error ends the run, so its size on the cold path costs nothing.
+#[allow(clippy::result_large_err)]
+pub fn load_schema(path: Option<&Path>) -> Result<Schema, schema::Error> {
+    match path {
+        Some(p) => schema::load_path(p),
+        None => Ok(schema::default_schema()),
+    }
+}
+
+/// A YYYY-MM-DD date.
+pub fn parse_date(flag: &'static str, s: &str, lang: Lang) -> Result<NaiveDate, UsageError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        Usage::BadDate {
+            flag,
+            value: s.to_string(),
+        }
+        .in_lang(lang)
+    })
+}
+
+/// Every `--select`/`--ignore` entry must name a rule or a prefix of one: a mistyped code would
+/// otherwise select nothing and the run would look clean.
+fn validate_rule_codes(
+    schema: &Schema,
+    select: &[String],
+    ignore: &[String],
+    lang: Lang,
+) -> Result<(), UsageError> {
+    for (flag, list) in [("--select", select), ("--ignore", ignore)] {
+        for code in list {
+            let p = code.trim().to_uppercase();
+            if p.is_empty() || !schema.rules.iter().any(|r| r.code.starts_with(&p)) {
+                return Err(Usage::UnknownRuleCode {
+                    flag,
+                    code: code.clone(),
+                }
+                .in_lang(lang));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name the same file (also through links or `./`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Validate a `check` request. Checks run in the order a clerk most needs to hear about them;
+/// the first failure is returned.
+pub fn check(req: CheckRequest) -> Result<CheckConfig, ConfigError> {
+    let lang = req.lang;
+    let ledger = if req.record.is_none() && req.ledger.is_none() {
+        None
+    } else {
+        let period = match req.record.as_deref() {
+            Some(s) => Some(crate::ledger::parse_period(s).map_err(|_| {
+                Usage::BadPeriod {
+                    value: s.to_string(),
+                }
+                .in_lang(lang)
+            })?),
+            None => None,
+        };
+        Some(LedgerPlan {
+            path: crate::ledger::resolve_path(req.ledger.as_deref()),
+            period,
+        })
+    };
+    let schema = load_schema(req.schema.as_deref())?;
+    validate_rule_codes(&schema, &req.select, &req.ignore, lang)?;
+    if let Some(out) = &req.output
+        && let Some(input) = req.files.iter().find(|f| same_file(f, out))
+    {
+        return Err(Usage::OutputIsInput {
+            output: out.clone(),
+            input: input.clone(),
+        }
+        .in_lang(lang)
+        .into());
+    }
+    let as_of = match req.as_of.as_deref().or(schema.as_of.as_deref()) {
+        Some(s) => parse_date("--as-of", s, lang)?,
+        None => chrono::Local::now().date_naive(),
+    };
+    if matches!(req.format, Format::Xlsx) && req.output.is_none() {
+        return Err(Usage::XlsxNeedsOutput.in_lang(lang).into());
+    }
+    let mut exclusions = Vec::new();
+    for list in &req.exclude_list {
+        exclusions.append(&mut read::lists::read_exclusion_list(list)?);
+    }
+    Ok(CheckConfig {
+        files: req.files,
+        schema,
+        format: req.format,
+        output: req.output,
+        as_of,
+        lang,
+        read: req.read,
+        select: req.select,
+        ignore: req.ignore,
+        exclusions,
+        mask: req.mask,
+        ledger,
+        annotate: req.annotate,
+        quiet: req.quiet,
+    })
+}

@@ -1,0 +1,204 @@
+//! One run of `povcheck check`, stage by stage, from a validated [`CheckConfig`]: open the
+//! ledger, read every input, check, attribute per unit, record in the ledger, write annotated
+//! copies and the report. Problems along the way are diagnostics of the outcome, never panics;
+//! findings are values in the report.
+
+use std::io::Write;
+
+use crate::attribute;
+use crate::check::{self, CheckOptions};
+use crate::config::{CheckConfig, Usage};
+use crate::finding::Severity;
+use crate::read::{self, HeaderMatcher, ReadOptions};
+use crate::report::{self, Run};
+use crate::timing::timing;
+
+/// What a run produced besides its report.
+pub struct RunOutcome {
+    /// The most severe finding, None when there is none.
+    pub worst: Option<Severity>,
+    /// Inputs that could not be read, a ledger or a report that could not be written, …
+    pub diagnostics: Vec<miette::Report>,
+}
+
+/// Run the pipeline; the report goes to `config.output`, else to `stdout`.
+pub fn run(config: CheckConfig, stdout: &mut dyn Write) -> RunOutcome {
+    let CheckConfig {
+        files,
+        schema,
+        format,
+        output,
+        as_of,
+        lang,
+        read: read_opts,
+        select,
+        ignore,
+        exclusions,
+        mask,
+        ledger,
+        annotate,
+        quiet,
+    } = config;
+    // The ledger is opened before any input is read, so a foreign or mismatched ledger is
+    // refused before the long part of the run.
+    let mut session = match ledger {
+        Some(plan) => match crate::ledger::Session::open(&plan.path, plan.period) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                return RunOutcome {
+                    worst: None,
+                    diagnostics: vec![miette::Report::new(e)],
+                };
+            }
+        },
+        None => None,
+    };
+    let matcher = HeaderMatcher::from_schema(&schema);
+    let mut diagnostics = Vec::new();
+    let mut tables = Vec::new();
+    let mut inputs = Vec::new();
+    let nfiles = files.len() as u64;
+    let steps = nfiles + 1 + if annotate.is_some() { nfiles } else { 0 };
+    let progress = crate::progress::Progress::new(steps, quiet);
+    // Files are read in parallel (a township's submissions are many files), and kept in the
+    // order given so findings and rows come out the same whatever the scheduling.
+    let reads: Vec<read::FileRead> = {
+        use rayon::prelude::*;
+        files
+            .par_iter()
+            .map(|path| {
+                let display = path.display().to_string();
+                progress.step(&display);
+                let t0 = std::time::Instant::now();
+                let opts = ReadOptions {
+                    progress: Some(progress.rows(&display, lang)),
+                    ..read_opts.clone()
+                };
+                let fr = read::read_file(path, &display, &opts, &matcher);
+                timing(&format!("read {display}"), t0);
+                progress.inc();
+                fr
+            })
+            .collect()
+    };
+    for fr in reads {
+        tables.extend(fr.tables);
+        inputs.extend(fr.inputs);
+        diagnostics.extend(fr.errors.into_iter().map(miette::Report::new));
+    }
+    progress.step(report::t(lang, "检查规则", "checking rules"));
+    let opts = CheckOptions {
+        as_of,
+        lang,
+        select,
+        ignore,
+        exclusions,
+    };
+    let t0 = std::time::Instant::now();
+    let result = check::check(&tables, &schema, &opts);
+    timing("check", t0);
+    progress.inc();
+    let t0 = std::time::Instant::now();
+    let summary = attribute::summarize(&result.findings, result.rows, result.households);
+    let mut units = attribute::attribute(&schema, &result.findings, &result.population);
+    timing("attribute", t0);
+    let worst = result.findings.iter().map(|f| f.severity).max();
+    let (failed, version) = (!diagnostics.is_empty(), env!("CARGO_PKG_VERSION"));
+    let period = session.as_mut().and_then(|s| {
+        s.apply(
+            &schema,
+            &files,
+            version,
+            failed,
+            &result.findings,
+            &result.population,
+            &mut units,
+            lang,
+        )
+        .unwrap_or_else(|e| {
+            diagnostics.push(miette::Report::new(e));
+            None
+        })
+    });
+    let mut run = Run {
+        tool_version: env!("CARGO_PKG_VERSION"),
+        schema: &schema,
+        as_of: as_of.to_string(),
+        period,
+        inputs,
+        skipped_rules: result.skipped_rules,
+        summary,
+        units,
+        findings: result.findings,
+        lang,
+    };
+    if mask {
+        report::mask::mask_run(&mut run);
+    }
+    if let Some(dir) = &annotate {
+        let displays: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        let sources: Vec<report::annotated::Source> = files
+            .iter()
+            .zip(&displays)
+            .map(|(path, display)| report::annotated::Source { path, display })
+            .collect();
+        let aopts = report::annotated::AnnotateOptions {
+            lang: run.lang,
+            mask,
+            encoding: read_opts.encoding,
+            max_cells: read_opts.max_cells,
+        };
+        let (written, errors) = report::annotated::annotate_all(
+            dir,
+            &sources,
+            &tables,
+            &run.findings,
+            &schema,
+            &aopts,
+            |f| {
+                progress.inc();
+                progress.step(f);
+            },
+        );
+        progress.finish();
+        if !quiet {
+            for w in &written {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!(
+                        "{}{}",
+                        report::t(run.lang, "已写入标注副本: ", "annotated copy written: "),
+                        w.display()
+                    );
+                }
+            }
+        }
+        diagnostics.extend(errors.into_iter().map(miette::Report::new));
+    }
+    progress.finish();
+    let t0 = std::time::Instant::now();
+    let written = match &output {
+        Some(p) => std::fs::File::create(p)
+            .and_then(|f| {
+                let mut w = std::io::BufWriter::new(f);
+                report::write(&run, format, &mut w)?;
+                w.flush()
+            })
+            .map_err(|e| Usage::ReportWrite {
+                path: Some(p.clone()),
+                reason: e.to_string(),
+            }),
+        None => match report::write(&run, format, stdout) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            r => r.map_err(|e| Usage::ReportWrite {
+                path: None,
+                reason: e.to_string(),
+            }),
+        },
+    };
+    timing("report", t0);
+    if let Err(e) = written {
+        diagnostics.push(miette::Report::new(e.in_lang(lang)));
+    }
+    RunOutcome { worst, diagnostics }
+}
