@@ -20,6 +20,8 @@
 //!   typing pass and return it from `check::engine::fact_column` (its own Rust function), and
 //!   add an entry `fact(name, stage, doc, &[fields it reads], Fact::…)`. The compiler then
 //!   asks how a built-in rule's message shows it (`check::emit::computed_display`).
+//! - `public_optional(…, &[fields], …)`: the expression reads those fields where the file has
+//!   them but does not depend on them (a rule using it still runs without them; L404, L608).
 //! - `internal(…)` entries are building blocks the engine needs but rules may not name.
 
 use std::collections::{BTreeMap, BTreeSet};
