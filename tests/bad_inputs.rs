@@ -105,8 +105,8 @@ fn bad_inputs() -> Vec<Bad> {
                 }
                 write(d, n, (lines.join("\n") + "\n").as_bytes());
             },
-            // The sample has 48 columns (povcheck::sample::COLUMNS); two more on line 21.
-            says: &["第 21 行", "50 个字段"],
+            // The sample has 54 columns (povcheck::sample::COLUMNS); two more on line 21.
+            says: &["第 21 行", "56 个字段"],
         },
         Bad {
             name: "random-bytes.xls",

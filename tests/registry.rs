@@ -415,6 +415,10 @@ fn field_flags_match_the_definitions() {
             "帮扶单位",
             "乡镇",
             "行政村",
+            "其他致贫原因",
+            "低保金",
+            "五保金",
+            "养老金",
         ])
     );
     let tuopin = s.field("脱贫属性").expect("脱贫属性");

@@ -352,6 +352,12 @@ fn computed_display(ds: &Dataset, g: usize, name: &str) -> Option<String> {
         Fact::Excluded => ds.excluded[g].clone(),
         Fact::IdValid => Some(yes_no(ds.id_valid[g])),
         Fact::Working => Some(yes_no(ds.work_filled[g])),
+        // Read only by SQL rules, whose placeholders come from the rule frame; computing them
+        // again per finding would repeat a whole-dataset pass.
+        Fact::OtherCauseItems
+        | Fact::OtherCauseUnknown
+        | Fact::OtherCauseRepeat
+        | Fact::HelperMember => None,
         // Building blocks rules cannot name.
         Fact::Table
         | Fact::Household

@@ -96,7 +96,15 @@ pub(crate) fn compile_rule<'s>(rule: &'s Rule, schema: &Schema) -> Result<Compil
 }
 
 /// The column of a value the typing pass computed in Rust ([`columns::Fact`]).
-fn fact_column(ds: &Dataset, name: &str, fact: Fact) -> PolarsResult<Column> {
+/// The three 其他致贫原因 facts come from one pass ([`other_causes`]), kept here between them.
+type OtherCauses = (Vec<i32>, Vec<Option<String>>, Vec<Option<String>>);
+
+fn fact_column(
+    ds: &Dataset,
+    name: &str,
+    fact: Fact,
+    causes: &mut Option<OtherCauses>,
+) -> PolarsResult<Column> {
     let n = ds.len();
     let name: PlSmallStr = name.into();
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
@@ -170,16 +178,105 @@ fn fact_column(ds: &Dataset, name: &str, fact: Fact) -> PolarsResult<Column> {
                 .collect::<Vec<Option<&str>>>(),
         ),
         Fact::Excluded => Column::new(name, &ds.excluded),
+        Fact::OtherCauseItems => {
+            Column::new(name, &causes.get_or_insert_with(|| other_causes(ds)).0)
+        }
+        Fact::OtherCauseUnknown => {
+            Column::new(name, &causes.get_or_insert_with(|| other_causes(ds)).1)
+        }
+        Fact::OtherCauseRepeat => {
+            Column::new(name, &causes.get_or_insert_with(|| other_causes(ds)).2)
+        }
+        Fact::HelperMember => Column::new(name, helper_members(ds)),
     })
+}
+
+/// 其他致贫原因 per row (L505): its number of items, the first item outside the 主要致贫原因
+/// code list, and the first whose canonical value (variants resolved by that list) is the row's
+/// 主要致贫原因. Items are split on runs of 、 , ， ; ； / and white space.
+fn other_causes(ds: &Dataset) -> OtherCauses {
+    let n = ds.len();
+    let mut items: Vec<i32> = vec![0; n];
+    let mut unknown: Vec<Option<String>> = vec![None; n];
+    let mut repeat: Vec<Option<String>> = vec![None; n];
+    let (Some(other), Some(f)) = (
+        ds.typed.get("其他致贫原因"),
+        ds.schema.field("主要致贫原因"),
+    ) else {
+        return (items, unknown, repeat);
+    };
+    let main = ds.typed.get("主要致贫原因");
+    for g in 0..n {
+        let Some(text) = other.str_at(g) else {
+            continue;
+        };
+        let main = main.and_then(|m| m.str_at(g));
+        let parts = text
+            .split(|c: char| c.is_whitespace() || "、,，;；/".contains(c))
+            .filter(|s| !s.is_empty());
+        for item in parts {
+            items[g] += 1;
+            match crate::types::lookup(item, &f.codes, &f.variants) {
+                crate::types::CodeLookup::Canonical(c) => {
+                    if repeat[g].is_none() && main == Some(c) {
+                        repeat[g] = Some(item.to_string());
+                    }
+                }
+                crate::types::CodeLookup::Unknown { .. } => {
+                    if unknown[g].is_none() {
+                        unknown[g] = Some(item.to_string());
+                    }
+                }
+            }
+        }
+    }
+    (items, unknown, repeat)
+}
+
+/// Per row, a 帮扶责任人 written on any row of its household that is the 姓名 of a member of
+/// that household (L209; 帮扶责任人 is not a household field, so every row counts).
+fn helper_members(ds: &Dataset) -> Vec<Option<String>> {
+    let n = ds.len();
+    let mut out: Vec<Option<String>> = vec![None; n];
+    let (Some(names), Some(helpers)) = (ds.typed.get("姓名"), ds.typed.get("帮扶责任人"))
+    else {
+        return out;
+    };
+    let mut members: PlHashMap<u64, Vec<&str>> = PlHashMap::default();
+    for g in 0..n {
+        if let Some(name) = names.str_at(g) {
+            members
+                .entry(ds.household_number(g))
+                .or_default()
+                .push(name);
+        }
+    }
+    let mut found: PlHashMap<u64, &str> = PlHashMap::default();
+    for g in 0..n {
+        let hh = ds.household_number(g);
+        if let Some(h) = helpers.str_at(g)
+            && !found.contains_key(&hh)
+            && members.get(&hh).is_some_and(|m| m.contains(&h))
+        {
+            found.insert(hh, h);
+        }
+    }
+    if !found.is_empty() {
+        for (g, slot) in out.iter_mut().enumerate() {
+            *slot = found.get(&ds.household_number(g)).map(|s| s.to_string());
+        }
+    }
+    out
 }
 
 /// Build the dataset frame: typed fields plus the Rust-derived facts.
 fn base_frame(ds: &mut Dataset, filled: &BTreeSet<String>) -> PolarsResult<DataFrame> {
     let n = ds.len();
     let mut cols: Vec<Column> = Vec::with_capacity(ds.typed.len() + columns::COMPUTED.len());
+    let mut causes = None;
     for c in columns::COMPUTED {
         if let Build::Fact { fact, .. } = c.build {
-            cols.push(fact_column(ds, c.name, fact)?);
+            cols.push(fact_column(ds, c.name, fact, &mut causes)?);
         }
     }
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();

@@ -43,6 +43,21 @@ pub(crate) enum Kind {
     L133,
     V108,
     L131,
+    L208,
+    L209,
+    L305,
+    L306,
+    L307,
+    L308,
+    L406,
+    L505,
+    L604,
+    L605,
+    L606,
+    L607,
+    L608,
+    L609,
+    L610,
 }
 
 /// Round-robin order, so even a small sample shows every kind.
@@ -83,6 +98,21 @@ pub(crate) const KINDS: &[Kind] = &[
     Kind::L133,
     Kind::V108,
     Kind::L131,
+    Kind::L208,
+    Kind::L209,
+    Kind::L305,
+    Kind::L306,
+    Kind::L307,
+    Kind::L308,
+    Kind::L406,
+    Kind::L505,
+    Kind::L604,
+    Kind::L605,
+    Kind::L606,
+    Kind::L607,
+    Kind::L608,
+    Kind::L609,
+    Kind::L610,
 ];
 
 impl Kind {
@@ -124,6 +154,21 @@ impl Kind {
             Kind::L133 => "L133",
             Kind::V108 => "V108",
             Kind::L131 => "L131",
+            Kind::L208 => "L208",
+            Kind::L209 => "L209",
+            Kind::L305 => "L305",
+            Kind::L306 => "L306",
+            Kind::L307 => "L307",
+            Kind::L308 => "L308",
+            Kind::L406 => "L406",
+            Kind::L505 => "L505",
+            Kind::L604 => "L604",
+            Kind::L605 => "L605",
+            Kind::L606 => "L606",
+            Kind::L607 => "L607",
+            Kind::L608 => "L608",
+            Kind::L609 => "L609",
+            Kind::L610 => "L610",
         }
     }
 
@@ -164,6 +209,27 @@ impl Kind {
             Kind::V304 | Kind::L127 | Kind::L132 | Kind::L133 | Kind::V108 | Kind::L131 => {
                 w.head_working = true
             }
+            Kind::L208 => {
+                w.child_age = Some((18, 30));
+                w.spouse_and_opposite_child = true;
+            }
+            Kind::L306 | Kind::L610 => w.head_working = true,
+            // A working head keeps the household off L604 once it is forced to 一般.
+            Kind::L308 => {
+                w.lifted = Some(false);
+                w.kind = Some(0);
+                w.head_working = true;
+            }
+            Kind::L406 => w.lifted = Some(true),
+            Kind::L604 => {
+                w.lone_elder = true;
+                w.kind = Some(0);
+            }
+            Kind::L605 | Kind::L607 | Kind::L609 => {
+                w.lone_elder = true;
+                w.kind = Some(2);
+            }
+            Kind::L606 | Kind::L608 => w.kind = Some(1),
             _ => {}
         }
         w
@@ -174,6 +240,7 @@ impl Kind {
         match self {
             Kind::L111 | Kind::L121 | Kind::L202 => 2,
             Kind::C107 | Kind::C109 | Kind::L114 | Kind::L126 | Kind::L129 => 2,
+            Kind::L208 => 3,
             Kind::V201 if variant.is_multiple_of(2) => 2,
             _ => 1,
         }
@@ -275,6 +342,7 @@ mod tests {
             serious: true,
             pension: true,
             dibao: false,
+            wubao: false,
         };
         (p, ids)
     }

@@ -20,7 +20,10 @@ use inject::{CHINESE_NUMERALS, IdDamage, KINDS, Kind};
 use people::{Household, IdAlloc, Person, Rng};
 
 /// Header cells of the export, in order.
-pub const COLUMNS: [&str; 48] = [
+///
+/// The first 47 are the 2016–2019 national layout; the v2 columns follow at the end, so every
+/// earlier column keeps its letter.
+pub const COLUMNS: [&str; 54] = [
     "市",
     "县(市、区)",
     "乡(镇)",
@@ -70,6 +73,12 @@ pub const COLUMNS: [&str; 48] = [
     "帮扶责任人",
     // Appended (catalogue v2): V108, L131 and L132 read the document type.
     "证件类型",
+    "是否享受五保",
+    "是否参加城镇职工基本医疗保险",
+    "其他致贫原因",
+    "低保金",
+    "五保金",
+    "养老金",
 ];
 
 // Column indices used by the generator and the injector.
@@ -110,11 +119,20 @@ const C_LIFTED: usize = 28;
 const C_PER_CAPITA: usize = 35;
 const C_DANGER: usize = 36;
 const C_PHONE: usize = 42;
+const C_WAGE: usize = 30;
+const C_EXPENSE: usize = 34;
+const C_ATTR: usize = 26;
+const C_SERIOUS: usize = 21;
+const C_WUBAO: usize = 48;
+const C_OTHER_REASONS: usize = 50;
+const C_DIBAO_MONEY: usize = 51;
+const C_WUBAO_MONEY: usize = 52;
+const C_PENSION_MONEY: usize = 53;
 
 /// Whether a column is a household field: written once on the 户主 row with `--merged`.
 /// 户编号 stays on every row because it is the household key.
 pub fn is_household_column(col: usize) -> bool {
-    matches!(col, 0..=4 | 9 | 25..=46)
+    matches!(col, 0..=4 | 9 | 25..=46 | 49..=52)
 }
 
 /// The canonical field name rules.md uses for a header of [`COLUMNS`] (what findings carry).
@@ -236,6 +254,13 @@ impl Cell {
         self.text.clear();
         let _ = write!(self.text, "{v}");
         self.num = None;
+    }
+    /// A yearly amount in yuan, or a blank cell.
+    fn amount(&mut self, v: Option<u64>) {
+        match v {
+            Some(v) => self.number(v as f64),
+            None => self.set(""),
+        }
     }
     fn number(&mut self, v: f64) {
         self.text.clear();
@@ -396,6 +421,8 @@ fn generate(opts: &SampleOptions, sink: &mut dyn Sink) -> Result<Manifest, Sampl
                     if matches!(kind, Some((Kind::L114, _))) {
                         c.edu = "小学";
                     }
+                    // Healthy: a 残疾 or 患有大病 child is exempt from L114.
+                    c.health = "健康";
                     c.labour = "普通劳动力";
                     c.work = "";
                     c.months = 0;
@@ -404,6 +431,7 @@ fn generate(opts: &SampleOptions, sink: &mut dyn Sink) -> Result<Manifest, Sampl
             }
             Some((Kind::L126, _)) => {
                 if let Some(c) = inject::first_child(&members).and_then(|i| members.get_mut(i)) {
+                    c.health = "健康";
                     c.labour = "丧失劳动力";
                 }
             }
@@ -429,13 +457,33 @@ fn generate(opts: &SampleOptions, sink: &mut dyn Sink) -> Result<Manifest, Sampl
                     h.health = "残疾";
                 }
             }
+            Some((Kind::L305, _)) => {
+                for p in &mut members {
+                    p.work = "";
+                    p.months = 0;
+                }
+            }
+            // A chronically ill elder still farming nearby: labour, but not L603's healthy adult.
+            Some((Kind::L605, _)) => {
+                if let Some(p) = members.first_mut() {
+                    p.health = "长期慢性病";
+                    p.labour = "普通劳动力";
+                    p.work = "乡（镇）内务工";
+                    p.months = 3;
+                }
+            }
             _ => {}
         }
         let extra = u32::from(matches!(kind, Some((Kind::L203, _))));
         let mut h = people::household(&mut g.rng, as_of, index, members, want, extra);
         match kind {
-            Some((Kind::L301, _)) => {
+            // Up for a lifted household (still above its exit line: no L302), down for an
+            // unlifted one (still under this year's line: no L308).
+            Some((Kind::L301, _)) if h.lifted => {
                 h.per_capita_cents += h.per_capita_cents * 15 / 100 + 5000;
+            }
+            Some((Kind::L301, _)) => {
+                h.per_capita_cents -= h.per_capita_cents * 15 / 100 + 5000;
             }
             Some((Kind::L401, _)) => h.danger = Some("C级"),
             Some((Kind::L503, _)) => h.reason = "因学",
@@ -445,6 +493,21 @@ fn generate(opts: &SampleOptions, sink: &mut dyn Sink) -> Result<Manifest, Sampl
                 h.business = h.business.min(50);
             }
             Some((Kind::V305, _)) => h.area_tenths = 80,
+            // Income parts move between items so the per-capita income (L301) stays right.
+            Some((Kind::L305, _)) => {
+                let moved = h.business / 2;
+                h.wage += moved;
+                h.business -= moved;
+            }
+            Some((Kind::L306, _)) => {
+                h.business += h.wage;
+                h.wage = 0;
+            }
+            Some((Kind::L307, _)) if h.business > h.expense => {
+                h.business -= h.expense;
+                h.expense = 0;
+            }
+            Some((Kind::L308, _)) => above_this_years_line(&mut h, as_of),
             _ => {}
         }
         let n = h.members.len();
@@ -655,10 +718,11 @@ fn apply(
             );
         }
         Kind::L301 => {
+            let how = if h.lifted { "高" } else { "低" };
             record(
                 first,
                 C_PER_CAPITA,
-                "人均纯收入比各项收入计算值高约 15%".into(),
+                format!("人均纯收入比各项收入计算值{how}约 15%"),
             );
         }
         Kind::L401 => {
@@ -741,6 +805,139 @@ fn apply(
                 "户主长期慢性病、未在校，劳动技能填无劳动力（应为丧失劳动力）".into(),
             );
         }
+        Kind::L208 => {
+            let head_male = h.members.first().is_some_and(|p| p.male);
+            let has_spouse = h.members.iter().any(|p| p.rel == "配偶");
+            let Some(i) = inject::first_child(&h.members)
+                .filter(|&i| has_spouse && h.members.get(i).is_some_and(|c| c.male != head_male))
+            else {
+                return false;
+            };
+            set(rows, i, C_REL, "配偶", None);
+            record(
+                first,
+                C_REL,
+                format!("户内两名配偶（第 {} 行原为子女）", row_of(i)),
+            );
+        }
+        Kind::L209 => {
+            let Some(p) = h.members.last() else {
+                return false;
+            };
+            all_rows(rows, C_HELPER, &p.name);
+            record(first, C_HELPER, "帮扶责任人填为本户成员".into());
+        }
+        Kind::L305 => {
+            if h.wage == 0 || h.members.iter().any(|p| !p.work.is_empty()) {
+                return false;
+            }
+            record(
+                first,
+                C_WAGE,
+                format!("工资性收入 {} 元，但户内无人务工", h.wage),
+            );
+        }
+        Kind::L306 => {
+            if h.wage != 0 || h.members.iter().all(|p| p.months == 0) {
+                return false;
+            }
+            record(first, C_WAGE, "户主外出务工，但工资性收入为 0".into());
+        }
+        Kind::L307 => {
+            if h.expense != 0 || h.business == 0 {
+                return false;
+            }
+            record(
+                first,
+                C_EXPENSE,
+                format!("生产经营性收入 {} 元，生产经营性支出为 0", h.business),
+            );
+        }
+        Kind::L308 => {
+            if h.attr != "一般贫困户" || h.lifted {
+                return false;
+            }
+            record(
+                first,
+                C_PER_CAPITA,
+                "未脱贫一般贫困户人均纯收入高于本年度脱贫线（致贫原因非因病、因学、因残）".into(),
+            );
+        }
+        Kind::L406 => {
+            if !h.lifted {
+                return false;
+            }
+            let i = inject::any_member(&mut g.rng, n);
+            set(rows, i, C_SERIOUS, "否", None);
+            record(first, C_SERIOUS, "已脱贫户有成员未参加大病保险".into());
+        }
+        Kind::L505 => {
+            let other = if h.reason == "缺资金" {
+                "缺技术"
+            } else {
+                "缺资金"
+            };
+            let text = format!("{}、{other}", h.reason);
+            all_rows(rows, C_OTHER_REASONS, &text);
+            record(
+                first,
+                C_OTHER_REASONS,
+                format!("其他致贫原因“{text}”重复主要致贫原因"),
+            );
+        }
+        Kind::L604 => {
+            if h.members.iter().any(|p| p.is_labour()) || h.attr.starts_with("特困") {
+                return false;
+            }
+            record(
+                first,
+                C_LABOUR,
+                "全户无劳动能力，未享受低保也非特困供养".into(),
+            );
+        }
+        Kind::L605 => {
+            if !h.attr.starts_with("特困") {
+                return false;
+            }
+            record(first, C_ATTR, "特困供养户户主在乡镇内务工".into());
+        }
+        Kind::L606 => {
+            set(rows, 0, C_WUBAO, "是", None);
+            // The 五保 member makes it a 特困供养 household for L609: pay the allowance too.
+            for r in rows.iter_mut() {
+                if let Some(c) = r.get_mut(C_WUBAO_MONEY) {
+                    c.amount(Some(1200));
+                }
+            }
+            record(first, C_DIBAO, "户主同时享受低保和五保".into());
+        }
+        Kind::L607 => {
+            all_rows(rows, C_WUBAO, "否");
+            record(first, C_ATTR, "特困供养户无成员享受五保".into());
+        }
+        Kind::L608 => {
+            all_rows(rows, C_DIBAO_MONEY, "");
+            record(first, C_DIBAO_MONEY, "低保户低保金为空".into());
+        }
+        Kind::L609 => {
+            all_rows(rows, C_WUBAO_MONEY, "");
+            record(first, C_WUBAO_MONEY, "特困供养户五保金为空".into());
+        }
+        Kind::L610 => {
+            if h.members.iter().any(|p| p.age >= 60) {
+                return false;
+            }
+            for r in rows.iter_mut() {
+                if let Some(c) = r.get_mut(C_PENSION_MONEY) {
+                    c.amount(Some(1200));
+                }
+            }
+            record(
+                first,
+                C_PENSION_MONEY,
+                "养老金 1200 元，但户内无 60 岁以上成员".into(),
+            );
+        }
         Kind::D101 => {
             let Some(src_row) = d101_src else {
                 return false;
@@ -751,6 +948,27 @@ fn apply(
         }
     }
     true
+}
+
+/// L308: raise an unlifted 一般贫困户's income above this year's line (business income carries the
+/// difference, so L301 still holds) with a cause that does not excuse it.
+fn above_this_years_line(h: &mut Household, as_of: NaiveDate) {
+    if matches!(h.reason, "因病" | "因学" | "因残") {
+        // Not one of the other causes either (L505): at most two of these three are taken.
+        h.reason = ["缺资金", "缺技术", "缺土地"]
+            .into_iter()
+            .find(|r| !h.other_reasons.contains(r))
+            .unwrap_or("缺资金");
+    }
+    let n = u64::from(h.stated_n.max(1));
+    // The margin clears every line of the default schema up to 2020.
+    let target = u64::from(people::exit_line(h.provincial, as_of.year())) + 1200;
+    let net = (h.wage + h.business + h.property + h.transfer).saturating_sub(h.expense);
+    if target * n > net {
+        h.business += target * n - net;
+    }
+    let net = (h.wage + h.business + h.property + h.transfer).saturating_sub(h.expense);
+    h.per_capita_cents = (net * 200 + n) / (2 * n);
 }
 
 /// Render one person's row; household columns only when `household` is set.
@@ -835,6 +1053,12 @@ fn render(h: &Household, p: &Person, i: usize, row: &mut [Cell], household: bool
             } else {
                 "居民身份证"
             }),
+            48 => cell.yes_no(p.wubao),
+            49 => cell.yes_no(false),
+            50 => cell.set(&h.other_reasons),
+            51 => cell.amount(h.dibao_money),
+            52 => cell.amount(h.wubao_money),
+            53 => cell.amount(h.pension_money),
             _ => cell.set(""),
         }
     }

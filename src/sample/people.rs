@@ -37,6 +37,13 @@ impl Rng {
         lo + self.below(u64::from(hi - lo) + 1) as u32
     }
 
+    /// An independent stream from the current state, without advancing this one: values added
+    /// later draw from it, so every value drawn before keeps its place in the main stream (and
+    /// the committed samples keep their rows and errors).
+    pub(crate) fn fork(&self) -> Rng {
+        Rng(self.0.rotate_left(29) ^ 0xA076_1D64_78BD_642F)
+    }
+
     pub(crate) fn chance(&mut self, p: f64) -> bool {
         ((self.next_u64() >> 11) as f64) / ((1u64 << 53) as f64) < p
     }
@@ -259,6 +266,8 @@ pub(crate) struct Person {
     pub serious: bool,
     pub pension: bool,
     pub dibao: bool,
+    /// 是否享受五保 (特困供养).
+    pub wubao: bool,
 }
 
 impl Person {
@@ -299,6 +308,12 @@ pub(crate) struct Household {
     pub card: String,
     pub unit: &'static str,
     pub helper: String,
+    /// 其他致贫原因 as written (causes joined by 、), empty when none.
+    pub other_reasons: String,
+    /// Yearly 低保金 / 五保金 / 养老金 in yuan; None is a blank cell.
+    pub dibao_money: Option<u64>,
+    pub wubao_money: Option<u64>,
+    pub pension_money: Option<u64>,
 }
 
 /// Constraints an error kind puts on the household it will be injected into.
@@ -314,6 +329,12 @@ pub(crate) struct Want {
     pub adult_child: bool,
     /// The head is a healthy labourer working away.
     pub head_working: bool,
+    /// A spouse for sure, and the `child_age` child of the sex opposite to the head's.
+    pub spouse_and_opposite_child: bool,
+    /// One person aged 70–85 (no labour capacity by age).
+    pub lone_elder: bool,
+    /// Force the 贫困户属性 kind: 0 一般, 1 低保, 2 特困供养.
+    pub kind: Option<u8>,
 }
 
 pub(crate) fn name(rng: &mut Rng, surname: Option<&'static str>) -> String {
@@ -484,6 +505,7 @@ fn person(
         serious: true,
         pension: age >= 16 && !studying,
         dibao: false,
+        wubao: false,
     }
 }
 
@@ -511,6 +533,12 @@ pub(crate) fn members(
     if want.child_age.is_some() {
         size = size.max(2);
     }
+    if want.spouse_and_opposite_child {
+        size = size.max(3);
+    }
+    if want.lone_elder {
+        size = 1;
+    }
     if want.adult_child {
         size = rng.range(2, 3);
     }
@@ -522,6 +550,8 @@ pub(crate) fn members(
         rng.range(45, 70)
     } else if want.head_working {
         rng.range(30, 50)
+    } else if want.lone_elder {
+        rng.range(70, 85)
     } else {
         rng.range(25, 78)
     };
@@ -550,11 +580,18 @@ pub(crate) fn members(
     let mut slots = size - 1;
     let child_surname = if head_male { Some(head_surname) } else { None };
     if let Some(age) = child_age.filter(|_| slots > 0) {
-        let male = rng.chance(0.5);
+        let male = if want.spouse_and_opposite_child {
+            !head_male
+        } else {
+            rng.chance(0.5)
+        };
         let rel = if male { "之子" } else { "之女" };
         let mut c = person(rng, ids, as_of, age, male, rel, HOME_REGION, child_surname);
-        // The injected child rule must be the only one that fires: keep it healthy.
-        c.health = "健康";
+        // The injected child rule must be the only one that fires: keep a child healthy (an
+        // adult keeps the health its labour was derived from, or L125 would fire).
+        if c.age < 16 {
+            c.health = "健康";
+        }
         out.push(c);
         slots -= 1;
     }
@@ -579,7 +616,7 @@ pub(crate) fn members(
         ));
         return out;
     }
-    if slots > 0 && !want.no_spouse && rng.chance(0.85) {
+    if slots > 0 && !want.no_spouse && (want.spouse_and_opposite_child || rng.chance(0.85)) {
         out.push(spouse(rng, ids, as_of, head_age, head_male));
         slots -= 1;
     }
@@ -661,13 +698,23 @@ pub(crate) fn household(
     let tekun_ok = !members
         .iter()
         .any(|p| (16..=59).contains(&p.age) && p.health == "健康" && p.is_labour());
-    let kind = if tekun_ok && rng.chance(0.3) {
-        2
-    } else if rng.chance(0.25) {
+    // L605: nobody in a 特困供养 household works. L604: a household where nobody can work gets
+    // 兜底 (低保 or 特困供养).
+    // Draws as before these two conditions existed, so the stream does not move.
+    let nobody_works = members.iter().all(|p| p.work.is_empty());
+    let all_unable = members
+        .iter()
+        .all(|p| matches!(p.labour, "无劳动力" | "丧失劳动力"));
+    let kind = if let Some(k) = want.kind {
+        k
+    } else if tekun_ok && rng.chance(0.3) {
+        if nobody_works { 2 } else { 1 }
+    } else if rng.chance(0.25) || all_unable {
         1
     } else {
         0
     };
+    let mut aux = rng.fork();
     let attr = match (kind, lifted) {
         (0, false) => "一般贫困户",
         (1, false) => "低保贫困户",
@@ -678,6 +725,7 @@ pub(crate) fn household(
     };
     for p in &mut members {
         p.dibao = kind == 1;
+        p.wubao = kind == 2;
         // Unlifted households may lack insurance; lifted ones may not (L404). Set both ways,
         // because a D101 copy brings its flags from another household.
         p.medical = lifted || rng.chance(0.97);
@@ -704,6 +752,17 @@ pub(crate) fn household(
     } else {
         pick_str(rng, FREE_REASONS, "缺资金")
     };
+    // L505: up to two other causes, none the main one.
+    let mut other_reasons = String::new();
+    for _ in 0..aux.below(3) {
+        let r = pick_str(&mut aux, FREE_REASONS, "缺资金");
+        if r != reason && !other_reasons.contains(r) {
+            if !other_reasons.is_empty() {
+                other_reasons.push('、');
+            }
+            other_reasons.push_str(r);
+        }
+    }
     let provincial = rng.chance(0.9);
     let exit_year = if lifted {
         let latest = as_of.year().clamp(2016, 2017);
@@ -724,7 +783,8 @@ pub(crate) fn household(
             let line = u64::from(exit_line(provincial, y.max(as_of.year())));
             line + line * u64::from(rng.range(8, 60)) / 100
         }
-        None => u64::from(rng.range(1500, 5000)),
+        // L308: a poor household's income stays at or below this year's line.
+        None => u64::from(rng.range(1500, 5000.min(data_year_cap(provincial, as_of.year())))),
     };
     let net = target * u64::from(stated_n);
     let expense = u64::from(rng.range(300, 3000));
@@ -743,6 +803,14 @@ pub(crate) fn household(
         0
     };
     let business = rest - wage;
+    // Allowances are part of the transfers; at least 100 yuan where paid (L608, L609).
+    let allowance = |rng: &mut Rng| (transfer * u64::from(rng.range(50, 90)) / 100).max(100);
+    let dibao_money = (kind == 1).then(|| allowance(&mut aux));
+    let wubao_money = (kind == 2).then(|| allowance(&mut aux));
+    // L610: a pension only where someone is 60 or over.
+    let elders = members.iter().filter(|p| p.age >= 60).count() as u64;
+    let pension_money =
+        (elders > 0 && aux.chance(0.8)).then(|| elders * u64::from(aux.range(1000, 2000)));
     let per_capita_cents = (net * 200 + u64::from(stated_n)) / (2 * u64::from(stated_n).max(1));
     let danger = if !lifted && rng.chance(0.12) {
         Some(if rng.chance(0.6) { "C级" } else { "D级" })
@@ -771,7 +839,6 @@ pub(crate) fn household(
         village,
         hamlet,
         number: 4_408_110_000_000_000 + index + 1,
-        members,
         stated_n,
         provincial,
         attr,
@@ -793,7 +860,31 @@ pub(crate) fn household(
         bank,
         card,
         unit: pick_str(rng, UNITS, "区教育局"),
-        helper: name(rng, None),
+        helper: helper_name(rng, &mut aux, &members),
+        other_reasons,
+        dibao_money,
+        wubao_money,
+        pension_money,
+        members,
+    }
+}
+
+/// L209: the helper is never a member of the household (a clash is redrawn from `aux`).
+fn helper_name(rng: &mut Rng, aux: &mut Rng, members: &[Person]) -> String {
+    let mut n = name(rng, None);
+    while members.iter().any(|p| p.name == n) {
+        n = name(aux, None);
+    }
+    n
+}
+
+/// The highest per-capita income an unlifted household may have in the data year: the exit
+/// line of the default schema for that year (2800 is its lowest national line, 2014).
+fn data_year_cap(provincial: bool, year: i32) -> u32 {
+    if year <= 2016 {
+        if provincial { 6433 } else { 2800 }
+    } else {
+        exit_line(provincial, year)
     }
 }
 

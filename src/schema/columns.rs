@@ -20,6 +20,8 @@
 //!   typing pass and return it from `check::engine::fact_column` (its own Rust function), and
 //!   add an entry `fact(name, stage, doc, &[fields it reads], Fact::…)`. The compiler then
 //!   asks how a built-in rule's message shows it (`check::emit::computed_display`).
+//! - `public_optional(…, &[fields], …)`: the expression reads those fields where the file has
+//!   them but does not depend on them (a rule using it still runs without them; L404, L608).
 //! - `internal(…)` entries are building blocks the engine needs but rules may not name.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,6 +72,14 @@ pub enum Fact {
     /// 18-digit form of a 15-digit ID.
     IdKey18,
     Excluded,
+    /// Items of 其他致贫原因, split on runs of its separators.
+    OtherCauseItems,
+    /// The first item of 其他致贫原因 not in the 主要致贫原因 code list.
+    OtherCauseUnknown,
+    /// The first item of 其他致贫原因 whose canonical value is the row's 主要致贫原因.
+    OtherCauseRepeat,
+    /// A 帮扶责任人 of the household that is the 姓名 of one of its members.
+    HelperMember,
 }
 
 /// `[policy.params]`, as computed columns read them.
@@ -107,6 +117,9 @@ pub struct Computed {
     /// Rules may name it (internal building blocks are not part of the rule language).
     pub public: bool,
     pub build: Build,
+    /// Fields the expression reads where the file has them without depending on them: a rule
+    /// using the column still runs on a file that lacks them, where they read as blank.
+    pub optional: &'static [&'static str],
 }
 
 const fn public(
@@ -121,6 +134,26 @@ const fn public(
         doc,
         public: true,
         build: Build::Expr(expr),
+        optional: &[],
+    }
+}
+
+/// A public expression that reads `optional` fields where the file has them (see
+/// [`Computed::optional`]).
+const fn public_optional(
+    name: &'static str,
+    stage: Stage,
+    doc: &'static str,
+    optional: &'static [&'static str],
+    expr: fn(&Params) -> PolarsResult<Expr>,
+) -> Computed {
+    Computed {
+        name,
+        stage,
+        doc,
+        public: true,
+        build: Build::Expr(expr),
+        optional,
     }
 }
 
@@ -137,6 +170,7 @@ const fn fact(
         doc,
         public: true,
         build: Build::Fact { reads, fact },
+        optional: &[],
     }
 }
 
@@ -147,6 +181,7 @@ const fn internal(name: &'static str, stage: Stage, build: Build) -> Computed {
         doc: "",
         public: false,
         build,
+        optional: &[],
     }
 }
 
@@ -417,6 +452,27 @@ pub const COMPUTED: &[Computed] = &[
         ID,
         Fact::Excluded,
     ),
+    fact(
+        "_other_cause_items",
+        Stage::Row,
+        "items in 其他致贫原因, split on runs of 、 , ， ; ； / and white space (0 when blank)",
+        &["其他致贫原因"],
+        Fact::OtherCauseItems,
+    ),
+    fact(
+        "_other_cause_unknown",
+        Stage::Row,
+        "the first item of 其他致贫原因 that is not a 主要致贫原因 code or variant (null when none)",
+        &["其他致贫原因"],
+        Fact::OtherCauseUnknown,
+    ),
+    fact(
+        "_other_cause_repeat",
+        Stage::Row,
+        "the first item of 其他致贫原因 whose canonical value is the row's 主要致贫原因 (null when none)",
+        &["其他致贫原因", "主要致贫原因"],
+        Fact::OtherCauseRepeat,
+    ),
     // ---- household aggregates (over 户编号 within one file) ----
     public(
         "_hh_rows",
@@ -489,11 +545,95 @@ pub const COMPUTED: &[Computed] = &[
         "members whose 帮扶责任人 is filled (帮扶责任人 is not a household field)",
         |_| count_over(c("帮扶责任人").is_not_null(), "_hh"),
     ),
-    public(
+    public_optional(
         "_hh_uninsured",
         Stage::Household,
-        "members with 是否参加城乡居民基本医疗保险 = 否",
-        |_| count_over(c("是否参加城乡居民基本医疗保险").eq(lit("否")), "_hh"),
+        "members with 是否参加城乡居民基本医疗保险 = 否 and, where that column exists, 是否参加城镇职工基本医疗保险 not 是",
+        &["是否参加城镇职工基本医疗保险"],
+        |_| {
+            // An empty 城镇职工 cell (or no such column) does not insure the person (§4.10).
+            count_over(
+                c("是否参加城乡居民基本医疗保险").eq(lit("否")).and(
+                    c("是否参加城镇职工基本医疗保险")
+                        .neq(lit("是"))
+                        .fill_null(true),
+                ),
+                "_hh",
+            )
+        },
+    ),
+    public(
+        "_hh_spouses",
+        Stage::Household,
+        "members whose 与户主关系 is 配偶",
+        |_| count_over(c("与户主关系").eq(lit("配偶")), "_hh"),
+    ),
+    fact(
+        "_hh_helper_member",
+        Stage::Household,
+        "a 帮扶责任人 of any row of the household that is the 姓名 of one of its members (null when none)",
+        &["户编号", "姓名", "帮扶责任人"],
+        Fact::HelperMember,
+    ),
+    public(
+        "_hh_workers",
+        Stage::Household,
+        "members with _working or 务工时间 > 0",
+        |_| count_over(c("_working").or(c("务工时间").gt(lit(0.0))), "_hh"),
+    ),
+    public(
+        "_hh_month_workers",
+        Stage::Household,
+        "members with 务工时间 > 0",
+        |_| count_over(c("务工时间").gt(lit(0.0)), "_hh"),
+    ),
+    public(
+        "_hh_no_serious_ins",
+        Stage::Household,
+        "members with 是否参加大病保险 = 否",
+        |_| count_over(c("是否参加大病保险").eq(lit("否")), "_hh"),
+    ),
+    public(
+        "_hh_unable",
+        Stage::Household,
+        "members whose 劳动技能 is 无劳动力 or 丧失劳动力",
+        |_| count_over(any_of(c("劳动技能"), &["无劳动力", "丧失劳动力"]), "_hh"),
+    ),
+    public(
+        "_hh_wubao",
+        Stage::Household,
+        "members with 是否享受五保 = 是",
+        |_| count_over(c("是否享受五保").eq(lit("是")), "_hh"),
+    ),
+    public_optional(
+        "_hh_dibao_any",
+        Stage::Household,
+        "members with 是否享受低保 = 是 where that column exists (0 without it)",
+        &["是否享受低保"],
+        |_| count_over(c("是否享受低保").eq(lit("是")), "_hh"),
+    ),
+    public_optional(
+        "_hh_wubao_any",
+        Stage::Household,
+        "members with 是否享受五保 = 是 where that column exists (0 without it)",
+        &["是否享受五保"],
+        |_| count_over(c("是否享受五保").eq(lit("是")), "_hh"),
+    ),
+    public(
+        "_hh_elderly",
+        Stage::Household,
+        "members aged $pension_age or over (null when a member's age is unknown)",
+        |p| {
+            // Unknown while any member's age is: the oldest may be the one not known.
+            Ok(when(count_over(c("_age").is_null(), "_hh")?.gt(lit(0)))
+                .then(null_of(DataType::Int32))
+                .otherwise(count_over(
+                    c("_age")
+                        .cast(DataType::Float64)
+                        .gt_eq(p.get("pension_age")),
+                    "_hh",
+                )?))
+        },
     ),
     public(
         "_hh_able_adults",
@@ -656,6 +796,7 @@ fn graph() -> &'static Graph {
                                 .root_names()
                                 .into_iter()
                                 .map(|s| s.to_string())
+                                .filter(|s| !c.optional.contains(&s.as_str()))
                                 .collect();
                             v.sort();
                             v.dedup();
@@ -720,13 +861,15 @@ pub fn reads_any(name: &str, targets: &[&str]) -> bool {
     go(name, targets, 0)
 }
 
-/// Every field any computed column reads (the rule frame builds them all).
+/// Every field any computed column reads, optional ones included (the rule frame builds them
+/// all).
 pub fn all_fields() -> BTreeSet<&'static str> {
     graph()
         .fields
         .values()
         .flatten()
         .map(String::as_str)
+        .chain(COMPUTED.iter().flat_map(|c| c.optional.iter().copied()))
         .collect()
 }
 
@@ -826,6 +969,15 @@ mod tests {
             deps("_hh_dropouts"),
             v(&["健康状况", "在校生状况", "户编号", "文化程度", "证件号码"])
         );
+        // Optional reads: built into the frame, but no dependency (L404, L608 and L609 still
+        // run on a file without the column).
+        assert_eq!(deps("_hh_dibao_any"), v(&["户编号"]));
+        assert_eq!(deps("_hh_dibao"), v(&["户编号", "是否享受低保"]));
+        assert_eq!(
+            deps("_hh_uninsured"),
+            v(&["户编号", "是否参加城乡居民基本医疗保险"])
+        );
+        assert!(all_fields().contains("是否参加城镇职工基本医疗保险"));
         // Internal columns are not part of the rule language.
         assert_eq!(deps("_idkey"), None);
         assert_eq!(deps("_nope"), None);
