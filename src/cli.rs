@@ -397,7 +397,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
     for fr in reads {
         tables.extend(fr.tables);
         inputs.extend(fr.inputs);
-        diagnostics.extend(fr.errors.into_iter().map(miette::Report::new));
+        diagnostics.extend(fr.errors.into_iter().map(|e| e.report(lang(args.lang))));
     }
     progress.step(report::t(lang(args.lang), "检查规则", "checking rules"));
     let opts = CheckOptions {

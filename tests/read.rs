@@ -6,8 +6,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use povcheck::read::{
-    Cell, CellRef, Encoding, Error, FileRead, HeaderMatcher, InputStatus, ReadOptions, Table,
-    read_file,
+    Cell, CellRef, Encoding, Error, FileRead, HeaderMatcher, InputStatus, ReadOptions, Reason,
+    Table, read_file,
 };
 use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
 
@@ -89,7 +89,11 @@ fn assert_unreadable(fr: &FileRead, needle: &str) {
             .all(|i| i.status == InputStatus::Unreadable),
         "{fr:#?}"
     );
-    let reason = fr.inputs[0].reason.as_deref().unwrap_or_default();
+    let reason = fr.inputs[0]
+        .reason
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     assert!(
         reason.contains(needle),
         "reason {reason:?} lacks {needle:?}"
@@ -200,7 +204,14 @@ fn xlsx_national_layout() {
 
     let prose = &fr.inputs[1];
     assert_eq!(prose.status, InputStatus::Skipped);
-    assert!(prose.reason.as_deref().unwrap().contains("没有找到表头"));
+    assert!(
+        prose
+            .reason
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("没有找到表头")
+    );
 
     let hidden = &fr.inputs[2];
     assert_eq!(
@@ -332,8 +343,9 @@ fn shared_string_out_of_range_does_not_panic() {
     assert!(
         fr.inputs[0]
             .reason
-            .as_deref()
+            .as_ref()
             .unwrap()
+            .to_string()
             .contains("工作表内容损坏")
     );
     let msg = fr.errors[0].to_string();
@@ -342,6 +354,38 @@ fn shared_string_out_of_range_does_not_panic() {
 
 #[test]
 fn cell_limit_refuses_a_sheet() {
+    // Few strings (the header), many cells (numbers): the sheet is over the limit, the shared
+    // strings are not.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("numbers.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("花名册").unwrap();
+    for (c, h) in HEADERS.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for r in 1..6u32 {
+        for c in 0..HEADERS.len() as u16 {
+            ws.write_number(r, c, f64::from(r * 100 + u32::from(c)))
+                .unwrap();
+        }
+    }
+    wb.save(&p).unwrap();
+    let opts = ReadOptions {
+        max_cells: 20,
+        ..ReadOptions::default()
+    };
+    let fr = read_with(&p, &opts);
+    let main = &fr.inputs[0];
+    assert_eq!(main.status, InputStatus::Unreadable);
+    let reason = main.reason.as_ref().unwrap().to_string();
+    assert!(reason.contains("单元格数超过上限 20"), "{reason}");
+    assert!(matches!(&fr.errors[0], Error::Content { sheet: Some(s), .. } if s == "花名册"));
+    assert!(fr.errors[0].to_string().contains("numbers.xlsx"));
+}
+
+#[test]
+fn shared_strings_over_the_cell_limit_refuse_the_file_before_reading() {
+    // national.xlsx holds about 25 distinct strings.
     let dir = tempfile::tempdir().unwrap();
     let (p, _) = national_xlsx(&dir);
     let opts = ReadOptions {
@@ -349,11 +393,26 @@ fn cell_limit_refuses_a_sheet() {
         ..ReadOptions::default()
     };
     let fr = read_with(&p, &opts);
-    let main = &fr.inputs[0];
-    assert_eq!(main.status, InputStatus::Unreadable);
-    assert!(main.reason.as_deref().unwrap().contains("上限"));
-    assert!(matches!(&fr.errors[0], Error::Content { sheet: Some(s), .. } if s == "花名册"));
-    assert!(fr.errors[0].to_string().contains("national.xlsx"));
+    assert_eq!(fr.inputs.len(), 1);
+    assert_eq!(fr.inputs[0].status, InputStatus::Unreadable);
+    assert_eq!(fr.inputs[0].sheet, None);
+    assert_eq!(
+        fr.inputs[0].reason,
+        Some(Reason::TooManyStrings {
+            part: "xl/sharedStrings.xml".into(),
+            max: 10
+        })
+    );
+    assert!(matches!(&fr.errors[0], Error::Format { .. }));
+    // Under the limit the same file reads.
+    let fr = read_with(
+        &p,
+        &ReadOptions {
+            max_cells: 1000,
+            ..ReadOptions::default()
+        },
+    );
+    assert_eq!(fr.inputs[0].status, InputStatus::Checked);
 }
 
 #[test]

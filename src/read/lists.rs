@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::Error;
-use super::encoding::decode;
+use super::encoding::decode_reason as decode;
 use crate::check::Exclusion;
 
 /// Read one exclusion list. ID numbers are normalised as the ID checker does (upper-case X,
@@ -14,7 +14,7 @@ pub fn read_exclusion_list(path: &Path) -> Result<Vec<Exclusion>, Error> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| Error::Open {
         file: file.clone(),
-        reason: e.to_string(),
+        reason: e.to_string().into(),
     })?;
     let decoded = decode(&bytes, super::Encoding::Auto).map_err(|reason| Error::Format {
         file: file.clone(),
@@ -29,7 +29,7 @@ pub fn read_exclusion_list(path: &Path) -> Result<Vec<Exclusion>, Error> {
         let rec = rec.map_err(|e| Error::Content {
             file: file.clone(),
             sheet: None,
-            reason: format!("第 {} 行无法解析: {e}", i + 1),
+            reason: format!("第 {} 行无法解析: {e}", i + 1).into(),
         })?;
         let id = crate::types::normalize_id(rec.get(0).unwrap_or_default());
         if id.is_empty() {

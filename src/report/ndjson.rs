@@ -29,7 +29,7 @@ fn line(out: &mut dyn Write, l: &Line) -> io::Result<()> {
 impl Reporter for Ndjson {
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         for i in &run.inputs {
-            line(out, &Line::Input(i.into()))?;
+            line(out, &Line::Input(JsonInput::new(i, run.lang)))?;
         }
         for f in &run.findings {
             line(out, &Line::Finding(f.into()))?;
