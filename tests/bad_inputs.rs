@@ -445,3 +445,31 @@ fn reasons_are_english_with_lang_en() {
         Some("文件已加密（有密码保护），请另存为不加密的文件后再检查")
     );
 }
+
+/// The same bomb in an xlsb: `xl/sharedStrings.bin` of 150,000 string records (stored, not
+/// compressed), refused before calamine reads them.
+#[test]
+fn xlsb_shared_strings_beyond_max_cells_are_refused() {
+    use std::io::Write as _;
+    let d = tempfile::tempdir().expect("tempdir");
+    let mut z =
+        zip::ZipWriter::new(std::fs::File::create(d.path().join("bomb.xlsb")).expect("create"));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    z.start_file("xl/workbook.bin", opts).expect("part");
+    z.write_all(&[0x83, 0x01, 0x00]).expect("write");
+    z.start_file("xl/sharedStrings.bin", opts).expect("part");
+    // BrtBeginSst (type 0x9F, 8 bytes), then BrtSSTItem records holding "a".
+    let mut sst = vec![0x9F, 0x01, 8, 0, 0, 0, 0, 0, 0, 0, 0];
+    for _ in 0..150_000 {
+        sst.extend([0x13, 7, 0, 1, 0, 0, 0, b'a', 0]);
+    }
+    z.write_all(&sst).expect("write");
+    z.finish().expect("finish");
+    refused_beside_a_good_file(
+        d.path(),
+        "bomb.xlsb",
+        &["--max-cells", "100000"],
+        "共享字符串",
+    );
+}

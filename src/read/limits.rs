@@ -184,6 +184,91 @@ pub fn check_xlsx_strings<R: Read + Seek>(reader: R, max_cells: u64) -> Result<(
     }
 }
 
+/// The fewest bytes of an xlsb sheet that can use one more shared string (a BrtCellIsst
+/// record is 14).
+const CELL_BIN_MIN: u64 = 8;
+/// The fewest bytes one BrtSSTItem record takes (header 2, flags 1, length 4).
+const SI_BIN_MIN: u64 = 7;
+
+/// [`check_xlsx_strings`] for an xlsb: calamine reads `xl/sharedStrings.bin` whole on open,
+/// one string per BrtSSTItem record. The records are counted in a stream when the part's size
+/// allows more than the limit.
+pub fn check_xlsb_strings<R: Read + Seek>(reader: R, max_cells: u64) -> Result<(), Reason> {
+    let Ok(mut zip) = zip::ZipArchive::new(reader) else {
+        return Ok(());
+    };
+    let Some(part) = zip
+        .file_names()
+        .filter_map(Result::ok)
+        .find(|n| {
+            n.replace('\\', "/")
+                .eq_ignore_ascii_case("xl/sharedStrings.bin")
+        })
+        .map(|n| n.to_string())
+    else {
+        return Ok(());
+    };
+    let (mut size, mut others) = (0u64, 0u64);
+    for i in 0..zip.len() {
+        let Ok(e) = zip.by_index_raw(i) else { continue };
+        if e.name().is_ok_and(|n| n == part.as_str()) {
+            size = e.size();
+        } else {
+            others = others.saturating_add(e.size());
+        }
+    }
+    let max = (others / CELL_BIN_MIN).max(STRINGS_FLOOR).min(max_cells);
+    if size / SI_BIN_MIN <= max {
+        return Ok(());
+    }
+    let Ok(file) = zip.by_name(&part) else {
+        return Ok(());
+    };
+    match count_records(BufReader::new(file), 0x0013, max) {
+        Some(n) if n > max => Err(Reason::TooManyStrings { part, max }),
+        _ => Ok(()),
+    }
+}
+
+/// Records of type `typ` in an xlsb record stream (header as calamine reads it: a type of one
+/// or two 7-bit bytes, a length of up to four), counted up to `stop + 1`. None when the stream
+/// is cut short before that (calamine reports that itself).
+fn count_records(mut r: impl Read, typ: u16, stop: u64) -> Option<u64> {
+    let mut byte = || -> Option<u8> {
+        let mut b = [0u8; 1];
+        r.read_exact(&mut b).ok().map(|()| b[0])
+    };
+    let mut count = 0u64;
+    loop {
+        let Some(b) = byte() else {
+            return Some(count);
+        };
+        let t = if b & 0x80 != 0 {
+            u16::from(b & 0x7F) + (u16::from(byte()? & 0x7F) << 7)
+        } else {
+            u16::from(b)
+        };
+        let mut b = byte()?;
+        let mut len = u64::from(b & 0x7F);
+        for i in 1..4 {
+            if b & 0x80 == 0 {
+                break;
+            }
+            b = byte()?;
+            len += u64::from(b & 0x7F) << (7 * i);
+        }
+        for _ in 0..len {
+            byte()?;
+        }
+        if t == typ {
+            count += 1;
+            if count > stop {
+                return Some(count);
+            }
+        }
+    }
+}
+
 /// The folder of the workbook part, as calamine finds it: the `officeDocument` target of
 /// `_rels/.rels`, with a trailing `/` (empty at the root).
 fn workbook_dir<R: Read + Seek>(
@@ -619,6 +704,35 @@ mod tests {
         let z = zip_with("xl/workbook.xml", b"hello");
         let cut = &z[..z.len() - 10];
         assert!(check_zip(Cursor::new(cut), 1 << 30).is_err());
+    }
+
+    #[test]
+    fn xlsb_string_records_are_counted() {
+        // BrtBeginSst, then string items (type 0x13) of varying lengths, one with a two-byte
+        // length, and a two-byte record type (0x9F as 0x9F 0x01).
+        let mut stream = vec![0x9F, 0x01, 8, 0, 0, 0, 0, 0, 0, 0, 0];
+        for i in 0..300u32 {
+            let text: Vec<u8> = "ab"
+                .repeat(i as usize % 5)
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect();
+            let len = 5 + text.len();
+            stream.push(0x13);
+            stream.push(len as u8);
+            stream.push(0);
+            stream.extend((text.len() as u32 / 2).to_le_bytes());
+            stream.extend(text);
+        }
+        stream.extend([0x13, 0x81, 0x01]);
+        stream.extend(vec![0u8; 129]);
+        assert_eq!(count_records(&stream[..], 0x13, u64::MAX), Some(301));
+        assert_eq!(count_records(&stream[..], 0x13, 10), Some(11));
+        // Cut inside a record.
+        assert_eq!(
+            count_records(&stream[..stream.len() - 3], 0x13, u64::MAX),
+            None
+        );
     }
 
     #[test]

@@ -686,10 +686,15 @@ fn read_any(path: &Path, display: &str, opts: &ReadOptions, matcher: &HeaderMatc
                 Ok(k) => k,
                 Err(reason) => return format_err(reason),
             };
-            if kind == limits::Kind::Xlsx {
+            if matches!(kind, limits::Kind::Xlsx | limits::Kind::Xlsb) {
                 let checked = std::io::Seek::rewind(&mut reader)
                     .map_err(|e| Reason::Io(e.to_string()))
-                    .and_then(|()| limits::check_xlsx_strings(&mut reader, opts.max_cells));
+                    .and_then(|()| match kind {
+                        limits::Kind::Xlsb => {
+                            limits::check_xlsb_strings(&mut reader, opts.max_cells)
+                        }
+                        _ => limits::check_xlsx_strings(&mut reader, opts.max_cells),
+                    });
                 if let Err(reason) = checked {
                     return format_err(reason);
                 }
