@@ -716,6 +716,29 @@ fn xls_declaring_a_huge_extent_is_refused() {
     );
 }
 
+/// An .xls encrypted with a password (a FILEPASS record, everything after it ciphertext) is
+/// refused as encrypted, not read for extents (calamine's issue_385.xls was once refused as
+/// declaring 177,978,333,047,466 cells). Made by turning the CODEPAGE record into FILEPASS in
+/// place.
+#[test]
+fn encrypted_xls_says_encrypted() {
+    let mut bytes = std::fs::read(fixture("household.xls")).unwrap();
+    let at = bytes
+        .windows(4)
+        .position(|w| w == [0x42, 0x00, 0x02, 0x00])
+        .expect("a CODEPAGE record");
+    bytes[at..at + 6].copy_from_slice(&[0x2F, 0x00, 0x02, 0x00, 0x01, 0x00]);
+    // Ciphertext may look like a DIMENSIONS record of any size: it must not be read as one.
+    let dims = bytes
+        .windows(4)
+        .position(|w| w == [0x00, 0x02, 0x0E, 0x00])
+        .expect("a DIMENSIONS record");
+    bytes[dims + 8..dims + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let fr = read(&write(&dir, "locked.xls", &bytes));
+    assert_eq!(fr.inputs[0].reason, Some(Reason::Encrypted), "{fr:#?}");
+}
+
 /// A password-protected .ods says so, as the other formats do.
 #[test]
 fn encrypted_ods_says_encrypted() {

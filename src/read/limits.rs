@@ -553,6 +553,13 @@ fn xls_extents(stream: &[u8], max_cells: u64) -> Result<(), Reason> {
         let len = usize::from(u16::from_le_bytes([h[2], h[3]]));
         let data = stream.get(pos + 4..pos + 4 + len).unwrap_or_default();
         match typ {
+            // FILEPASS: what follows is encrypted, not records to read.
+            0x002F => {
+                return match data.get(..2) {
+                    Some([0, 0]) | None => Ok(()),
+                    Some(_) => Err(Reason::Encrypted),
+                };
+            }
             0x0085 => {
                 if let Some(at) = data.get(..4).and_then(u32_le) {
                     sheets.push((at as usize, sheet_name(data).unwrap_or_default()));
