@@ -455,7 +455,8 @@ pub struct InputEntry {
     pub rows: usize,
     pub skipped_rows: usize,
     pub status: InputStatus,
-    /// Why the entry was not checked; rendered in the run's language by the writers.
+    /// Why the entry was not checked, or what a checked one lacks (an xlsb's merged cells);
+    /// rendered in the run's language by the writers.
     pub reason: Option<Reason>,
 }
 
