@@ -363,7 +363,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
     for list in &args.exclude_list {
         match read::lists::read_exclusion_list(list) {
             Ok(mut l) => exclusions.append(&mut l),
-            Err(e) => return Outcome::fail(miette::Report::new(e)),
+            Err(e) => return Outcome::fail(e.report(lang(args.lang))),
         }
     }
     let matcher = HeaderMatcher::from_schema(&schema);
