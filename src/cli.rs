@@ -301,6 +301,7 @@ fn run_sample(args: SampleArgs, stdout: &mut dyn Write) -> Outcome {
 
 fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
     let fail_on = args.fail_on;
+    let args_lang = args.lang;
     let request = CheckRequest {
         files: args.files,
         schema: args.schema,
@@ -331,6 +332,8 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
     };
     let config = match config::check(request) {
         Ok(c) => c,
+        // A list that cannot be read is reported in the run's language, as inputs are.
+        Err(config::ConfigError::Read(e)) => return Outcome::fail(e.report(lang(args_lang))),
         Err(e) => return Outcome::fail(miette::Report::new(e)),
     };
     let outcome = crate::pipeline::run(config, stdout);

@@ -85,7 +85,7 @@ pub fn run(config: CheckConfig, stdout: &mut dyn Write) -> RunOutcome {
     for fr in reads {
         tables.extend(fr.tables);
         inputs.extend(fr.inputs);
-        diagnostics.extend(fr.errors.into_iter().map(miette::Report::new));
+        diagnostics.extend(fr.errors.into_iter().map(|e| e.report(lang)));
     }
     progress.step(report::t(lang, "检查规则", "checking rules"));
     let opts = CheckOptions {

@@ -253,3 +253,224 @@ fn a_good_file_with_an_odd_name_is_checked_and_named_exactly() {
         manifest(&repo("samples/sample.expected.csv"))
     );
 }
+
+/// An xlsx whose one sheet is a small header and whose sharedStrings.xml holds `strings`
+/// distinct short strings: the shape of a shared-strings memory bomb (issue 15 §2), whose
+/// compression ratio stays far under the zip-bomb limit.
+fn strings_bomb(path: &Path, strings: usize) {
+    use std::io::Write as _;
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).expect("create"));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let mut part = |name: &str, text: &str| {
+        z.start_file(name, opts).expect("part");
+        z.write_all(text.as_bytes()).expect("write part");
+    };
+    part(
+        "[Content_Types].xml",
+        r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#,
+    );
+    part(
+        "_rels/.rels",
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+    );
+    part(
+        "xl/workbook.xml",
+        r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="花名册" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+    );
+    part(
+        "xl/_rels/workbook.xml.rels",
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#,
+    );
+    part(
+        "xl/worksheets/sheet1.xml",
+        r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row></sheetData></worksheet>"#,
+    );
+    let mut sst = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>姓名</t></si><si><t>证件号码</t></si><si><t>户编号</t></si>"#,
+    );
+    for i in 3..strings {
+        sst.push_str(&format!("<si><t>{i:x}</t></si>"));
+    }
+    sst.push_str("</sst>");
+    part("xl/sharedStrings.xml", &sst);
+    z.finish().expect("finish");
+}
+
+/// Runs `args` in `d` with good.csv (the committed sample) and `bad` listed; the bad file is
+/// refused with a reason containing `says`, the good one checked in full.
+fn refused_beside_a_good_file(d: &Path, bad: &str, extra: &[&str], says: &str) {
+    std::fs::copy(repo("samples/sample.csv"), d.join("good.csv")).expect("copy");
+    let mut args = vec!["check", bad, "good.csv", "--format", "json"];
+    args.extend_from_slice(extra);
+    let t0 = std::time::Instant::now();
+    let r = povcheck(d, &args);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(bad) && r.stderr.contains(says),
+        "{}",
+        r.stderr
+    );
+    let doc = json_doc(&r.stdout);
+    check_good_doc(&doc, bad);
+    let input = doc
+        .inputs
+        .iter()
+        .find(|i| i.file == bad)
+        .expect("bad input");
+    assert!(
+        input.reason.0.as_deref().is_some_and(|r| r.contains(says)),
+        "{:?}",
+        input.reason.0
+    );
+    // Refused from the part's size and a count, not after building the strings.
+    assert!(t0.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn shared_strings_beyond_max_cells_are_refused_and_the_good_file_checked() {
+    let d = tempfile::tempdir().expect("tempdir");
+    // More strings than the limit, which the good file's cells are under.
+    strings_bomb(&d.path().join("bomb.xlsx"), 150_000);
+    refused_beside_a_good_file(
+        d.path(),
+        "bomb.xlsx",
+        &["--max-cells", "100000"],
+        "共享字符串",
+    );
+    // Under a limit the strings fit, the same file is read (its sheet has a header only).
+    let r = povcheck(d.path(), &["check", "bomb.xlsx", "--max-cells", "200000"]);
+    assert!(!r.stderr.contains("共享字符串"), "{}", r.stderr);
+}
+
+/// The issue's bomb at a smaller scale and default limits: far more strings than its one tiny
+/// sheet could use is refused whatever `--max-cells` allows.
+#[test]
+fn shared_strings_beyond_what_the_sheets_can_use_are_refused() {
+    let d = tempfile::tempdir().expect("tempdir");
+    strings_bomb(&d.path().join("bomb.xlsx"), 1_200_000);
+    refused_beside_a_good_file(d.path(), "bomb.xlsx", &[], "共享字符串");
+}
+
+/// `uniqueCount` is what calamine reserves room for: a lying count is refused before that.
+#[test]
+fn a_lying_unique_count_is_refused() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let p = d.path().join("liar.xlsx");
+    strings_bomb(&p, 10);
+    // Rewrite the file with the declared count changed.
+    let mut zin = zip::ZipArchive::new(std::fs::File::open(&p).expect("open")).expect("zip");
+    let out = d.path().join("count.xlsx");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&out).expect("create"));
+    for i in 0..zin.len() {
+        use std::io::{Read as _, Write as _};
+        let mut f = zin.by_index(i).expect("entry");
+        let mut text = String::new();
+        f.read_to_string(&mut text).expect("read");
+        let text = text.replace("<sst ", r#"<sst uniqueCount="4000000000000" "#);
+        let name = f.name().expect("name").to_string();
+        z.start_file(name, zip::write::SimpleFileOptions::default())
+            .expect("start");
+        z.write_all(text.as_bytes()).expect("write");
+    }
+    z.finish().expect("finish");
+    refused_beside_a_good_file(d.path(), "count.xlsx", &[], "共享字符串");
+}
+
+/// `--lang en` reaches the reader's reasons: unreadable files (damaged, encrypted) and a
+/// skipped sheet are explained in English in the JSON and on stderr.
+#[test]
+fn reasons_are_english_with_lang_en() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let b = sample_bytes("sample.xlsx");
+    write(d.path(), "truncated.xlsx", &b[..b.len() / 2]);
+    std::fs::copy(
+        repo("tests/fixtures/encrypted.xlsx"),
+        d.path().join("encrypted.xlsx"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        repo("tests/fixtures/household.xls"),
+        d.path().join("household.xls"),
+    )
+    .expect("copy");
+    let r = povcheck(
+        d.path(),
+        &[
+            "check",
+            "truncated.xlsx",
+            "encrypted.xlsx",
+            "household.xls",
+            "--format",
+            "json",
+            "--lang",
+            "en",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let doc = json_doc(&r.stdout);
+    let reason = |file: &str, sheet: Option<&str>| {
+        doc.inputs
+            .iter()
+            .find(|i| i.file == file && i.sheet.0.as_deref() == sheet.or(i.sheet.0.as_deref()))
+            .and_then(|i| i.reason.0.clone())
+            .unwrap_or_default()
+    };
+    let han = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let damaged = reason("truncated.xlsx", None);
+    assert!(damaged.contains("damaged") && !han(&damaged), "{damaged}");
+    let encrypted = reason("encrypted.xlsx", None);
+    assert!(
+        encrypted.contains("encrypted") && !han(&encrypted),
+        "{encrypted}"
+    );
+    let prose = doc
+        .inputs
+        .iter()
+        .find(|i| i.file == "household.xls" && i.status == "skipped")
+        .expect("the prose sheet is skipped");
+    let skipped = prose.reason.0.clone().unwrap_or_default();
+    assert!(skipped.starts_with("no header found"), "{skipped}");
+    // The diagnostics on stderr too; the file names are the only Chinese left.
+    assert!(r.stderr.contains("the file cannot be read"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("加密") && !r.stderr.contains("损坏"),
+        "{}",
+        r.stderr
+    );
+    // The default language is unchanged.
+    let zh = povcheck(d.path(), &["check", "encrypted.xlsx", "--format", "json"]);
+    let doc = json_doc(&zh.stdout);
+    assert_eq!(
+        doc.inputs[0].reason.0.as_deref(),
+        Some("文件已加密（有密码保护），请另存为不加密的文件后再检查")
+    );
+}
+
+/// The same bomb in an xlsb: `xl/sharedStrings.bin` of 150,000 string records (stored, not
+/// compressed), refused before calamine reads them.
+#[test]
+fn xlsb_shared_strings_beyond_max_cells_are_refused() {
+    use std::io::Write as _;
+    let d = tempfile::tempdir().expect("tempdir");
+    let mut z =
+        zip::ZipWriter::new(std::fs::File::create(d.path().join("bomb.xlsb")).expect("create"));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    z.start_file("xl/workbook.bin", opts).expect("part");
+    z.write_all(&[0x83, 0x01, 0x00]).expect("write");
+    z.start_file("xl/sharedStrings.bin", opts).expect("part");
+    // BrtBeginSst (type 0x9F, 8 bytes), then BrtSSTItem records holding "a".
+    let mut sst = vec![0x9F, 0x01, 8, 0, 0, 0, 0, 0, 0, 0, 0];
+    for _ in 0..150_000 {
+        sst.extend([0x13, 7, 0, 1, 0, 0, 0, b'a', 0]);
+    }
+    z.write_all(&sst).expect("write");
+    z.finish().expect("finish");
+    refused_beside_a_good_file(
+        d.path(),
+        "bomb.xlsb",
+        &["--max-cells", "100000"],
+        "共享字符串",
+    );
+}

@@ -6,10 +6,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use povcheck::read::{
-    Cell, CellRef, Encoding, Error, FileRead, HeaderMatcher, InputStatus, ReadOptions, Table,
-    read_file,
+    Cell, CellRef, Encoding, Error, FileRead, HeaderMatcher, InputStatus, ReadOptions, Reason,
+    Table, read_file,
 };
 use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
+
+#[path = "cli/common.rs"]
+mod common;
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -89,7 +92,11 @@ fn assert_unreadable(fr: &FileRead, needle: &str) {
             .all(|i| i.status == InputStatus::Unreadable),
         "{fr:#?}"
     );
-    let reason = fr.inputs[0].reason.as_deref().unwrap_or_default();
+    let reason = fr.inputs[0]
+        .reason
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     assert!(
         reason.contains(needle),
         "reason {reason:?} lacks {needle:?}"
@@ -200,7 +207,14 @@ fn xlsx_national_layout() {
 
     let prose = &fr.inputs[1];
     assert_eq!(prose.status, InputStatus::Skipped);
-    assert!(prose.reason.as_deref().unwrap().contains("没有找到表头"));
+    assert!(
+        prose
+            .reason
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("没有找到表头")
+    );
 
     let hidden = &fr.inputs[2];
     assert_eq!(
@@ -336,8 +350,9 @@ fn shared_string_out_of_range_does_not_panic() {
     assert!(
         fr.inputs[0]
             .reason
-            .as_deref()
+            .as_ref()
             .unwrap()
+            .to_string()
             .contains("工作表内容损坏")
     );
     let msg = fr.errors[0].to_string();
@@ -346,6 +361,38 @@ fn shared_string_out_of_range_does_not_panic() {
 
 #[test]
 fn cell_limit_refuses_a_sheet() {
+    // Few strings (the header), many cells (numbers): the sheet is over the limit, the shared
+    // strings are not.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("numbers.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("花名册").unwrap();
+    for (c, h) in HEADERS.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for r in 1..6u32 {
+        for c in 0..HEADERS.len() as u16 {
+            ws.write_number(r, c, f64::from(r * 100 + u32::from(c)))
+                .unwrap();
+        }
+    }
+    wb.save(&p).unwrap();
+    let opts = ReadOptions {
+        max_cells: 20,
+        ..ReadOptions::default()
+    };
+    let fr = read_with(&p, &opts);
+    let main = &fr.inputs[0];
+    assert_eq!(main.status, InputStatus::Unreadable);
+    let reason = main.reason.as_ref().unwrap().to_string();
+    assert!(reason.contains("单元格数超过上限 20"), "{reason}");
+    assert!(matches!(&fr.errors[0], Error::Content { sheet: Some(s), .. } if s == "花名册"));
+    assert!(fr.errors[0].to_string().contains("numbers.xlsx"));
+}
+
+#[test]
+fn shared_strings_over_the_cell_limit_refuse_the_file_before_reading() {
+    // national.xlsx holds about 25 distinct strings.
     let dir = tempfile::tempdir().unwrap();
     let (p, _) = national_xlsx(&dir);
     let opts = ReadOptions {
@@ -353,11 +400,26 @@ fn cell_limit_refuses_a_sheet() {
         ..ReadOptions::default()
     };
     let fr = read_with(&p, &opts);
-    let main = &fr.inputs[0];
-    assert_eq!(main.status, InputStatus::Unreadable);
-    assert!(main.reason.as_deref().unwrap().contains("上限"));
-    assert!(matches!(&fr.errors[0], Error::Content { sheet: Some(s), .. } if s == "花名册"));
-    assert!(fr.errors[0].to_string().contains("national.xlsx"));
+    assert_eq!(fr.inputs.len(), 1);
+    assert_eq!(fr.inputs[0].status, InputStatus::Unreadable);
+    assert_eq!(fr.inputs[0].sheet, None);
+    assert_eq!(
+        fr.inputs[0].reason,
+        Some(Reason::TooManyStrings {
+            part: "xl/sharedStrings.xml".into(),
+            max: 10
+        })
+    );
+    assert!(matches!(&fr.errors[0], Error::Format { .. }));
+    // Under the limit the same file reads.
+    let fr = read_with(
+        &p,
+        &ReadOptions {
+            max_cells: 1000,
+            ..ReadOptions::default()
+        },
+    );
+    assert_eq!(fr.inputs[0].status, InputStatus::Checked);
 }
 
 #[test]
@@ -494,6 +556,212 @@ fn ods_is_read() {
     assert_eq!(t.len(), 3);
     assert_eq!(cell(t, 3, "姓名"), text("李测一"));
     assert_eq!(cell(t, 5, "证件号码"), text("440811200506200319"));
+}
+
+/// The merged-household export (household fields written once, merged down over the members)
+/// re-saved by LibreOffice as .ods and .xls gives the xlsx's findings: the ods reader reads
+/// `number-rows-spanned`, so no member row loses its household fields (issue 15 §4).
+/// tests/fixtures/merged/make.sh made the files.
+#[test]
+fn merged_cells_give_the_same_findings_in_xlsx_ods_and_xls() {
+    let dir = fixture("merged");
+    let expected = common::manifest(&dir.join("merged.expected.csv"));
+    assert!(!expected.is_empty());
+    let mut all = Vec::new();
+    for name in ["merged.xlsx", "merged.ods", "merged.xls"] {
+        let r = common::povcheck(&dir, &["check", name, "--format", "json"]);
+        assert_eq!(r.code, 1, "{name}: {}", r.stderr);
+        let doc = common::json_doc(&r.stdout);
+        assert_eq!(doc.inputs.len(), 1, "{name}");
+        assert_eq!(doc.inputs[0].status, "checked", "{name}");
+        assert_eq!(doc.inputs[0].reason.0, None, "{name}");
+        assert_eq!(common::row_codes(&doc), expected, "{name}");
+        let mut keys: Vec<(String, Option<u32>, Option<String>)> = doc
+            .findings
+            .iter()
+            .map(|f| (f.rule.clone(), f.row.0, f.column.0.clone()))
+            .collect();
+        keys.sort();
+        all.push((name, keys));
+    }
+    for (name, keys) in &all[1..] {
+        assert_eq!(keys, &all[0].1, "{name} against merged.xlsx");
+    }
+}
+
+/// A copy of an xlsx package with its parts renamed and edited by `edit(name, text)`.
+fn repackage(src: &Path, dst: &Path, edit: impl Fn(&str, String) -> (String, String)) {
+    use std::io::Read as _;
+    let mut zin = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
+    let mut z = zip::ZipWriter::new(std::fs::File::create(dst).unwrap());
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut text = String::new();
+        f.read_to_string(&mut text).unwrap();
+        let (name, text) = edit(&name, text);
+        z.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(text.as_bytes()).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+/// Layouts calamine reads that povcheck's own pre-checks once refused (issue 15 §3): part
+/// names with backslashes (`xl\workbook.xml`, written by some Chinese tools) and a workbook
+/// part at the package root, found through `_rels/.rels`. Both read as the original does.
+#[test]
+fn backslash_part_names_and_a_root_workbook_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, _) = national_xlsx(&dir);
+    let original = read(&p);
+    assert!(original.errors.is_empty(), "{:?}", original.errors);
+    let rows = |fr: &FileRead| -> Vec<Vec<Cell>> {
+        fr.tables[0]
+            .rows()
+            .map(|r| r.cells.iter().map(CellRef::to_owned).collect())
+            .collect()
+    };
+    let back = dir.path().join("backslash.xlsx");
+    repackage(&p, &back, |name, text| (name.replace('/', "\\"), text));
+    let root = dir.path().join("root.xlsx");
+    repackage(&p, &root, |name, text| {
+        let name = match name {
+            "xl/_rels/workbook.xml.rels" => "_rels/workbook.xml.rels".to_string(),
+            n => n.strip_prefix("xl/").unwrap_or(n).to_string(),
+        };
+        let text = text
+            .replace("Target=\"xl/workbook.xml\"", "Target=\"workbook.xml\"")
+            .replace("PartName=\"/xl/", "PartName=\"/");
+        (name, text)
+    });
+    for p in [&back, &root] {
+        let fr = read(p);
+        assert!(fr.errors.is_empty(), "{}: {:?}", p.display(), fr.errors);
+        assert_eq!(fr.inputs[0].status, InputStatus::Checked);
+        assert_eq!(rows(&fr), rows(&original), "{}", p.display());
+        // The merged household fields came through too.
+        assert_eq!(
+            fr.tables[0].header_row,
+            original.tables[0].header_row,
+            "{}",
+            p.display()
+        );
+    }
+}
+
+/// Offset of the CFB directory sector holding "Root Entry", and the sector size.
+fn cfb_directory(bytes: &[u8]) -> usize {
+    let root: Vec<u8> = "Root Entry"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    bytes.windows(root.len()).position(|w| w == root).unwrap()
+}
+
+/// An unused directory entry with stale start/length values is never read by calamine, so it
+/// must not make the file unreadable (issue 15 §3); the same values on the Workbook entry do.
+#[test]
+fn xls_with_a_stale_unused_directory_entry_is_read() {
+    let bytes = std::fs::read(fixture("household.xls")).unwrap();
+    let dir_at = cfb_directory(&bytes);
+    // The first entry whose name is empty and type is unused.
+    let unused = (1..4)
+        .map(|i| dir_at + i * 128)
+        .find(|&o| bytes[o..o + 64].iter().all(|&b| b == 0) && bytes[o + 66] == 0)
+        .expect("an unused directory entry");
+    // A start sector just past the file's last whole sector, over 4096 bytes long: a chain
+    // calamine would slice out of order, were it to follow it.
+    let past = (bytes.len() / 512) as u32;
+    let mut stale = bytes.clone();
+    stale[unused + 116..unused + 120].copy_from_slice(&past.to_le_bytes());
+    stale[unused + 120..unused + 124].copy_from_slice(&5000u32.to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let fr = read(&write(&dir, "stale.xls", &stale));
+    assert!(fr.errors.is_empty(), "{:?}", fr.errors);
+    assert_eq!(fr.tables.len(), 1);
+    // The Workbook entry with the same values is damage calamine would follow.
+    let workbook: Vec<u8> = "Workbook"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let wb = (0..4)
+        .map(|i| dir_at + i * 128)
+        .find(|&o| bytes[o..].starts_with(&workbook))
+        .expect("the Workbook entry");
+    let mut broken = bytes.clone();
+    broken[wb + 116..wb + 120].copy_from_slice(&past.to_le_bytes());
+    broken[wb + 120..wb + 124].copy_from_slice(&5000u32.to_le_bytes());
+    let fr = read(&write(&dir, "broken.xls", &broken));
+    assert_eq!(fr.inputs[0].reason, Some(Reason::CfbDamaged));
+}
+
+/// An .xls DIMENSIONS record declaring 4 billion rows made calamine reserve them all; it is
+/// refused, naming the sheet, before calamine opens the file.
+#[test]
+fn xls_declaring_a_huge_extent_is_refused() {
+    let mut bytes = std::fs::read(fixture("household.xls")).unwrap();
+    let dims = bytes
+        .windows(4)
+        .position(|w| w == [0x00, 0x02, 0x0E, 0x00])
+        .expect("a DIMENSIONS record");
+    bytes[dims + 8..dims + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let fr = read(&write(&dir, "huge.xls", &bytes));
+    assert_eq!(fr.inputs.len(), 1);
+    assert_eq!(fr.inputs[0].status, InputStatus::Unreadable);
+    assert!(
+        matches!(
+            &fr.inputs[0].reason,
+            Some(Reason::ExtentTooLarge { sheet, .. }) if sheet == "花名册"
+        ),
+        "{:?}",
+        fr.inputs[0].reason
+    );
+}
+
+/// An .xls encrypted with a password (a FILEPASS record, everything after it ciphertext) is
+/// refused as encrypted, not read for extents (calamine's issue_385.xls was once refused as
+/// declaring 177,978,333,047,466 cells). Made by turning the CODEPAGE record into FILEPASS in
+/// place.
+#[test]
+fn encrypted_xls_says_encrypted() {
+    let mut bytes = std::fs::read(fixture("household.xls")).unwrap();
+    let at = bytes
+        .windows(4)
+        .position(|w| w == [0x42, 0x00, 0x02, 0x00])
+        .expect("a CODEPAGE record");
+    bytes[at..at + 6].copy_from_slice(&[0x2F, 0x00, 0x02, 0x00, 0x01, 0x00]);
+    // Ciphertext may look like a DIMENSIONS record of any size: it must not be read as one.
+    let dims = bytes
+        .windows(4)
+        .position(|w| w == [0x00, 0x02, 0x0E, 0x00])
+        .expect("a DIMENSIONS record");
+    bytes[dims + 8..dims + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let fr = read(&write(&dir, "locked.xls", &bytes));
+    assert_eq!(fr.inputs[0].reason, Some(Reason::Encrypted), "{fr:#?}");
+}
+
+/// A password-protected .ods says so, as the other formats do.
+#[test]
+fn encrypted_ods_says_encrypted() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("locked.ods");
+    repackage(&fixture("household.ods"), &p, |name, text| {
+        let text = if name == "META-INF/manifest.xml" {
+            text.replacen(
+                "manifest:full-path=\"content.xml\" manifest:media-type=\"text/xml\"/>",
+                "manifest:full-path=\"content.xml\" manifest:media-type=\"text/xml\"><manifest:encryption-data manifest:checksum-type=\"SHA1/1K\" manifest:checksum=\"x\"/></manifest:file-entry>",
+                1,
+            )
+        } else {
+            text
+        };
+        (name.to_string(), text)
+    });
+    let fr = read(&p);
+    assert_eq!(fr.inputs[0].reason, Some(Reason::Encrypted), "{fr:#?}");
 }
 
 // ---- CSV -----------------------------------------------------------------------------------

@@ -3,17 +3,17 @@
 
 use rayon::prelude::*;
 
-use super::encoding::decode;
+use super::encoding::decode_reason as decode;
 use super::header::{CandidateRow, HEADER_SCAN_ROWS, find_header};
 use super::sheet::{SheetProblem, TableBuilder};
-use super::{CellRef, HeaderMatcher, ReadOptions, Table};
+use super::{CellRef, HeaderMatcher, ReadOptions, Reason, Table, Unit};
 
 /// Why a CSV gave no table: `NoHeader` is the sheet-level "no header" case, `Bad` an unreadable
-/// file (reason in Chinese).
-#[derive(Debug, PartialEq, Eq)]
+/// file.
+#[derive(Debug, PartialEq)]
 pub enum CsvProblem {
-    NoHeader(String),
-    Bad(String),
+    NoHeader(Reason),
+    Bad(Reason),
 }
 
 pub fn read_csv(
@@ -60,7 +60,10 @@ fn read_csv_in(
     let parse_err_from = |base: usize| {
         move |e: csv::Error| {
             let line = line_at_byte(e.position().map_or(0, |p| p.byte()) + base as u64);
-            CsvProblem::Bad(format!("第 {line} 行无法解析：{e}"))
+            CsvProblem::Bad(Reason::CsvParse {
+                line,
+                detail: e.to_string(),
+            })
         }
     };
     let parse_err = parse_err_from(0);
@@ -88,9 +91,7 @@ fn read_csv_in(
         }
     }
     let Some((header_line, columns)) = find_header(&candidates, matcher) else {
-        return Err(CsvProblem::NoHeader(format!(
-            "没有找到表头（前 {HEADER_SCAN_ROWS} 行中没有与字段名匹配的行）"
-        )));
+        return Err(CsvProblem::NoHeader(Reason::NoHeader));
     };
     let width = candidates
         .iter()
@@ -111,10 +112,11 @@ fn read_csv_in(
     }
     let data_start = usize::try_from(rdr.position().byte()).unwrap_or(text.len());
     let parts = split_records(text, data_start, delimiter, parts);
-    let too_many = |n: u64| {
-        CsvProblem::Bad(format!(
-            "单元格数超过上限 {n}，拒绝读取；如确需检查，请拆分文件"
-        ))
+    let too_many = |max: u64| {
+        CsvProblem::Bad(Reason::TooManyCells {
+            max,
+            unit: Unit::File,
+        })
     };
     let read_part = |range: &std::ops::Range<usize>| -> Result<Table, CsvProblem> {
         let mut builder = TableBuilder::new(
@@ -135,10 +137,11 @@ fn read_csv_in(
         {
             let line = at(rec.position());
             if rec.len() != width && !is_blank(&rec) {
-                return Err(CsvProblem::Bad(format!(
-                    "第 {line} 行有 {} 个字段，而表头有 {width} 个（可能有多余的逗号或缺少引号）",
-                    rec.len()
-                )));
+                return Err(CsvProblem::Bad(Reason::CsvWidth {
+                    line,
+                    found: rec.len(),
+                    width,
+                }));
             }
             let cells = rec
                 .iter()
@@ -148,9 +151,9 @@ fn read_csv_in(
             builder.add(line, cells).map_err(|p| match p {
                 SheetProblem::TooManyCells(n) => too_many(n),
                 SheetProblem::NoHeader(r) => CsvProblem::NoHeader(r),
-                SheetProblem::ColumnTooLarge => CsvProblem::Bad(COLUMN_TOO_LARGE.into()),
+                SheetProblem::ColumnTooLarge => CsvProblem::Bad(Reason::ColumnTooLarge),
                 // Records are read in order.
-                SheetProblem::OutOfOrder => CsvProblem::Bad("记录顺序错乱".into()),
+                SheetProblem::OutOfOrder => CsvProblem::Bad(Reason::RecordsOutOfOrder),
             })?;
         }
         Ok(builder.finish())
@@ -160,7 +163,7 @@ fn read_csv_in(
         .map(read_part)
         .collect::<Result<Vec<Table>, CsvProblem>>()?;
     let table = Table::concat(tables)
-        .map_err(|_| CsvProblem::Bad(COLUMN_TOO_LARGE.into()))?
+        .map_err(|_| CsvProblem::Bad(Reason::ColumnTooLarge))?
         .unwrap_or_else(|| Table::new(display, None, header_line, columns.clone()));
     let cells = (table.len() as u64).saturating_mul(table.columns.len() as u64);
     if cells > opts.max_cells {
@@ -255,9 +258,6 @@ fn quoted_spans(text: &[u8], delimiter: u8) -> Option<Vec<(usize, usize)>> {
     }
     Some(spans)
 }
-
-/// Why a file whose one column holds over 2 GB of text is refused.
-pub(crate) const COLUMN_TOO_LARGE: &str = "某一列的文字超过 2 GB，拒绝读取；请拆分文件";
 
 /// Comma, unless the first lines hold more tabs than commas: exports saved as "文本文件(制表符分隔)"
 /// arrive as .txt or .csv with tabs.
@@ -362,11 +362,13 @@ mod tests {
             8,
         )
         .unwrap_err();
+        let CsvProblem::Bad(reason) = err else {
+            panic!("{err:?}")
+        };
+        // The Chinese text is the one users have always seen.
         assert_eq!(
-            err,
-            CsvProblem::Bad(format!(
-                "第 {line} 行有 5 个字段，而表头有 4 个（可能有多余的逗号或缺少引号）"
-            ))
+            reason.to_string(),
+            format!("第 {line} 行有 5 个字段，而表头有 4 个（可能有多余的逗号或缺少引号）")
         );
     }
 

@@ -14,6 +14,11 @@ pub struct Decoded<'a> {
 
 /// Decode `bytes`. Err is a Chinese reason naming the first bad line.
 pub fn decode(bytes: &[u8], forced: Encoding) -> Result<Decoded<'_>, String> {
+    decode_reason(bytes, forced).map_err(|r| r.to_string())
+}
+
+/// Decode `bytes`. Err names the first bad line.
+pub fn decode_reason(bytes: &[u8], forced: Encoding) -> Result<Decoded<'_>, super::Reason> {
     let (enc, body): (&'static encoding_rs::Encoding, &[u8]) = match forced {
         Encoding::Utf8 => (
             encoding_rs::UTF_8,
@@ -34,14 +39,11 @@ pub fn decode(bytes: &[u8], forced: Encoding) -> Result<Decoded<'_>, String> {
     if had_errors {
         let line = bad_line(enc, body, &text);
         let name = label(enc);
-        let hint = if forced == Encoding::Auto {
-            "请用 --encoding 指定正确的编码，或另存为 UTF-8"
-        } else {
-            "请检查 --encoding 是否正确"
-        };
-        return Err(format!(
-            "按 {name} 编码解码时第 {line} 行有无法识别的字节，为避免乱码不予读取；{hint}"
-        ));
+        return Err(super::Reason::Undecodable {
+            encoding: name,
+            line,
+            forced: forced != Encoding::Auto,
+        });
     }
     Ok(Decoded {
         text,

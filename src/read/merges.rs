@@ -23,7 +23,12 @@ pub fn xlsx_merges<R: Read + Seek>(
     let workbook = package_target(&mut zip, "_rels/.rels", "officeDocument")?
         .ok_or("no workbook in the package")?;
     let (dir, name) = workbook.rsplit_once('/').unwrap_or(("", workbook.as_str()));
-    let rels = relationships(&mut zip, &format!("{dir}/_rels/{name}.rels"))?;
+    // A workbook part at the package root has its relationships at `_rels/`, not `/_rels/`.
+    let rels_path = match dir {
+        "" => format!("_rels/{name}.rels"),
+        dir => format!("{dir}/_rels/{name}.rels"),
+    };
+    let rels = relationships(&mut zip, &rels_path)?;
     let mut out = HashMap::new();
     for (sheet, id) in sheets(&mut zip, &workbook)? {
         let Some(target) = rels.get(&id) else {

@@ -12,6 +12,8 @@ pub mod header;
 mod limits;
 pub mod lists;
 mod merges;
+mod ods;
+mod reason;
 mod sheet;
 mod workbook;
 
@@ -19,6 +21,7 @@ use std::path::Path;
 
 pub use crate::cell::{Cell, CellRef};
 pub use header::{HeaderMatcher, normalize_header};
+pub use reason::{Reason, Unit};
 
 /// A column of a table: where it is in the sheet, what the header says, which field it is.
 #[derive(Debug, Clone, PartialEq)]
@@ -379,10 +382,19 @@ pub struct InputEntry {
     pub rows: usize,
     pub skipped_rows: usize,
     pub status: InputStatus,
-    pub reason: Option<String>,
+    /// Why the entry was not checked, or what a checked one lacks (an xlsb's merged cells);
+    /// rendered in the run's language by the writers.
+    pub reason: Option<Reason>,
     /// Non-blank header texts, as written, that matched no field: a column the schema does not
     /// know must be shown to the clerk, never dropped silently.
     pub unmapped_columns: Vec<String>,
+}
+
+impl InputEntry {
+    /// The reason in `lang`, as the writers show it.
+    pub fn reason_text(&self, lang: crate::finding::Lang) -> Option<String> {
+        self.reason.as_ref().map(|r| r.text(lang))
+    }
 }
 
 /// Encoding override for CSV (`--encoding`).
@@ -444,12 +456,12 @@ impl Default for ReadOptions {
 pub enum Error {
     #[error("{file}: 无法打开文件: {reason}")]
     #[diagnostic(code(povcheck::read::open))]
-    Open { file: String, reason: String },
+    Open { file: String, reason: Reason },
     /// The file's content cannot be read: damaged, encrypted, over a limit, undecodable text,
     /// ragged CSV, or not a spreadsheet at all.
     #[error("{file}: 文件无法读取: {reason}")]
     #[diagnostic(code(povcheck::read::format))]
-    Format { file: String, reason: String },
+    Format { file: String, reason: Reason },
     /// Every reason already says "没有找到表头 …" or why (an empty sheet), so the message does not
     /// repeat it.
     #[error("{file}: {reason}")]
@@ -457,13 +469,13 @@ pub enum Error {
         code(povcheck::read::no_header),
         help("表头应包含 姓名、证件号码、户编号 等列名")
     )]
-    NoHeader { file: String, reason: String },
+    NoHeader { file: String, reason: Reason },
     #[error("{file}{}: {reason}", sheet.as_ref().map(|s| format!(" [{s}]")).unwrap_or_default())]
     #[diagnostic(code(povcheck::read::content))]
     Content {
         file: String,
         sheet: Option<String>,
-        reason: String,
+        reason: Reason,
     },
 }
 
@@ -475,6 +487,57 @@ impl Error {
             | Error::NoHeader { file, .. }
             | Error::Content { file, .. } => file,
         }
+    }
+
+    pub fn reason(&self) -> &Reason {
+        match self {
+            Error::Open { reason, .. }
+            | Error::Format { reason, .. }
+            | Error::NoHeader { reason, .. }
+            | Error::Content { reason, .. } => reason,
+        }
+    }
+
+    /// The diagnostic in `lang`: Chinese is this error itself; English carries the same code.
+    pub fn report(self, lang: crate::finding::Lang) -> miette::Report {
+        use crate::finding::Lang;
+        if lang == Lang::Zh {
+            return miette::Report::new(self);
+        }
+        let reason = self.reason().text(lang);
+        let (message, code, help) = match &self {
+            Error::Open { file, .. } => (
+                format!("{file}: cannot open the file: {reason}"),
+                "povcheck::read::open",
+                None,
+            ),
+            Error::Format { file, .. } => (
+                format!("{file}: the file cannot be read: {reason}"),
+                "povcheck::read::format",
+                None,
+            ),
+            Error::NoHeader { file, .. } => (
+                format!("{file}: {reason}"),
+                "povcheck::read::no_header",
+                Some("the header should hold column names such as 姓名, 证件号码, 户编号"),
+            ),
+            Error::Content { file, sheet, .. } => (
+                format!(
+                    "{file}{}: {reason}",
+                    sheet
+                        .as_ref()
+                        .map(|s| format!(" [{s}]"))
+                        .unwrap_or_default()
+                ),
+                "povcheck::read::content",
+                None,
+            ),
+        };
+        let mut d = miette::MietteDiagnostic::new(message).with_code(code);
+        if let Some(h) = help {
+            d = d.with_help(h);
+        }
+        miette::Report::new(d)
     }
 }
 
@@ -503,19 +566,14 @@ pub fn read_file(
         Ok(r) => r,
         Err(_) => unreadable(Error::Format {
             file: display.to_string(),
-            reason: "读取时发生内部错误（文件内容异常），未能读取".into(),
+            reason: Reason::Internal,
         }),
     }
 }
 
 /// A file-level failure: one unreadable entry carrying the error's reason, and the error.
 fn unreadable(err: Error) -> FileRead {
-    let reason = match &err {
-        Error::Open { reason, .. }
-        | Error::Format { reason, .. }
-        | Error::NoHeader { reason, .. }
-        | Error::Content { reason, .. } => reason.clone(),
-    };
+    let reason = err.reason().clone();
     FileRead {
         tables: Vec::new(),
         inputs: vec![InputEntry {
@@ -536,7 +594,7 @@ const WORKBOOK_EXTS: &[&str] = &["xlsx", "xlsm", "xltx", "xltm", "xlsb", "xls", 
 
 fn read_any(path: &Path, display: &str, opts: &ReadOptions, matcher: &HeaderMatcher) -> FileRead {
     let file = display.to_string();
-    let format_err = |reason: String| {
+    let format_err = |reason: Reason| {
         unreadable(Error::Format {
             file: file.clone(),
             reason,
@@ -544,17 +602,10 @@ fn read_any(path: &Path, display: &str, opts: &ReadOptions, matcher: &HeaderMatc
     };
     let (mut reader, head, len) = match limits::open_head(path) {
         Ok(x) => x,
-        Err(e) => {
-            let reason = match e.kind() {
-                std::io::ErrorKind::NotFound => "文件不存在".to_string(),
-                std::io::ErrorKind::PermissionDenied => "没有读取权限".to_string(),
-                _ => e.to_string(),
-            };
-            return unreadable(Error::Open { file, reason });
-        }
+        Err(reason) => return unreadable(Error::Open { file, reason }),
     };
     if len == 0 {
-        return format_err("文件是空的（0 字节）".into());
+        return format_err(Reason::EmptyFile);
     }
     let ext = path
         .extension()
@@ -567,15 +618,43 @@ fn read_any(path: &Path, display: &str, opts: &ReadOptions, matcher: &HeaderMatc
                 Ok(k) => k,
                 Err(reason) => return format_err(reason),
             };
+            if matches!(kind, limits::Kind::Xlsx | limits::Kind::Xlsb) {
+                let checked = std::io::Seek::rewind(&mut reader)
+                    .map_err(|e| Reason::Io(e.to_string()))
+                    .and_then(|()| match kind {
+                        limits::Kind::Xlsb => {
+                            limits::check_xlsb_strings(&mut reader, opts.max_cells)
+                        }
+                        _ => limits::check_xlsx_strings(&mut reader, opts.max_cells),
+                    });
+                if let Err(reason) = checked {
+                    return format_err(reason);
+                }
+            }
             if let Err(e) = std::io::Seek::rewind(&mut reader) {
                 return unreadable(Error::Open {
                     file,
-                    reason: e.to_string(),
+                    reason: Reason::Io(e.to_string()),
                 });
             }
             match kind {
                 limits::Kind::Xlsb => workbook::read_xlsb(reader, display, matcher, opts),
-                limits::Kind::Ods => workbook::read_ods(reader, opts.max_cells),
+                limits::Kind::Ods => {
+                    // content.xml once more for the merges calamine does not read, and for
+                    // the repeat counts it would expand, before it expands them.
+                    let scanned = match std::fs::File::open(path) {
+                        Ok(f) => ods::scan_ods(
+                            std::io::BufReader::new(f),
+                            opts.max_inflated_bytes,
+                            opts.max_cells,
+                        ),
+                        Err(_) => Err(None),
+                    };
+                    match scanned {
+                        Err(Some(reason)) => return format_err(reason),
+                        scanned => workbook::read_ods(reader, opts.max_cells, scanned.ok()),
+                    }
+                }
                 _ => {
                     // A second handle for the merge scan; if the file cannot be opened twice,
                     // calamine finds the merges after the cells instead.
@@ -590,18 +669,16 @@ fn read_any(path: &Path, display: &str, opts: &ReadOptions, matcher: &HeaderMatc
                 Err(e) => return unreadable(e.into_error(file)),
             };
             if limits::cfb_is_encrypted(&bytes) {
-                return format_err(limits::ENCRYPTED_REASON.into());
+                return format_err(Reason::Encrypted);
             }
-            if let Err(reason) = limits::check_cfb(&bytes) {
-                return format_err(reason.into());
+            if let Err(reason) = limits::check_cfb(&bytes, opts.max_cells) {
+                return format_err(reason);
             }
             workbook::read_xls(std::io::Cursor::new(bytes), opts.max_cells)
         }
         limits::Kind::Text => {
             if WORKBOOK_EXTS.contains(&ext.as_str()) {
-                return format_err(format!(
-                    "扩展名是 .{ext}，但内容不是工作簿（像是文本文件）；请用 Excel 打开后另存为 .xlsx，或改名为 .csv"
-                ));
+                return format_err(Reason::NotAWorkbook { ext });
             }
             let bytes = match read_bounded(reader, len, opts) {
                 Ok(b) => b,
@@ -629,11 +706,11 @@ impl ReadFail {
         match self {
             ReadFail::Io(e) => Error::Open {
                 file,
-                reason: e.to_string(),
+                reason: Reason::Io(e.to_string()),
             },
             ReadFail::TooBig(max) => Error::Format {
                 file,
-                reason: format!("文件超过上限 {max} 字节，拒绝读取；如确需检查，请拆分文件"),
+                reason: Reason::FileTooLarge { max },
             },
         }
     }
@@ -700,10 +777,10 @@ fn tables_of(sheets: Vec<workbook::SheetRead>, display: &str, matcher: &HeaderMa
     if sheets.is_empty() {
         return unreadable(Error::Format {
             file: display.to_string(),
-            reason: "工作簿中没有工作表".into(),
+            reason: Reason::NoSheets,
         });
     }
-    let entry = |sheet: &str, status, reason: String| InputEntry {
+    let entry = |sheet: &str, status, reason: Reason| InputEntry {
         file: display.to_string(),
         sheet: Some(sheet.to_string()),
         header_row: None,
@@ -718,7 +795,10 @@ fn tables_of(sheets: Vec<workbook::SheetRead>, display: &str, matcher: &HeaderMa
             Ok((sheet, merges)) => {
                 match sheet.into_table(display, Some(&s.name), &merges, matcher) {
                     Ok(table) => {
-                        out.inputs.push(checked_entry(&table));
+                        out.inputs.push(InputEntry {
+                            reason: s.note,
+                            ..checked_entry(&table)
+                        });
                         out.tables.push(table);
                         continue;
                     }
@@ -748,20 +828,19 @@ fn tables_of(sheets: Vec<workbook::SheetRead>, display: &str, matcher: &HeaderMa
             e.status = InputStatus::Unreadable;
         }
         if out.errors.is_empty() {
-            let reasons: Vec<String> = out
+            let reasons = out
                 .inputs
                 .iter()
                 .map(|e| {
-                    format!(
-                        "{}：{}",
-                        e.sheet.as_deref().unwrap_or_default(),
-                        e.reason.as_deref().unwrap_or_default()
+                    (
+                        e.sheet.clone().unwrap_or_default(),
+                        e.reason.clone().unwrap_or(Reason::Plain(String::new())),
                     )
                 })
                 .collect();
             out.errors.push(Error::NoHeader {
                 file: display.to_string(),
-                reason: format!("没有一个工作表有可识别的表头（{}）", reasons.join("；")),
+                reason: Reason::NoSheetHasHeader(reasons),
             });
         }
     }

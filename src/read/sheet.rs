@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::header::{HEADER_SCAN_ROWS, HeaderMatcher, find_header};
-use super::{Cell, CellRef, RowProgress, SkippedRow, Table};
+use super::{Cell, CellRef, Reason, RowProgress, SkippedRow, Table};
 
 /// A merged range, 0-based and inclusive, as calamine's `Dimensions`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,8 +22,8 @@ pub struct Merge {
 /// Why a sheet gave no table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SheetProblem {
-    /// No header (the sheet is skipped; reason in Chinese).
-    NoHeader(String),
+    /// No header (the sheet is skipped).
+    NoHeader(Reason),
     /// More cells than the configured limit.
     TooManyCells(u64),
     /// One column holds more text than the table can address (2 GB).
@@ -293,9 +293,7 @@ impl<'m> SheetStream<'m> {
             .map(|(&r, cells)| (r, cells.0.iter().map(|(c, v)| (*c, cell_text(v))).collect()))
             .collect();
         let Some((row0, columns)) = find_header(&candidates, self.matcher) else {
-            return Err(SheetProblem::NoHeader(format!(
-                "没有找到表头（前 {HEADER_SCAN_ROWS} 行中没有与字段名匹配的行）"
-            )));
+            return Err(SheetProblem::NoHeader(Reason::NoHeader));
         };
         let indices = columns
             .iter()
@@ -359,13 +357,13 @@ impl<'m> SheetStream<'m> {
     pub fn finish(mut self, merges: &[Merge]) -> Result<Table, SheetProblem> {
         if self.header.is_none() {
             if self.held.is_empty() {
-                return Err(SheetProblem::NoHeader("工作表是空的".into()));
+                return Err(SheetProblem::NoHeader(Reason::EmptySheet));
             }
             self.decide()?;
         }
         self.flush()?;
         let Some(h) = self.header.take() else {
-            return Err(SheetProblem::NoHeader("工作表是空的".into()));
+            return Err(SheetProblem::NoHeader(Reason::EmptySheet));
         };
         let mut table = h.builder.finish();
         if !merges.is_empty() {

@@ -11,34 +11,35 @@ use calamine::{Data, DataRef, Ods, Reader, Xls, Xlsb, Xlsx};
 
 use super::header::HeaderMatcher;
 use super::sheet::{Merge, Pending, SheetProblem, SheetStream, SparseSheet};
-use super::{Cell, CellRef};
+use super::{Cell, CellRef, Reason, Unit};
 
 /// One sheet as read: its name and either its cells and merges or why it could not be read.
 pub struct SheetRead<'m> {
     pub name: String,
     pub result: Result<(Pending<'m>, Vec<Merge>), SheetError>,
+    /// Said on the input even when the sheet is checked: its merged ranges could not be read.
+    pub note: Option<Reason>,
 }
 
 #[derive(Debug)]
 pub enum SheetError {
     /// Not a worksheet (chart sheet, dialog sheet): skipped, not an error.
-    NotData(String),
+    NotData(Reason),
     /// Too many cells, or the sheet XML/records are broken: the sheet is unreadable.
-    Broken(String),
+    Broken(Reason),
 }
 
 impl From<SheetProblem> for SheetError {
     fn from(p: SheetProblem) -> Self {
         match p {
-            SheetProblem::TooManyCells(n) => SheetError::Broken(format!(
-                "单元格数超过上限 {n}，拒绝读取；如确需检查，请拆分工作表"
-            )),
+            SheetProblem::TooManyCells(max) => SheetError::Broken(Reason::TooManyCells {
+                max,
+                unit: Unit::Sheet,
+            }),
             SheetProblem::NoHeader(r) => SheetError::NotData(r),
-            SheetProblem::ColumnTooLarge => {
-                SheetError::Broken(super::csv::COLUMN_TOO_LARGE.to_string())
-            }
+            SheetProblem::ColumnTooLarge => SheetError::Broken(Reason::ColumnTooLarge),
             // Handled where sheets are streamed (read whole instead); never reaches a user.
-            SheetProblem::OutOfOrder => SheetError::Broken("工作表的行顺序错乱".into()),
+            SheetProblem::OutOfOrder => SheetError::Broken(Reason::RowsOutOfOrder),
         }
     }
 }
@@ -129,12 +130,12 @@ pub fn read_xlsx<'m, RS, R2>(
     display: &str,
     matcher: &'m HeaderMatcher,
     opts: &super::ReadOptions,
-) -> Result<Vec<SheetRead<'m>>, String>
+) -> Result<Vec<SheetRead<'m>>, Reason>
 where
     RS: Read + Seek + Send,
     R2: Read + Seek + Send,
 {
-    let stream = || -> Result<_, String> {
+    let stream = || -> Result<_, Reason> {
         let mut wb: Xlsx<RS> = Xlsx::new(reader).map_err(|e| open_reason(&e.to_string()))?;
         let names = wb.sheet_names();
         let mut sheets = Vec::with_capacity(names.len());
@@ -162,7 +163,11 @@ where
             };
             (sheet, merges)
         });
-        out.push(SheetRead { name, result });
+        out.push(SheetRead {
+            name,
+            result,
+            note: None,
+        });
     }
     Ok(out)
 }
@@ -175,10 +180,8 @@ fn stream_xlsx<'m, RS: Read + Seek>(
     opts: &super::ReadOptions,
 ) -> Result<Pending<'m>, SheetError> {
     let open_err = |e: calamine::XlsxError| match e {
-        calamine::XlsxError::NotAWorksheet(t) => {
-            SheetError::NotData(format!("不是数据工作表（{t}）"))
-        }
-        e => SheetError::Broken(format!("工作表无法读取：{e}")),
+        calamine::XlsxError::NotAWorksheet(t) => SheetError::NotData(Reason::NotAWorksheet(t)),
+        e => SheetError::Broken(Reason::SheetUnreadable(e.to_string())),
     };
     stream_or_whole(display, name, matcher, opts, |push| {
         let mut cells = wb.worksheet_cells_reader(name).map_err(open_err)?;
@@ -225,7 +228,7 @@ fn feed<'a, E: std::fmt::Display>(
                 }
             }
             Ok(None) => return Ok(true),
-            Err(e) => return Err(SheetError::Broken(format!("工作表内容损坏：{e}"))),
+            Err(e) => return Err(SheetError::Broken(Reason::SheetDamaged(e.to_string()))),
         }
     }
 }
@@ -235,18 +238,48 @@ pub fn read_xlsb<'m, RS: Read + Seek>(
     display: &str,
     matcher: &'m HeaderMatcher,
     opts: &super::ReadOptions,
-) -> Result<Vec<SheetRead<'m>>, String> {
-    let mut wb: Xlsb<RS> = Xlsb::new(reader).map_err(|e| open_reason(&e.to_string()))?;
+) -> Result<Vec<SheetRead<'m>>, Reason> {
+    let mut wb: Xlsb<RS> = Xlsb::new(reader).map_err(|e| match e {
+        calamine::XlsbError::Password => Reason::Encrypted,
+        e => open_reason(&e.to_string()),
+    })?;
+    let types: std::collections::HashMap<String, calamine::SheetType> = wb
+        .sheets_metadata()
+        .iter()
+        .map(|s| (s.name.clone(), s.typ))
+        .collect();
     let names = wb.sheet_names();
     let mut out = Vec::with_capacity(names.len());
-    let open_err = |e: calamine::XlsbError| SheetError::Broken(format!("工作表无法读取：{e}"));
+    let open_err =
+        |e: calamine::XlsbError| SheetError::Broken(Reason::SheetUnreadable(e.to_string()));
     for name in names {
+        // calamine reads a chart sheet's records as cells and fails mid-record; the xlsx
+        // reader says what it is, and so must this one.
+        let kind = types.get(&name).copied();
+        if let Some(t @ (calamine::SheetType::ChartSheet | calamine::SheetType::DialogSheet)) = kind
+        {
+            let t = match t {
+                calamine::SheetType::ChartSheet => "chartsheet",
+                _ => "dialogsheet",
+            };
+            out.push(SheetRead {
+                name,
+                result: Err(SheetError::NotData(Reason::NotAWorksheet(t.into()))),
+                note: None,
+            });
+            continue;
+        }
         let read = stream_or_whole(display, &name, matcher, opts, |push| {
             let mut cells = wb.worksheet_cells_reader(&name).map_err(open_err)?;
             feed(|| cells.next_cell(), push)
         });
         let result = read.map(|sheet| (sheet, Vec::new()));
-        out.push(SheetRead { name, result });
+        // calamine reads no merged ranges from xlsb.
+        out.push(SheetRead {
+            name,
+            result,
+            note: Some(Reason::MergesNotRead { format: "xlsb" }),
+        });
     }
     Ok(out)
 }
@@ -254,9 +287,9 @@ pub fn read_xlsb<'m, RS: Read + Seek>(
 pub fn read_xls<'m, RS: Read + Seek>(
     reader: RS,
     max_cells: u64,
-) -> Result<Vec<SheetRead<'m>>, String> {
+) -> Result<Vec<SheetRead<'m>>, Reason> {
     let mut wb: Xls<RS> = Xls::new(reader).map_err(|e| match e {
-        calamine::XlsError::Password => super::limits::ENCRYPTED_REASON.to_string(),
+        calamine::XlsError::Password => Reason::Encrypted,
         e => open_reason(&e.to_string()),
     })?;
     let names = wb.sheet_names();
@@ -268,28 +301,45 @@ pub fn read_xls<'m, RS: Read + Seek>(
             .unwrap_or_default();
         let result = wb
             .worksheet_range(&name)
-            .map_err(|e| SheetError::Broken(format!("工作表无法读取：{e}")))
+            .map_err(|e| SheetError::Broken(Reason::SheetUnreadable(e.to_string())))
             .and_then(|range| range_to_sheet(&range, max_cells))
             .map(|s| (Pending::Whole(s), merges));
-        out.push(SheetRead { name, result });
+        out.push(SheetRead {
+            name,
+            result,
+            note: None,
+        });
     }
     Ok(out)
 }
 
+/// Read an ods; `scanned` is what [`super::ods::scan_ods`] found in content.xml (merges by
+/// table), None when that pass could not read it.
 pub fn read_ods<'m, RS: Read + Seek>(
     reader: RS,
     max_cells: u64,
-) -> Result<Vec<SheetRead<'m>>, String> {
-    let mut wb: Ods<RS> = Ods::new(reader).map_err(|e| open_reason(&e.to_string()))?;
+    mut scanned: Option<std::collections::HashMap<String, super::ods::OdsTable>>,
+) -> Result<Vec<SheetRead<'m>>, Reason> {
+    let mut wb: Ods<RS> = Ods::new(reader).map_err(|e| match e {
+        calamine::OdsError::Password => Reason::Encrypted,
+        e => open_reason(&e.to_string()),
+    })?;
     let names = wb.sheet_names();
     let mut out = Vec::with_capacity(names.len());
     for name in names {
+        let (merges, note) = match &mut scanned {
+            Some(tables) => (
+                tables.remove(&name).map(|t| t.merges).unwrap_or_default(),
+                None,
+            ),
+            None => (Vec::new(), Some(Reason::MergesNotRead { format: "ods" })),
+        };
         let result = wb
             .worksheet_range(&name)
-            .map_err(|e| SheetError::Broken(format!("工作表无法读取：{e}")))
+            .map_err(|e| SheetError::Broken(Reason::SheetUnreadable(e.to_string())))
             .and_then(|range| range_to_sheet(&range, max_cells))
-            .map(|s| (Pending::Whole(s), Vec::new()));
-        out.push(SheetRead { name, result });
+            .map(|s| (Pending::Whole(s), merges));
+        out.push(SheetRead { name, result, note });
     }
     Ok(out)
 }
@@ -316,8 +366,8 @@ fn range_to_sheet(
     Ok(sheet)
 }
 
-fn open_reason(e: &str) -> String {
-    format!("工作簿无法打开（文件可能已损坏）：{e}")
+fn open_reason(e: &str) -> Reason {
+    Reason::WorkbookDamaged(e.to_string())
 }
 
 #[cfg(test)]

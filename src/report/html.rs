@@ -139,7 +139,7 @@ fn inputs(run: &Run, h: &mut String) -> std::fmt::Result {
                 h,
                 "<li>{}: {status} — {}</li>",
                 escape(&name),
-                escape(i.reason.as_deref().unwrap_or(""))
+                escape(&i.reason_text(lang).unwrap_or_default())
             )?;
         }
         writeln!(h, "</ul>")?;

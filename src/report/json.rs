@@ -64,7 +64,11 @@ impl Reporter for Json {
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         let doc = JsonRun {
             head: Head::of(run),
-            inputs: run.inputs.iter().map(JsonInput::from).collect(),
+            inputs: run
+                .inputs
+                .iter()
+                .map(|i| JsonInput::new(i, run.lang))
+                .collect(),
             units: run.units.iter().map(JsonUnit::from).collect(),
             findings: run.findings.iter().map(JsonFinding::from).collect(),
         };
@@ -199,12 +203,13 @@ pub(crate) struct JsonInput<'a> {
     pub rows: usize,
     pub skipped_rows: usize,
     pub status: InputStatus,
-    pub reason: Option<&'a str>,
+    pub reason: Option<String>,
     pub unmapped_columns: &'a [String],
 }
 
-impl<'a> From<&'a InputEntry> for JsonInput<'a> {
-    fn from(i: &'a InputEntry) -> Self {
+impl<'a> JsonInput<'a> {
+    /// The entry with its reason rendered in the run's language.
+    pub fn new(i: &'a InputEntry, lang: crate::finding::Lang) -> Self {
         JsonInput {
             file: &i.file,
             sheet: i.sheet.as_deref(),
@@ -212,7 +217,7 @@ impl<'a> From<&'a InputEntry> for JsonInput<'a> {
             rows: i.rows,
             skipped_rows: i.skipped_rows,
             status: i.status,
-            reason: i.reason.as_deref(),
+            reason: i.reason_text(lang),
             unmapped_columns: &i.unmapped_columns,
         }
     }

@@ -65,8 +65,8 @@ pub fn mask_run(run: &mut Run) {
         f.hint = text(&f.hint);
     }
     for i in &mut run.inputs {
-        if let Some(r) = &i.reason {
-            i.reason = Some(text(r));
+        if let Some(r) = i.reason_text(run.lang) {
+            i.reason = Some(text(&r).into());
         }
     }
     for s in &mut run.skipped_rules {

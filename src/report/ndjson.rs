@@ -33,7 +33,7 @@ impl Reporter for Ndjson {
 
     fn write(&self, run: &Run, out: &mut dyn Write) -> io::Result<()> {
         for i in &run.inputs {
-            line(out, &Line::Input(i.into()))?;
+            line(out, &Line::Input(JsonInput::new(i, run.lang)))?;
         }
         for f in &run.findings {
             line(out, &Line::Finding(f.into()))?;

@@ -93,9 +93,8 @@ fn inputs(run: &Run, out: &mut dyn Write) -> io::Result<()> {
             out,
             "  {}: {status}{}",
             one_line(&name),
-            i.reason
-                .as_deref()
-                .map(|r| format!(" ({})", one_line(r)))
+            i.reason_text(lang)
+                .map(|r| format!(" ({})", one_line(&r)))
                 .unwrap_or_default()
         )?;
     }
