@@ -415,22 +415,26 @@ fn edits_for(tables: &[Table], schema: &Schema, as_of: chrono::NaiveDate, lang: 
         exclusions: Vec::new(),
     };
     let result = check::check(tables, schema, &opts);
-    let mut cells: BTreeSet<(usize, u32, usize)> = BTreeSet::new();
+    let mut flagged: BTreeSet<(usize, u32, usize)> = BTreeSet::new();
     for f in &result.findings {
         if !FIXABLE.contains(&f.rule.as_str()) {
             continue;
         }
         if let (Some(table), Some(row), Some(&col)) = (f.table, f.row, f.col_indices.first()) {
-            cells.insert((table, row, col));
+            flagged.insert((table, row, col));
         }
     }
-    let mut edits = Vec::new();
-    let mut row_index: BTreeMap<usize, BTreeMap<u32, usize>> = BTreeMap::new();
-    for (ti, row, col) in cells {
+    // The flagged texts per (table, column position). A household value is flagged once per
+    // household, not on every member row that repeats it; correcting only that row would
+    // split the household (L204), so every cell of the column holding the same text is
+    // corrected alike — the correction depends on the text alone.
+    let mut texts: BTreeMap<(usize, usize), BTreeSet<String>> = BTreeMap::new();
+    let mut row_pos: BTreeMap<usize, std::collections::HashMap<u32, usize>> = BTreeMap::new();
+    for (ti, row, col) in flagged {
         let Some(table) = tables.get(ti) else {
             continue;
         };
-        let rows = row_index.entry(ti).or_insert_with(|| {
+        let rows = row_pos.entry(ti).or_insert_with(|| {
             table
                 .row_numbers()
                 .iter()
@@ -438,31 +442,44 @@ fn edits_for(tables: &[Table], schema: &Schema, as_of: chrono::NaiveDate, lang: 
                 .map(|(i, &n)| (n, i))
                 .collect()
         });
-        let Some(&ri) = rows.get(&row) else { continue };
+        let Some(&ri) = rows.get(&row) else {
+            continue;
+        };
         let Some(pos) = table.columns.iter().position(|c| c.index == col) else {
             continue;
         };
-        let Some(field) = table.columns[pos]
-            .field
-            .as_deref()
-            .and_then(|name| schema.field(name))
-        else {
+        if let Some(raw) = types::cell_text(table.cell(ri, pos)) {
+            texts.entry((ti, pos)).or_default().insert(raw);
+        }
+    }
+    let mut edits = Vec::new();
+    for ((ti, pos), raws) in texts {
+        let Some(table) = tables.get(ti) else {
             continue;
         };
-        let cell = table.cell(ri, pos);
-        let Some(raw) = types::cell_text(cell) else {
+        let column = &table.columns[pos];
+        let Some(field) = column.field.as_deref().and_then(|name| schema.field(name)) else {
             continue;
         };
-        if let Some(c) = value::correct(field, &raw, types::is_numeric(cell), as_of) {
-            edits.push(Edit {
-                sheet: table.sheet.clone(),
-                row,
-                col,
-                field: field.name.clone(),
-                before: raw,
-                after: c.after,
-                rules: c.rules,
-            });
+        for (ri, &row) in table.row_numbers().iter().enumerate() {
+            let cell = table.cell(ri, pos);
+            let Some(raw) = types::cell_text(cell) else {
+                continue;
+            };
+            if !raws.contains(&raw) {
+                continue;
+            }
+            if let Some(c) = value::correct(field, &raw, types::is_numeric(cell), as_of) {
+                edits.push(Edit {
+                    sheet: table.sheet.clone(),
+                    row,
+                    col: column.index,
+                    field: field.name.clone(),
+                    before: raw,
+                    after: c.after,
+                    rules: c.rules,
+                });
+            }
         }
     }
     edits

@@ -61,7 +61,9 @@ fn finish(
         }
         // Only when the cell holds what the check read (a number cell: its value rendered by
         // the reader), and never a formula: never overwrite something else.
-        let Some(cell) = ws.cell((c, r)) else {
+        // Edited through the cell map, not `cell_mut`, which would also add a column
+        // dimension (a <col> element the input did not have).
+        let Some(cell) = ws.collection_to_hashmap_mut().get_mut(&(r, c)) else {
             continue;
         };
         if cell.cell_value().is_formula()
@@ -69,7 +71,7 @@ fn finish(
         {
             continue;
         }
-        ws.cell_mut((c, r)).set_value_string(e.after.clone());
+        cell.set_value_string(e.after.clone());
         changes.push(super::change(display, e, (c - 1) as usize, r));
     }
     if let Some(dest) = dest {
