@@ -499,6 +499,41 @@ fn refuses_to_overwrite_and_goes_on_past_an_unreadable_input() {
     assert!(!out.join("locked.xlsx").exists());
 }
 
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+#[test]
+fn an_encrypted_workbook_is_named_and_an_unfixable_xls_keeps_its_bytes_and_name() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("out");
+    let xls = fixture("household.xls");
+    let o = run(&[
+        "fix",
+        s(&fixture("encrypted.xlsx")),
+        s(&xls),
+        "-o",
+        s(&out),
+        "--as-of",
+        AS_OF,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("encrypted.xlsx") && err.contains("加密"),
+        "{err}"
+    );
+    // Its one finding (V105, digits lost) has no right answer: copied as it is, still .xls.
+    assert_eq!(
+        std::fs::read(out.join("household.xls")).expect("copy"),
+        std::fs::read(&xls).expect("input")
+    );
+    assert!(!out.join("household.xlsx").exists());
+    assert!(!out.join("encrypted.xlsx").exists());
+}
+
 #[test]
 fn a_file_with_nothing_to_fix_is_copied_unchanged() {
     let tmp = tempfile::tempdir().expect("tmp");

@@ -210,24 +210,6 @@ pub fn run(args: &FixOptions, stdout: &mut dyn Write) -> (i32, Vec<miette::Repor
             reason: Some(reason),
         };
         let kind = kind_of(path);
-        // Where the copy goes: the input's own name in DIR (xlsx for xls/ods), never an input
-        // and never anywhere but DIR.
-        let dest = match &dir {
-            None => None,
-            Some(dir) => match destination(dir, path, kind, &args.files, &taken, lang) {
-                Ok(d) => {
-                    taken.insert(d.clone());
-                    Some(d)
-                }
-                Err(reason) => {
-                    diagnostics.push(miette::Report::new(FixError(format!(
-                        "{display}: {reason}"
-                    ))));
-                    results.push(failed(reason));
-                    continue;
-                }
-            },
-        };
         let fr = read::read_file(path, &display, &opts, &matcher);
         // A sheet without a header (a cover sheet, notes) is not an error for fixing; a file
         // that could not be opened or decoded is.
@@ -252,6 +234,32 @@ pub fn run(args: &FixOptions, stdout: &mut dyn Write) -> (i32, Vec<miette::Repor
             continue;
         }
         let edits = edits_for(&fr.tables, &schema, as_of, lang);
+        // Where the copy goes: the input's own name in DIR (xlsx for a fixed xls/ods; an
+        // unchanged one keeps its bytes and so its extension), never an input
+        // and never anywhere but DIR.
+        let dest = match &dir {
+            None => None,
+            Some(dir) => match destination(
+                dir,
+                path,
+                kind == Kind::Other && !edits.is_empty(),
+                &args.files,
+                &taken,
+                lang,
+            ) {
+                Ok(d) => {
+                    taken.insert(d.clone());
+                    Some(d)
+                }
+                Err(reason) => {
+                    diagnostics.push(miette::Report::new(FixError(format!(
+                        "{display}: {reason}"
+                    ))));
+                    results.push(failed(reason));
+                    continue;
+                }
+            },
+        };
         let outcome = if edits.is_empty() {
             // Nothing to fix: the copy is the input's bytes, so DIR holds the whole set a
             // clerk sends back, and nothing was rewritten.
@@ -333,7 +341,7 @@ pub fn run(args: &FixOptions, stdout: &mut dyn Write) -> (i32, Vec<miette::Repor
 fn destination(
     dir: &Path,
     input: &Path,
-    kind: Kind,
+    as_xlsx: bool,
     inputs: &[PathBuf],
     taken: &BTreeSet<PathBuf>,
     lang: Lang,
@@ -342,7 +350,7 @@ fn destination(
         return Err(t(lang, "不是文件名", "not a file name"));
     };
     let mut dest = dir.join(name);
-    if kind == Kind::Other {
+    if as_xlsx {
         dest.set_extension("xlsx");
     }
     if inputs.iter().any(|i| same_file(i, &dest)) {
