@@ -557,3 +557,83 @@ fn a_file_with_nothing_to_fix_is_copied_unchanged() {
         std::fs::read(&input).expect("input")
     );
 }
+
+/// household.ods with its head's ID written with a lower-case x (V106).
+fn ods_with_v106(dest: &Path) {
+    use std::io::{Read, Write};
+    let mut zin = zip::ZipArchive::new(std::fs::File::open(fixture("household.ods")).expect("ods"))
+        .expect("zip");
+    let mut zout = zip::ZipWriter::new(std::fs::File::create(dest).expect("create"));
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).expect("entry");
+        let name = f.name().expect("entry name").to_string();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).expect("read");
+        if name == "content.xml" {
+            let text = String::from_utf8(bytes).expect("xml");
+            assert!(text.contains("44081119700101011X"));
+            bytes = text
+                .replace("44081119700101011X", "44081119700101011x")
+                .into_bytes();
+        }
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        zout.start_file(name, opts).expect("start");
+        zout.write_all(&bytes).expect("write");
+    }
+    zout.finish().expect("finish");
+}
+
+#[test]
+fn an_ods_with_a_fix_is_rebuilt_as_xlsx_with_its_values() {
+    use calamine::Reader;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let input = tmp.path().join("户.ods");
+    ods_with_v106(&input);
+    let before = findings(&input);
+    assert_eq!(count(&before, "V106"), 1, "{before:?}");
+    let out = tmp.path().join("out");
+    let (o, log) = fix_json(&[&input], &out, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let copy = out.join("户.xlsx");
+    let after = findings(&copy);
+    assert_eq!(count(&after, "V106"), 0);
+    let others = |f: &[(String, String, String, String)]| {
+        f.iter()
+            .filter(|x| x.2 != "V106")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(others(&before), others(&after));
+    assert_eq!(log["changes"].as_array().expect("changes").len(), 1);
+    // Every value is there, as the clerk sees it; only the ID's x changed case.
+    let text = |p: &Path, sheet: &str| -> Vec<Vec<String>> {
+        let mut wb = calamine::open_workbook_auto(p).expect("open");
+        let range = wb.worksheet_range(sheet).expect("sheet");
+        range
+            .rows()
+            .map(|r| {
+                r.iter()
+                    .map(|c| match c {
+                        calamine::Data::Float(f) => f.to_string(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let mut wb = calamine::open_workbook_auto(&input).expect("open");
+    for sheet in wb.sheet_names() {
+        let (a, b) = (text(&input, &sheet), text(&copy, &sheet));
+        let a: Vec<Vec<String>> = a
+            .into_iter()
+            .map(|r| r.into_iter().map(|c| c.replace("011x", "011X")).collect())
+            .collect();
+        assert_eq!(a, b, "{sheet}: values kept");
+    }
+}
