@@ -627,7 +627,7 @@ fn an_ods_with_a_fix_is_rebuilt_as_xlsx_with_its_values() {
             })
             .collect()
     };
-    let mut wb = calamine::open_workbook_auto(&input).expect("open");
+    let wb = calamine::open_workbook_auto(&input).expect("open");
     for sheet in wb.sheet_names() {
         let (a, b) = (text(&input, &sheet), text(&copy, &sheet));
         let a: Vec<Vec<String>> = a
