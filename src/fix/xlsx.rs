@@ -192,8 +192,16 @@ pub(crate) fn convert_and_apply(
                 Data::Bool(b) => {
                     cell.set_value_bool(*b);
                 }
+                // A serial with a date format, so the rebuilt cell still shows a date.
                 Data::DateTime(d) => {
                     cell.set_value_number(d.as_f64());
+                    cell.style_mut().number_format_mut().set_format_code(
+                        if d.as_f64().fract() == 0.0 {
+                            "yyyy-mm-dd"
+                        } else {
+                            "yyyy-mm-dd hh:mm:ss"
+                        },
+                    );
                 }
                 Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
                     cell.set_value_string(s.clone());
