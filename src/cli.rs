@@ -61,6 +61,10 @@ pub enum Command {
     History(HistoryArgs),
     /// 生成虚构人员的模拟导出表（含注入错误和清单） / write a synthetic export with injected errors
     Sample(SampleArgs),
+    /// 核验回执：这些文件正是检查通过的那些文件时退出码为 0 / verify a check receipt
+    VerifyReceipt(VerifyReceiptArgs),
+    /// 只改正有唯一正确答案的问题，写出改正副本和修改记录 / write corrected copies (safe fixes only)
+    Fix(FixArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -172,6 +176,61 @@ pub struct CheckArgs {
     /// 不显示进度条和提示信息 / no progress bar or chatter
     #[arg(long, short)]
     pub quiet: bool,
+    /// 写出本次检查的回执 FILE（各输入的 SHA-256、方案、结果），供 verify-receipt 核验 /
+    /// write a receipt of this run for verify-receipt
+    #[arg(long, value_name = "FILE")]
+    pub receipt: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FixArgs {
+    /// 要改正的文件 / files to fix
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// 改正副本写入此目录（与原文件同名；xls、ods 写为 .xlsx） / write the corrected copies here
+    #[arg(
+        long = "output-dir",
+        short = 'o',
+        value_name = "DIR",
+        required_unless_present = "dry_run"
+    )]
+    pub output_dir: Option<PathBuf>,
+    /// 只显示修改记录，不写任何文件 / show the change log only, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// 修改记录格式 / change log format
+    #[arg(long, value_enum, default_value = "terminal")]
+    pub format: crate::fix::LogFormat,
+    /// 修改记录写入此文件（默认标准输出） / write the change log here (default: stdout)
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// 规则方案 TOML（默认：内置方案） / schema TOML (default: embedded)
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// 基准日 YYYY-MM-DD（默认：方案的 as_of） / reference date
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// CSV 编码（默认自动识别） / CSV encoding (default: detected)
+    #[arg(long, value_enum, default_value = "auto")]
+    pub encoding: EncodingArg,
+    /// 在修改记录中遮盖证件号码、电话、银行卡号和姓名 / mask personal data in the change log
+    #[arg(long)]
+    pub mask: bool,
+    /// 输出语言 / output language
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: LangArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyReceiptArgs {
+    /// check --receipt 写出的回执 / the receipt written by check --receipt
+    pub receipt: PathBuf,
+    /// 要核验的文件（须与检查时的文件完全相同） / the files to verify
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// 输出语言 / output language
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: LangArg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -237,6 +296,16 @@ impl Outcome {
     }
 }
 
+fn encoding(e: EncodingArg) -> read::Encoding {
+    match e {
+        EncodingArg::Auto => read::Encoding::Auto,
+        EncodingArg::Utf8 => read::Encoding::Utf8,
+        EncodingArg::Gbk | EncodingArg::Gb18030 => read::Encoding::Gbk,
+        EncodingArg::Utf16le => read::Encoding::Utf16Le,
+        EncodingArg::Utf16be => read::Encoding::Utf16Be,
+    }
+}
+
 fn lang(l: LangArg) -> Lang {
     match l {
         LangArg::Zh => Lang::Zh,
@@ -258,6 +327,30 @@ pub fn run(cli: Cli, stdout: &mut dyn Write) -> Outcome {
             Err(e) => Outcome::fail(e),
         },
         Command::Sample(args) => run_sample(args, stdout),
+        Command::VerifyReceipt(args) => run_verify_receipt(args, stdout),
+        Command::Fix(args) => {
+            let opts = crate::fix::FixOptions {
+                files: args.files,
+                output_dir: args.output_dir,
+                dry_run: args.dry_run,
+                format: args.format,
+                log: args.log,
+                schema: args.schema,
+                as_of: args.as_of,
+                encoding: encoding(args.encoding),
+                mask: args.mask,
+                lang: lang(args.lang),
+            };
+            let (code, diagnostics) = crate::fix::run(&opts, stdout);
+            Outcome {
+                status: match code {
+                    0 => ExitStatus::Clean,
+                    1 => ExitStatus::Findings,
+                    _ => ExitStatus::Error,
+                },
+                diagnostics,
+            }
+        }
     }
 }
 
@@ -299,6 +392,51 @@ fn run_sample(args: SampleArgs, stdout: &mut dyn Write) -> Outcome {
     }
 }
 
+fn run_verify_receipt(args: VerifyReceiptArgs, stdout: &mut dyn Write) -> Outcome {
+    use crate::report::receipt;
+    let lang = lang(args.lang);
+    match receipt::verify(&args.receipt, &args.files, lang) {
+        Ok(v) => {
+            let r = &v.receipt;
+            let _ = writeln!(
+                stdout,
+                "{}",
+                match lang {
+                    Lang::Zh => format!(
+                        "检查通过：{} 个文件与回执一致（{} {}，基准日 {}，检查于 {}，{} 行，警告 {}）",
+                        r.inputs.len(),
+                        r.schema.name,
+                        r.schema.version,
+                        r.as_of,
+                        r.checked_at,
+                        r.counts.rows,
+                        r.counts.warnings
+                    ),
+                    Lang::En => format!(
+                        "passed: {} file(s) match the receipt ({} {}, as of {}, checked {}, {} rows, {} warnings)",
+                        r.inputs.len(),
+                        r.schema.name,
+                        r.schema.version,
+                        r.as_of,
+                        r.checked_at,
+                        r.counts.rows,
+                        r.counts.warnings
+                    ),
+                }
+            );
+            clean()
+        }
+        Err(e) => Outcome {
+            status: if e.is_unreadable() {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Findings
+            },
+            diagnostics: vec![miette::Report::new(e)],
+        },
+    }
+}
+
 fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
     let fail_on = args.fail_on;
     let args_lang = args.lang;
@@ -310,13 +448,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         as_of: args.as_of,
         lang: lang(args.lang),
         read: ReadOptions {
-            encoding: match args.encoding {
-                EncodingArg::Auto => read::Encoding::Auto,
-                EncodingArg::Utf8 => read::Encoding::Utf8,
-                EncodingArg::Gbk | EncodingArg::Gb18030 => read::Encoding::Gbk,
-                EncodingArg::Utf16le => read::Encoding::Utf16Le,
-                EncodingArg::Utf16be => read::Encoding::Utf16Be,
-            },
+            encoding: encoding(args.encoding),
             max_inflated_bytes: args.max_inflated_mb.saturating_mul(1 << 20),
             max_cells: args.max_cells,
             progress: None,
@@ -328,6 +460,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         record: args.record,
         ledger: args.ledger,
         annotate: args.annotate,
+        receipt: args.receipt,
         quiet: args.quiet,
     };
     let config = match config::check(request) {

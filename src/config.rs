@@ -271,6 +271,8 @@ pub struct CheckConfig {
     pub mask: bool,
     pub ledger: Option<LedgerPlan>,
     pub annotate: Option<PathBuf>,
+    /// `--receipt FILE`: where the run's receipt goes.
+    pub receipt: Option<PathBuf>,
     pub quiet: bool,
 }
 
@@ -291,6 +293,8 @@ pub struct CheckRequest {
     pub record: Option<String>,
     pub ledger: Option<PathBuf>,
     pub annotate: Option<PathBuf>,
+    /// `--receipt FILE`: where the run's receipt goes.
+    pub receipt: Option<PathBuf>,
     pub quiet: bool,
 }
 
@@ -369,7 +373,11 @@ pub fn check(req: CheckRequest) -> Result<CheckConfig, ConfigError> {
     };
     let schema = load_schema(req.schema.as_deref())?;
     validate_rule_codes(&schema, &req.select, &req.ignore, lang)?;
-    if let Some(out) = &req.output
+    if let Some(out) = req
+        .output
+        .iter()
+        .chain(&req.receipt)
+        .find(|o| req.files.iter().any(|f| same_file(f, o)))
         && let Some(input) = req.files.iter().find(|f| same_file(f, out))
     {
         return Err(Usage::OutputIsInput {
@@ -409,6 +417,7 @@ pub fn check(req: CheckRequest) -> Result<CheckConfig, ConfigError> {
         mask: req.mask,
         ledger,
         annotate: req.annotate,
+        receipt: req.receipt,
         quiet: req.quiet,
     })
 }

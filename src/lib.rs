@@ -50,5 +50,8 @@ pub mod config;
 // The run itself, stage by stage.
 pub mod pipeline;
 
+// `povcheck fix`: corrected copies with only the fixes that have one right answer.
+pub mod fix;
+
 // The command line: parsing, then config, pipeline and rendering.
 pub mod cli;

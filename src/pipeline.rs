@@ -38,6 +38,7 @@ pub fn run(config: CheckConfig, stdout: &mut dyn Write) -> RunOutcome {
         mask,
         ledger,
         annotate,
+        receipt,
         quiet,
     } = config;
     // The ledger is opened before any input is read, so a foreign or mismatched ledger is
@@ -88,6 +89,7 @@ pub fn run(config: CheckConfig, stdout: &mut dyn Write) -> RunOutcome {
         diagnostics.extend(fr.errors.into_iter().map(|e| e.report(lang)));
     }
     progress.step(report::t(lang, "检查规则", "checking rules"));
+    let (select_given, ignore_given) = (select.clone(), ignore.clone());
     let opts = CheckOptions {
         as_of,
         lang,
@@ -104,6 +106,12 @@ pub fn run(config: CheckConfig, stdout: &mut dyn Write) -> RunOutcome {
     let mut units = attribute::attribute(&schema, &result.findings, &result.population);
     timing("attribute", t0);
     let worst = result.findings.iter().map(|f| f.severity).max();
+    let receipt_counts = (
+        summary.rows,
+        summary.households,
+        summary.errors,
+        summary.warnings,
+    );
     let (failed, version) = (!diagnostics.is_empty(), env!("CARGO_PKG_VERSION"));
     let period = session.as_mut().and_then(|s| {
         s.apply(
@@ -201,6 +209,28 @@ pub fn run(config: CheckConfig, stdout: &mut dyn Write) -> RunOutcome {
     timing("report", t0);
     if let Err(e) = written {
         diagnostics.push(miette::Report::new(e.in_lang(lang)));
+    }
+    // Written last, so every problem of the run (a report that failed to write included) is in
+    // its counts.
+    if let Some(path) = &receipt {
+        let (rows, households, errors, warnings) = receipt_counts;
+        let facts = report::receipt::RunFacts {
+            files: &files,
+            schema: &schema,
+            as_of: as_of.to_string(),
+            select: &select_given,
+            ignore: &ignore_given,
+            rows,
+            households,
+            errors,
+            warnings,
+            run_errors: diagnostics.len(),
+        };
+        if let Err(e) = report::receipt::build(&facts, lang)
+            .and_then(|r| report::receipt::write(&r, path, lang))
+        {
+            diagnostics.push(miette::Report::new(e));
+        }
     }
     RunOutcome { worst, diagnostics }
 }
