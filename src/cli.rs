@@ -61,6 +61,8 @@ pub enum Command {
     History(HistoryArgs),
     /// 生成虚构人员的模拟导出表（含注入错误和清单） / write a synthetic export with injected errors
     Sample(SampleArgs),
+    /// 打开本机核查台：在浏览器中拖入导出表查看问题 / the clerk's desk: a local web page
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -229,6 +231,10 @@ pub fn run(cli: Cli, stdout: &mut dyn Write) -> Outcome {
             Err(e) => Outcome::fail(e),
         },
         Command::Sample(args) => run_sample(args, stdout),
+        Command::Serve(args) => match crate::serve::run(args, stdout) {
+            Ok(()) => clean(),
+            Err(e) => Outcome::fail(miette::Report::new(e)),
+        },
     }
 }
 

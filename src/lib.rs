@@ -50,5 +50,8 @@ pub mod config;
 // The run itself, stage by stage.
 pub mod pipeline;
 
+// The clerk's desk: a loopback web page over the same pipeline (`povcheck serve`).
+pub mod serve;
+
 // The command line: parsing, then config, pipeline and rendering.
 pub mod cli;

@@ -21,6 +21,7 @@ const ORDER: &[&str] = &[
     "progress",
     "config",
     "pipeline",
+    "serve",
     "cli",
 ];
 
