@@ -66,9 +66,7 @@ impl Desk {
         s.write_all(head.as_bytes()).expect("write head");
         // A refused oversized body may be cut off mid-way: the answer still comes.
         let _ = s.write_all(body);
-        let mut raw = Vec::new();
-        let _ = s.read_to_end(&mut raw);
-        Resp::parse(&raw)
+        Resp::parse(&read_http(&mut s))
     }
 
     pub fn get(&self, path: &str) -> Resp {
@@ -132,6 +130,34 @@ impl Resp {
                 String::from_utf8_lossy(&self.body[..self.body.len().min(400)])
             )
         })
+    }
+}
+
+/// One HTTP response: up to its Content-Length, the end of its chunks, or the end of the
+/// connection (chromedriver keeps connections open whatever the request says).
+fn read_http(s: &mut TcpStream) -> Vec<u8> {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        let n = match s.read(&mut buf) {
+            Ok(0) | Err(_) => return raw,
+            Ok(n) => n,
+        };
+        raw.extend_from_slice(&buf[..n]);
+        let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+        let len = head.lines().find_map(|l| {
+            l.strip_prefix("content-length:")
+                .and_then(|v| v.trim().parse::<usize>().ok())
+        });
+        let body = raw.len() - end - 4;
+        match len {
+            Some(len) if body >= len => return raw,
+            None if head.contains("chunked") && raw.ends_with(b"0\r\n\r\n") => return raw,
+            _ => {}
+        }
     }
 }
 
@@ -484,9 +510,7 @@ impl Driver {
             body.len()
         );
         s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-        let r = Resp::parse(&raw);
+        let r = Resp::parse(&read_http(&mut s));
         let v: Value = serde_json::from_slice(&r.body).map_err(|e| e.to_string())?;
         if r.status != 200 {
             return Err(format!("{method} {path}: {} {v}", r.status));
@@ -515,10 +539,12 @@ impl Driver {
             if !(v.is_null() || v == false || v == "" || v == 0) {
                 return v;
             }
-            assert!(
-                std::time::Instant::now() < until,
-                "timed out after {secs}s waiting for: {js}"
-            );
+            if std::time::Instant::now() >= until {
+                let grid = self.script(
+                    "return (document.getElementById('grid') || document.body).innerHTML.slice(0, 3000)",
+                );
+                panic!("timed out after {secs}s waiting for: {js}\n{grid}");
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -620,7 +646,7 @@ fn the_page_in_a_real_browser() {
         "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,1100", "--lang=zh-CN",
+                 "--window-size=1400,1900", "--lang=zh-CN",
                  format!("--user-data-dir={}", profile.path().display())],
         "prefs": {"download.default_directory": downloads.path(),
                   "download.prompt_for_download": false}
@@ -682,11 +708,27 @@ fn the_page_in_a_real_browser() {
     let total = expected["findings"].as_array().unwrap().len() as u64;
     assert_eq!(shown.as_u64(), Some(total.min(50)));
     // A finding's row with its flagged cell highlighted.
-    let flagged = driver.wait_for(
-        "const c = document.querySelector('#grid td.flag'); return c && c.closest('tr.finding') ? c.textContent : null",
+    driver.wait_for(
+        "return document.querySelectorAll('#grid tr.finding td.flag').length",
         30,
     );
-    assert!(flagged.is_string());
+    let flagged = driver.script(
+        "return [...document.querySelectorAll('#grid tr.finding td.flag')].map(c => c.textContent)",
+    );
+    let flagged: Vec<&str> = flagged
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let values: Vec<&str> = expected["findings"].as_array().unwrap()[..total.min(50) as usize]
+        .iter()
+        .filter_map(|f| f["value"].as_str())
+        .collect();
+    assert!(
+        values.iter().any(|v| flagged.contains(v)),
+        "a flagged cell shows a finding's value: {flagged:?} vs {values:?}"
+    );
     if let Ok(out) = std::env::var("POVCHECK_DESK_SCREENSHOT") {
         let png = driver
             .call("GET", &format!("{s}/screenshot"), None)
