@@ -449,6 +449,32 @@ fn percent(s: &str) -> String {
         .collect()
 }
 
+/// Ctrl-C (SIGINT) stops the desk cleanly, with status 0.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_desk() {
+    let mut desk = Desk::start(&[]);
+    assert_eq!(desk.get("/").status, 200);
+    let pid = desk.child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = desk.child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "still running after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+}
+
 /// Every listening socket on the desk's port is bound to 127.0.0.1 (Linux: read from /proc).
 #[cfg(target_os = "linux")]
 #[test]
@@ -754,6 +780,34 @@ fn the_page_in_a_real_browser() {
             .script("return document.querySelectorAll('#grid tr.finding').length")
             .as_u64(),
         Some(n_rule.min(50))
+    );
+    // A rule code opens its documentation.
+    let code = driver.element("#grid a.rule");
+    driver
+        .call(
+            "POST",
+            &format!("{s}/element/{code}/click"),
+            Some(serde_json::json!({})),
+        )
+        .unwrap();
+    let doc = driver.wait_for(
+        "const d = document.getElementById('ruledoc'); return d.style.display === 'block' && d.textContent.includes(document.querySelector('#grid a.rule').textContent) ? d.textContent : null",
+        20,
+    );
+    assert!(doc.as_str().is_some_and(|d| d.len() > 20), "{doc}");
+    // The English switch.
+    let btn = driver.element("#langbtn");
+    driver
+        .call(
+            "POST",
+            &format!("{s}/element/{btn}/click"),
+            Some(serde_json::json!({})),
+        )
+        .unwrap();
+    assert_eq!(
+        driver
+            .script("return document.querySelector('.card[data-k=errors]').firstChild.textContent"),
+        "errors"
     );
     let link = driver.element("#dl-xlsx");
     driver

@@ -229,7 +229,7 @@ fn origin_ok(headers: &HeaderMap, hosts: &[String; 3]) -> bool {
                     .strip_prefix("http://")
                     .map(str::to_string)
             })
-            .is_some_and(|h| hosts.iter().any(|x| *x == h)),
+            .is_some_and(|h| hosts.contains(&h)),
     }
 }
 
