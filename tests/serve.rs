@@ -837,3 +837,60 @@ fn the_page_in_a_real_browser() {
     let bytes = std::fs::read(&got).unwrap();
     assert!(bytes.starts_with(b"PK"), "{} is an xlsx", got.display());
 }
+
+/// The desk reads a ledger but never creates one.
+#[test]
+fn a_missing_ledger_is_refused_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.sqlite");
+    let out = Command::new(env!("CARGO_BIN_EXE_povcheck"))
+        .args(["serve", "--no-open", "--port", "0", "--ledger"])
+        .arg(&ledger)
+        .output()
+        .expect("run serve");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("不存在"));
+    assert!(!ledger.exists());
+}
+
+/// With --ledger the units carry their ladder level, as `check --ledger` gives them.
+#[test]
+fn ledger_levels_as_check_gives_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("samples/sample.xlsx"),
+        dir.path().join("sample.xlsx"),
+    )
+    .unwrap();
+    for period in ["2017-11", "2017-12"] {
+        let st = Command::new(env!("CARGO_BIN_EXE_povcheck"))
+            .current_dir(dir.path())
+            .args([
+                "check",
+                "sample.xlsx",
+                "--quiet",
+                "--format",
+                "json",
+                "--ledger",
+                "l.sqlite",
+            ])
+            .args(["--record", period])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(st.code(), Some(1));
+    }
+    let ledger = dir.path().join("l.sqlite");
+    let desk = Desk::start(&["--ledger", ledger.to_str().unwrap()]);
+    let api = desk.check(&[("sample.xlsx", &sample())], &[]).json();
+    assert!(
+        api["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["repeat"]["level"].as_u64() >= Some(2)),
+        "a unit with errors in both recorded rounds is on the ladder"
+    );
+    let cli = cli_json(dir.path(), "sample.xlsx", &["--ledger", "l.sqlite"]);
+    assert_eq!(normalized(api), normalized(cli));
+}

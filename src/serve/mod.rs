@@ -58,6 +58,12 @@ pub enum ServeError {
     #[error("无法启动服务: {0}")]
     #[diagnostic(code(povcheck::serve::runtime))]
     Runtime(String),
+    #[error("台账文件 {0} 不存在")]
+    #[diagnostic(
+        code(povcheck::serve::no_ledger),
+        help("核查台只读取台账，不新建；先用 povcheck check --record 建立台账")
+    )]
+    NoLedger(String),
     #[error(transparent)]
     #[diagnostic(transparent)]
     Schema(Box<crate::schema::Error>),
@@ -80,6 +86,13 @@ pub fn run(args: ServeArgs, stdout: &mut dyn Write) -> Result<(), ServeError> {
     // A bad schema is refused now, not at the first upload.
     crate::config::load_schema(args.schema.as_deref())
         .map_err(|e| ServeError::Schema(Box::new(e)))?;
+    // The desk only reads a ledger: opening a missing one would create it beside the clerk's
+    // files.
+    if let Some(l) = &args.ledger
+        && !l.is_file()
+    {
+        return Err(ServeError::NoLedger(l.display().to_string()));
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_io()
