@@ -836,6 +836,55 @@ fn the_page_in_a_real_browser() {
     };
     let bytes = std::fs::read(&got).unwrap();
     assert!(bytes.starts_with(b"PK"), "{} is an xlsx", got.display());
+    // Search by household number: only that household's findings stay.
+    let hh = expected["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|f| f["household"].as_str())
+        .unwrap()
+        .to_string();
+    let n_hh = expected["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["household"] == hh.as_str())
+        .count() as u64;
+    driver.script(&format!(
+        "document.getElementById('f-rule').value = ''; const q = document.getElementById('f-q'); q.value = '{hh}'; q.oninput(); return 1"
+    ));
+    assert_eq!(
+        driver
+            .script("return document.querySelectorAll('#grid tr.finding').length")
+            .as_u64(),
+        Some(n_hh)
+    );
+    // A corrupt file beside the sample: a clear message for it, the sample still shown.
+    let bad = downloads.path().join("broken.xlsx");
+    std::fs::write(&bad, b"PK\x03\x04 not really a workbook").unwrap();
+    let input = driver.element("#files");
+    driver
+        .call(
+            "POST",
+            &format!("{s}/element/{input}/value"),
+            Some(serde_json::json!({"text": format!("{}\n{}", bad.display(), path.display())})),
+        )
+        .unwrap();
+    let msg = driver.wait_for(
+        "const m = document.querySelector('#inputs .unreadable'); return document.body.dataset.state === 'done' && m ? m.textContent : null",
+        60,
+    );
+    assert!(
+        msg.as_str().is_some_and(|m| m.contains("broken.xlsx")),
+        "{msg}"
+    );
+    assert_eq!(
+        driver
+            .script("return document.querySelector('.card[data-k=rows] b').textContent")
+            .as_str()
+            .and_then(|n| n.parse::<u64>().ok()),
+        expected["summary"]["rows"].as_u64()
+    );
 }
 
 /// The desk reads a ledger but never creates one.
