@@ -17,10 +17,12 @@ pub enum Cell {
 }
 
 impl Cell {
+    #[inline]
     pub fn is_blank(&self) -> bool {
         self.as_ref().is_blank()
     }
 
+    #[inline]
     pub fn as_ref(&self) -> CellRef<'_> {
         match self {
             Cell::Empty => CellRef::Empty,
@@ -48,6 +50,7 @@ pub enum CellRef<'a> {
 }
 
 impl CellRef<'_> {
+    #[inline]
     pub fn is_blank(&self) -> bool {
         match self {
             CellRef::Empty => true,

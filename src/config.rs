@@ -185,6 +185,45 @@ impl miette::Diagnostic for UsageError {
     }
 }
 
+/// A ledger error worded in the run's language: Chinese as the ledger words it, English from
+/// [`crate::ledger::Error::message_en`].
+#[derive(Debug)]
+pub struct LedgerError {
+    pub error: crate::ledger::Error,
+    pub lang: Lang,
+}
+
+impl std::fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.lang {
+            Lang::Zh => self.error.fmt(f),
+            Lang::En => f.write_str(&self.error.message_en()),
+        }
+    }
+}
+
+impl std::error::Error for LedgerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.error)
+    }
+}
+
+impl miette::Diagnostic for LedgerError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        miette::Diagnostic::code(&self.error)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        match self.lang {
+            Lang::Zh => miette::Diagnostic::help(&self.error),
+            Lang::En => self
+                .error
+                .help_en()
+                .map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>),
+        }
+    }
+}
+
 /// Why configuration failed: a usage error, an invalid schema, an unreadable exclusion list.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ConfigError {

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use crate::attribute;
 use crate::check::{self, CheckOptions};
-use crate::config::{CheckConfig, Usage};
+use crate::config::{CheckConfig, LedgerError, Usage};
 use crate::finding::Severity;
 use crate::read::{self, HeaderMatcher, ReadOptions};
 use crate::report::{self, Run};
@@ -56,10 +56,10 @@ pub fn run_named(config: CheckConfig, names: Vec<String>, stdout: &mut dyn Write
     let mut session = match ledger {
         Some(plan) => match crate::ledger::Session::open(&plan.path, plan.period) {
             Ok(s) => Some(s),
-            Err(e) => {
+            Err(error) => {
                 return RunOutcome {
                     worst: None,
-                    diagnostics: vec![miette::Report::new(e)],
+                    diagnostics: vec![miette::Report::new(LedgerError { error, lang })],
                 };
             }
         },
@@ -128,8 +128,8 @@ pub fn run_named(config: CheckConfig, names: Vec<String>, stdout: &mut dyn Write
             &mut units,
             lang,
         )
-        .unwrap_or_else(|e| {
-            diagnostics.push(miette::Report::new(e));
+        .unwrap_or_else(|error| {
+            diagnostics.push(miette::Report::new(LedgerError { error, lang }));
             None
         })
     });

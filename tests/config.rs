@@ -141,3 +141,31 @@ fn usage_errors_are_chinese_by_default_and_english_with_lang_en() {
         r.stderr
     );
 }
+
+#[test]
+fn ledger_errors_follow_lang_too() {
+    let d = tmp();
+    let f = sample_into(d.path());
+    std::fs::write(d.path().join("notes.txt"), "not a database, just notes\n").expect("write");
+    let args = ["check", f.as_str(), "--ledger", "notes.txt"];
+    let r = povcheck(d.path(), &args);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("不是 povcheck 台账文件"), "{}", r.stderr);
+    let mut en = args.to_vec();
+    en.extend_from_slice(&["--lang", "en"]);
+    let r = povcheck(d.path(), &en);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("not a povcheck ledger"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("povcheck::ledger::not_a_ledger"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "Chinese in an English message: {}",
+        r.stderr
+    );
+}

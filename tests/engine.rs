@@ -249,3 +249,43 @@ fn select_and_ignore_filter_rules_by_code_or_prefix() {
     assert!(!check::selected("L111", &["L2".into()], &[]));
     assert!(!check::selected("L203", &[], &["l203".into()]));
 }
+
+#[test]
+fn builtin_rules_fill_rust_computed_columns_from_the_registry() {
+    // A built-in finding has no rule frame: its `_` placeholders come from the typing pass's
+    // facts, found through the computed-column registry. (L204 is emitted once those facts
+    // are known; the cell checks run before them.)
+    let text = format!(
+        "{SCHEMA}{}",
+        r#"
+[[rule]]
+code = "L204"
+category = "consistency"
+severity = "error"
+scope = "household"
+kind = "builtin"
+message = "{header} 不一致（{_age} 岁，证件有效: {_id_valid}，{_id_sex}）"
+message_en = "{header} differs"
+"#
+    );
+    let s = schema::load_str("engine-test.toml", &text).expect("schema loads");
+    let t = table(
+        "a.csv",
+        &rows(&format!(
+            r#"{{ 户编号 = "1", 姓名 = "甲", 证件号码 = "{ID_OTHER}", 与户主关系 = "户主", 人数 = 2 }},
+               {{ 户编号 = "1", 姓名 = "乙", 证件号码 = "{ID_ADULT}", 与户主关系 = "配偶", 人数 = 3 }}"#
+        )),
+        &s,
+    );
+    let r = check::check(&[t], &s, &opts());
+    let f = r.findings.iter().find(|f| f.rule == "L204").expect("L204");
+    let age = povcheck::types::age_at(
+        chrono::NaiveDate::from_ymd_opt(1980, 1, 1).expect("date"),
+        common::as_of(),
+    );
+    assert_eq!(f.row, Some(3));
+    assert_eq!(
+        f.message,
+        format!("人数 不一致（{age} 岁，证件有效: 是，男）")
+    );
+}

@@ -517,3 +517,51 @@ fn default_schema_disabled_rule_is_marked_in_listing() {
     let on = rendered(&default(), Format::Terminal, Lang::Zh);
     assert!(!on.contains("已停用"));
 }
+
+/// The typing pass emits a value check only on fields of the types types::BUILTINS registers it
+/// for: a check added to the pass but not to the registry (or registered for the wrong types)
+/// fails here. The all-kinds sample carries every kind of injected error.
+#[test]
+fn the_typing_pass_checks_values_only_as_registered() {
+    let s = default();
+    let matcher = povcheck::read::HeaderMatcher::from_schema(&s);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/all-kinds.csv");
+    let read = povcheck::read::read_file(
+        &path,
+        "all-kinds.csv",
+        &povcheck::read::ReadOptions::default(),
+        &matcher,
+    );
+    assert!(read.errors.is_empty(), "{:?}", read.errors);
+    let opts = povcheck::check::CheckOptions {
+        as_of: chrono::NaiveDate::from_ymd_opt(2017, 12, 31).expect("date"),
+        lang: Lang::Zh,
+        select: Vec::new(),
+        ignore: Vec::new(),
+        exclusions: Vec::new(),
+    };
+    let result = povcheck::check::check(&read.tables, &s, &opts);
+    let mut seen = BTreeSet::new();
+    for f in &result.findings {
+        let Some(b) = types::builtin(&f.rule) else {
+            continue;
+        };
+        seen.insert(b.code);
+        let Some(field) = f.column.as_deref().and_then(|c| s.field(c)) else {
+            continue;
+        };
+        match b.target {
+            Target::Values(_) | Target::AnyValue => assert!(
+                b.target.checks_values_of(field.ty),
+                "{} on {} ({:?}), a type it is not registered for",
+                f.rule,
+                field.name,
+                field.ty
+            ),
+            Target::Empty => assert!(field.required, "{} on optional {}", f.rule, field.name),
+            Target::Columns | Target::Household => {}
+        }
+    }
+    // The sample exercises the registry broadly, so the loop above is not vacuous.
+    assert!(seen.len() >= 8, "only {seen:?}");
+}

@@ -1,7 +1,8 @@
 //! The typed dataset the typing pass builds and every later step of checking reads: rows of all
 //! tables in dataset order, households, inherited household values, typed columns and the facts
 //! Rust derives per person. Its own module so the emitter can read it without importing the
-//! typing pass that fills it.
+//! typing pass that fills it. The small accessors are `#[inline]` because the typing pass calls
+//! them per cell from another module.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +24,7 @@ pub(crate) enum TypedCol {
 
 impl TypedCol {
     /// The text value of row `g` (None for a non-text column).
+    #[inline]
     pub fn str_at(&self, g: usize) -> Option<&str> {
         match self {
             TypedCol::Str(ca) => ca.get(g),
@@ -30,6 +32,7 @@ impl TypedCol {
         }
     }
 
+    #[inline]
     pub fn num_at(&self, g: usize) -> Option<f64> {
         match self {
             TypedCol::Num(ca) => ca.get(g),
@@ -76,10 +79,12 @@ pub(crate) struct Dataset<'a> {
 }
 
 impl Dataset<'_> {
+    #[inline]
     pub fn len(&self) -> usize {
         self.t.len()
     }
 
+    #[inline]
     pub fn table(&self, g: usize) -> &Table {
         &self.tables[self.t[g] as usize]
     }
@@ -102,6 +107,7 @@ impl Dataset<'_> {
 
     /// The household as a number, for window keys and de-duplication: its dense index, or for a
     /// row without 户编号 a number of its own past every index.
+    #[inline]
     pub fn household_number(&self, g: usize) -> u64 {
         match self.hh_index[g] {
             Some(i) => u64::from(i),
@@ -194,6 +200,7 @@ pub(super) fn field_pos(ds: &Dataset, field: &str) -> Vec<Option<usize>> {
 }
 
 /// The cell of `field` (positions from [`field_pos`]) on global row `g`, as written.
+#[inline]
 pub(super) fn cell_at<'a>(
     ds: &Dataset<'a>,
     g: usize,
@@ -204,11 +211,13 @@ pub(super) fn cell_at<'a>(
     Some(ds.tables[t].cell(ds.i[g] as usize, p))
 }
 
+#[inline]
 pub(super) fn blank_at(ds: &Dataset, g: usize, pos: &[Option<usize>]) -> bool {
     cell_at(ds, g, pos).is_none_or(|c| c.is_blank())
 }
 
 /// A cell's text as [`types::cell_text`] gives it, borrowed when the cell already is text.
+#[inline]
 pub(super) fn cell_str(c: CellRef<'_>) -> Option<Cow<'_, str>> {
     match c {
         CellRef::Text(s) if !c.is_blank() => Some(Cow::Borrowed(s)),
@@ -217,6 +226,7 @@ pub(super) fn cell_str(c: CellRef<'_>) -> Option<Cow<'_, str>> {
 }
 
 /// The cell's text, trimmed of edge and invisible white space; None when blank or absent.
+#[inline]
 pub(super) fn text_at<'a>(
     ds: &Dataset<'a>,
     g: usize,

@@ -8,6 +8,7 @@ use crate::read::Table;
 use crate::schema::{Field, Rule, RuleScope, Schema};
 use crate::types;
 
+use super::columns::{self, Build, Fact};
 use super::dataset::Dataset;
 
 /// Values a built-in check adds to the placeholders of its message and hint.
@@ -309,17 +310,33 @@ impl<'s> Emitter<'s> {
     }
 }
 
-/// Values of the Rust-derived computed columns, for placeholders of built-in rules.
+/// Values of the Rust-derived computed columns, for placeholders of built-in rules (SQL rules get
+/// theirs from the rule frame, as `Extra::computed`). Which column is which fact comes from the
+/// registry; the match is exhaustive, so a new fact cannot be forgotten here.
 fn computed_display(ds: &Dataset, g: usize, name: &str) -> Option<String> {
-    match name {
-        "_age" => ds.age[g].map(|a| a.to_string()),
-        "_id_birth" => ds.id_birth[g].map(|d| d.to_string()),
-        "_birth" => ds.birth[g].map(|d| d.to_string()),
-        "_id_sex" => ds.id_sex[g].map(str::to_string),
-        "_id_region" => ds.id_region[g].clone(),
-        "_exit_line" => ds.exit_line[g].map(fmt_num),
-        "_excluded" => ds.excluded[g].clone(),
-        _ => None,
+    let c = columns::entry(name).filter(|c| c.public)?;
+    let Build::Fact { fact, .. } = c.build else {
+        return None;
+    };
+    let yes_no = |b: bool| if b { "是" } else { "否" }.to_string();
+    match fact {
+        Fact::Age => ds.age[g].map(|a| a.to_string()),
+        Fact::IdBirth => ds.id_birth[g].map(|d| d.to_string()),
+        Fact::Birth => ds.birth[g].map(|d| d.to_string()),
+        Fact::IdSex => ds.id_sex[g].map(str::to_string),
+        Fact::IdRegion => ds.id_region[g].clone(),
+        Fact::ExitLine => ds.exit_line[g].map(fmt_num),
+        Fact::Excluded => ds.excluded[g].clone(),
+        Fact::IdValid => Some(yes_no(ds.id_valid[g])),
+        Fact::Working => Some(yes_no(ds.work_filled[g])),
+        // Building blocks rules cannot name.
+        Fact::Table
+        | Fact::Household
+        | Fact::HouseholdId
+        | Fact::Anchor
+        | Fact::IdComparable
+        | Fact::BirthKey
+        | Fact::SchoolBlank => None,
     }
 }
 

@@ -69,7 +69,10 @@ pub enum Error {
             "用 --ledger 或环境变量 POVCHECK_LEDGER 指定台账文件；指定一个不存在的文件名会新建台账"
         )
     )]
-    NotLedger { path: PathBuf, reason: String },
+    NotLedger {
+        path: PathBuf,
+        reason: NotLedgerReason,
+    },
     #[error("{}: 台账版本 {found} 高于本程序支持的 {supported}，请升级 povcheck", path.display())]
     #[diagnostic(code(povcheck::ledger::too_new))]
     TooNew {
@@ -110,6 +113,92 @@ pub enum Error {
     #[error("台账 {} 中没有期次 {period}", path.display())]
     #[diagnostic(code(povcheck::ledger::no_such_period))]
     NoSuchPeriod { path: PathBuf, period: String },
+}
+
+/// Why a file is refused as a ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotLedgerReason {
+    Directory,
+    /// An SQLite database, but not povcheck's.
+    ForeignDatabase,
+    NotSqlite,
+}
+
+impl NotLedgerReason {
+    pub fn en(self) -> &'static str {
+        match self {
+            NotLedgerReason::Directory => "it is a directory",
+            NotLedgerReason::ForeignDatabase => "it is another program's SQLite database",
+            NotLedgerReason::NotSqlite => "not an SQLite database file",
+        }
+    }
+}
+
+/// The Chinese reason, as the diagnostic shows it.
+impl std::fmt::Display for NotLedgerReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NotLedgerReason::Directory => "这是一个目录",
+            NotLedgerReason::ForeignDatabase => "是其他程序的 SQLite 数据库",
+            NotLedgerReason::NotSqlite => "不是 SQLite 数据库文件",
+        })
+    }
+}
+
+impl Error {
+    /// The message in English, for `--lang en` (`Display` is the Chinese text).
+    pub fn message_en(&self) -> String {
+        match self {
+            Error::NotLedger { path, reason } => format!(
+                "{}: not a povcheck ledger ({}); refused",
+                path.display(),
+                reason.en()
+            ),
+            Error::TooNew {
+                path,
+                found,
+                supported,
+            } => format!(
+                "{}: ledger version {found} is newer than the {supported} this povcheck supports; upgrade povcheck",
+                path.display()
+            ),
+            Error::Sql { path, source } => {
+                format!("{}: ledger read/write failed: {source}", path.display())
+            }
+            Error::BadPeriod(p) => format!(
+                "period {p:?} not recognised; expected YYYY, YYYY-MM, YYYY-Qn or YYYY-MM-DD (e.g. 2024, 2024-03, 2024-Q1, 2024-03-31)"
+            ),
+            Error::StyleMismatch {
+                path,
+                period,
+                got,
+                expected,
+            } => format!(
+                "period {period} is {got}, but ledger {} uses {expected}; a ledger uses one period style",
+                path.display()
+            ),
+            Error::Hash { path, source } => format!(
+                "{}: cannot read the input file to compute its SHA-256: {source}",
+                path.display()
+            ),
+            Error::NotRecorded { period } => format!(
+                "an input file could not be read, so period {period} was not recorded in the ledger (run again once it is fixed)"
+            ),
+            Error::NoSuchPeriod { path, period } => {
+                format!("ledger {} has no period {period}", path.display())
+            }
+        }
+    }
+
+    /// The help in English, where the Chinese diagnostic has one.
+    pub fn help_en(&self) -> Option<&'static str> {
+        match self {
+            Error::NotLedger { .. } => Some(
+                "name the ledger with --ledger or the POVCHECK_LEDGER variable; a file name that does not exist makes a new ledger",
+            ),
+            _ => None,
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -268,12 +357,12 @@ impl Ledger {
             path: p.clone(),
             source,
         };
-        let not_ledger = |reason: &str| Error::NotLedger {
+        let not_ledger = |reason: NotLedgerReason| Error::NotLedger {
             path: p.clone(),
-            reason: reason.to_string(),
+            reason,
         };
         if path.is_dir() {
-            return Err(not_ledger("这是一个目录"));
+            return Err(not_ledger(NotLedgerReason::Directory));
         }
         let conn = Connection::open(path).map_err(sql)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
@@ -284,7 +373,7 @@ impl Ledger {
             if app == 0 && objects == 0 {
                 Ok(())
             } else if app != APPLICATION_ID {
-                Err(not_ledger("是其他程序的 SQLite 数据库"))
+                Err(not_ledger(NotLedgerReason::ForeignDatabase))
             } else if version > SCHEMA_VERSION {
                 Err(Error::TooNew {
                     path: p.clone(),
@@ -297,7 +386,7 @@ impl Ledger {
         };
         let foreign = |e: rusqlite::Error| {
             if is_not_a_db(&e) {
-                not_ledger("不是 SQLite 数据库文件")
+                not_ledger(NotLedgerReason::NotSqlite)
             } else {
                 sql(e)
             }

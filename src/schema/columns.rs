@@ -18,7 +18,8 @@
 //!   fields to keep in step; the engine evaluates entries in dependency order.
 //! - A value polars cannot express is computed in Rust: add a [`Fact`] variant, fill it in the
 //!   typing pass and return it from `check::engine::fact_column` (its own Rust function), and
-//!   add an entry `fact(name, stage, doc, &[fields it reads], Fact::…)`.
+//!   add an entry `fact(name, stage, doc, &[fields it reads], Fact::…)`. The compiler then
+//!   asks how a built-in rule's message shows it (`check::emit::computed_display`).
 //! - `internal(…)` entries are building blocks the engine needs but rules may not name.
 
 use std::collections::{BTreeMap, BTreeSet};

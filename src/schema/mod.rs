@@ -227,8 +227,9 @@ pub struct Rule {
     #[serde(default = "yes")]
     pub enabled: bool,
     /// `when`/`assert` compiled by the loader (with `$params` substituted), so the engine does
-    /// not compile them again. None for a builtin rule, and for a rule built or edited in code
-    /// after loading (the engine then compiles it itself).
+    /// not compile them again. None for a builtin rule and for a rule built in code (the engine
+    /// then compiles it itself); code that edits `when`, `assert` or the params of a loaded
+    /// schema must set it to None, or the engine runs the SQL as loaded.
     #[serde(skip)]
     pub sql: Option<std::sync::Arc<CompiledSql>>,
 }
