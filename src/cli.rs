@@ -65,6 +65,8 @@ pub enum Command {
     VerifyReceipt(VerifyReceiptArgs),
     /// 只改正有唯一正确答案的问题，写出改正副本和修改记录 / write corrected copies (safe fixes only)
     Fix(FixArgs),
+    /// 打开本机核查台：在浏览器中拖入导出表查看问题 / the clerk's desk: a local web page
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -351,6 +353,10 @@ pub fn run(cli: Cli, stdout: &mut dyn Write) -> Outcome {
                 diagnostics,
             }
         }
+        Command::Serve(args) => match crate::serve::run(args, stdout) {
+            Ok(()) => clean(),
+            Err(e) => Outcome::fail(miette::Report::new(e)),
+        },
     }
 }
 

@@ -52,6 +52,8 @@ pub mod pipeline;
 
 // `povcheck fix`: corrected copies with only the fixes that have one right answer.
 pub mod fix;
+// The clerk's desk: a loopback web page over the same pipeline (`povcheck serve`).
+pub mod serve;
 
 // The command line: parsing, then config, pipeline and rendering.
 pub mod cli;

@@ -23,6 +23,18 @@ pub struct RunOutcome {
 
 /// Run the pipeline; the report goes to `config.output`, else to `stdout`.
 pub fn run(config: CheckConfig, stdout: &mut dyn Write) -> RunOutcome {
+    let names = config
+        .files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    run_named(config, names, stdout)
+}
+
+/// [`run`], with each input file reported under `names[i]` instead of its path: the desk
+/// (`serve`) keeps uploads in a private folder but reports them under the clerk's file names, so
+/// its JSON is the one `check` gives for the same files.
+pub fn run_named(config: CheckConfig, names: Vec<String>, stdout: &mut dyn Write) -> RunOutcome {
     let CheckConfig {
         files,
         schema,
@@ -68,8 +80,9 @@ pub fn run(config: CheckConfig, stdout: &mut dyn Write) -> RunOutcome {
         use rayon::prelude::*;
         files
             .par_iter()
-            .map(|path| {
-                let display = path.display().to_string();
+            .zip(&names)
+            .map(|(path, display)| {
+                let display = display.clone();
                 progress.step(&display);
                 let t0 = std::time::Instant::now();
                 let opts = ReadOptions {
@@ -146,10 +159,9 @@ pub fn run(config: CheckConfig, stdout: &mut dyn Write) -> RunOutcome {
         report::mask::mask_run(&mut run);
     }
     if let Some(dir) = &annotate {
-        let displays: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
         let sources: Vec<report::annotated::Source> = files
             .iter()
-            .zip(&displays)
+            .zip(&names)
             .map(|(path, display)| report::annotated::Source { path, display })
             .collect();
         let aopts = report::annotated::AnnotateOptions {

@@ -22,6 +22,7 @@ const ORDER: &[&str] = &[
     "config",
     "pipeline",
     "fix",
+    "serve",
     "cli",
 ];
 
