@@ -15,6 +15,7 @@ mod limits;
 pub mod lists;
 mod merges;
 mod ods;
+pub mod raw;
 mod reason;
 mod sheet;
 mod table;
