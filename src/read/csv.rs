@@ -41,19 +41,9 @@ fn read_csv_in(
 ) -> Result<Table, CsvProblem> {
     let decoded = decode(bytes, opts.encoding).map_err(CsvProblem::Bad)?;
     let text = decoded.text.as_bytes();
-    // The csv crate's own line counter skips blank lines; count from byte offsets instead so
-    // the number is the line an editor shows.
-    let newlines: Vec<usize> = memchr::memchr_iter(b'\n', text).collect();
-    let line_at_byte = |byte: u64| {
-        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX);
-        // A record's position can point at blank lines the parser skipped before it.
-        while matches!(text.get(byte), Some(b'\n' | b'\r')) {
-            byte += 1;
-        }
-        let line = newlines.partition_point(|&n| n < byte) + 1;
-        u32::try_from(line).unwrap_or(u32::MAX)
-    };
-    let line_at = |pos: Option<&csv::Position>| line_at_byte(pos.map_or(0, |p| p.byte()));
+    let lines = Lines::new(text);
+    let line_at_byte = |byte: u64| lines.at_byte(byte);
+    let line_at = |pos: Option<&csv::Position>| lines.at(pos);
     let delimiter = sniff_delimiter(&decoded.text);
     let reader = || csv_reader(text, delimiter);
     // `base`: where the parsed bytes start in the file (a part's first byte).
@@ -174,7 +164,38 @@ fn read_csv_in(
 
 /// Records as povcheck reads them: no header handling (the header is found, not assumed), any
 /// width (ragged records are refused with their line number, not by the parser).
-fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
+/// Line numbers of decoded CSV text. The csv crate's own line counter skips blank lines; these
+/// count from byte offsets instead, so the number is the line an editor shows.
+pub(super) struct Lines<'a> {
+    text: &'a [u8],
+    newlines: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    pub(super) fn new(text: &'a [u8]) -> Self {
+        Lines {
+            text,
+            newlines: memchr::memchr_iter(b'\n', text).collect(),
+        }
+    }
+
+    /// The 1-based line of the record starting at `byte`.
+    pub(super) fn at_byte(&self, byte: u64) -> u32 {
+        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX);
+        // A record's position can point at blank lines the parser skipped before it.
+        while matches!(self.text.get(byte), Some(b'\n' | b'\r')) {
+            byte += 1;
+        }
+        let line = self.newlines.partition_point(|&n| n < byte) + 1;
+        u32::try_from(line).unwrap_or(u32::MAX)
+    }
+
+    pub(super) fn at(&self, pos: Option<&csv::Position>) -> u32 {
+        self.at_byte(pos.map_or(0, |p| p.byte()))
+    }
+}
+
+pub(super) fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

@@ -7,20 +7,16 @@
 //! rows, unmapped columns and sheets without a header, or its row numbers would drift.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
-use calamine::{Data, DataRef, Ods, Reader, Xls, Xlsb, Xlsx};
 use rust_xlsxwriter::{Color, Format, FormatPattern, Note, Workbook, Worksheet, XlsxError};
 
 use crate::finding::{Finding, Lang, Severity};
-use crate::read::{Encoding, Table};
+use crate::read::raw::{MAX_COL, MAX_ROW, read_raw};
+use crate::read::{Cell, Encoding, Table};
 use crate::report::{mask, severity_label, t};
 use crate::schema::Schema;
 
-/// Excel's last column index (XFD) and row index.
-const MAX_COL: u32 = 16_383;
-const MAX_ROW: u32 = 1_048_575;
 /// Excel's limit on a cell string, in UTF-16 units.
 const MAX_CELL_UNITS: usize = 32_767;
 /// A note's limit (rust_xlsxwriter keeps 54 units for the author prefix), with room to spare.
@@ -242,228 +238,43 @@ struct SheetCopy {
     problem: Option<String>,
 }
 
+/// The input's sheets through the reader's own whole-sheet read ([`crate::read::raw`]), so the
+/// copy holds the values and rows that were checked.
 fn read_sheets(path: &Path, opts: &AnnotateOptions) -> Result<Vec<SheetCopy>, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut reader = BufReader::new(file);
-    let mut head = [0u8; 8];
-    let n = reader.read(&mut head).map_err(|e| e.to_string())?;
-    reader.rewind().map_err(|e| e.to_string())?;
-    let head = head.get(..n).unwrap_or_default();
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let max = opts.max_cells;
-    if head.starts_with(b"PK\x03\x04") {
-        match ext.as_str() {
-            "xlsb" => stream_sheets_xlsb(Xlsb::new(reader).map_err(|e| e.to_string())?, max),
-            "ods" => range_sheets(Ods::new(reader).map_err(|e| e.to_string())?, max),
-            _ => stream_sheets_xlsx(Xlsx::new(reader).map_err(|e| e.to_string())?, max),
-        }
-    } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        let wb: Xls<_> = Xls::new(reader).map_err(|e| e.to_string())?;
-        range_sheets(wb, max)
-    } else {
-        let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-        let name = csv_sheet_name(path);
-        csv_sheet(&bytes, opts.encoding, name, max).map(|s| vec![s])
-    }
+    let sheets = read_raw(path, opts.encoding, opts.max_cells)?;
+    Ok(sheets
+        .into_iter()
+        .map(|s| SheetCopy {
+            name: s.name.clone().unwrap_or_else(|| csv_sheet_name(path)),
+            source_name: s.name,
+            cells: s
+                .cells
+                .into_iter()
+                .map(|c| (c.row, c.col, val(c.cell, c.duration)))
+                .collect(),
+            problem: s.problem,
+        })
+        .collect())
 }
 
-fn push_cell(
-    cells: &mut Vec<(u32, u32, Val)>,
-    r: u32,
-    c: u32,
-    v: Val,
-    max: u64,
-) -> Result<(), String> {
-    if v == Val::Blank || r > MAX_ROW || c > MAX_COL {
-        return Ok(());
-    }
-    if cells.len() as u64 >= max {
-        return Err(format!("单元格数超过上限 {max}"));
-    }
-    cells.push((r, c, v));
-    Ok(())
-}
-
-fn finish_sheet(name: String, mut cells: Vec<(u32, u32, Val)>) -> SheetCopy {
-    // Cells nearly always arrive in order; a stable sort keeps the last of duplicate addresses
-    // after the first, and dedup then keeps the first, as the reader does not.
-    cells.sort_by_key(|(r, c, _)| (*r, *c));
-    cells.dedup_by_key(|(r, c, _)| (*r, *c));
-    SheetCopy {
-        source_name: Some(name.clone()),
-        name,
-        cells,
-        problem: None,
-    }
-}
-
-fn broken_sheet(name: String, reason: String) -> SheetCopy {
-    SheetCopy {
-        source_name: Some(name.clone()),
-        name,
-        cells: Vec::new(),
-        problem: Some(reason),
-    }
-}
-
-fn stream_sheets_xlsx<RS: Read + Seek>(
-    mut wb: Xlsx<RS>,
-    max: u64,
-) -> Result<Vec<SheetCopy>, String> {
-    let mut out = Vec::new();
-    for name in wb.sheet_names() {
-        let mut cells = Vec::new();
-        let mut reader = match wb.worksheet_cells_reader(&name) {
-            Ok(r) => r,
-            // Chart and dialog sheets hold no cells to copy.
-            Err(calamine::XlsxError::NotAWorksheet(_)) => continue,
-            Err(e) => {
-                out.push(broken_sheet(name, e.to_string()));
-                continue;
-            }
-        };
-        let read = (|| {
-            while let Some(c) = reader.next_cell().map_err(|e| e.to_string())? {
-                let (r, col) = c.get_position();
-                push_cell(&mut cells, r, col, data_ref_val(c.get_value()), max)?;
-            }
-            Ok::<(), String>(())
-        })();
-        drop(reader);
-        out.push(match read {
-            Ok(()) => finish_sheet(name, cells),
-            Err(e) => broken_sheet(name, e),
-        });
-    }
-    Ok(out)
-}
-
-fn stream_sheets_xlsb<RS: Read + Seek>(
-    mut wb: Xlsb<RS>,
-    max: u64,
-) -> Result<Vec<SheetCopy>, String> {
-    let mut out = Vec::new();
-    for name in wb.sheet_names() {
-        let mut cells = Vec::new();
-        let mut reader = match wb.worksheet_cells_reader(&name) {
-            Ok(r) => r,
-            Err(e) => {
-                out.push(broken_sheet(name, e.to_string()));
-                continue;
-            }
-        };
-        let read = (|| {
-            while let Some(c) = reader.next_cell().map_err(|e| e.to_string())? {
-                let (r, col) = c.get_position();
-                push_cell(&mut cells, r, col, data_ref_val(c.get_value()), max)?;
-            }
-            Ok::<(), String>(())
-        })();
-        drop(reader);
-        out.push(match read {
-            Ok(()) => finish_sheet(name, cells),
-            Err(e) => broken_sheet(name, e),
-        });
-    }
-    Ok(out)
-}
-
-fn range_sheets<RS: Read + Seek, R: Reader<RS>>(
-    mut wb: R,
-    max: u64,
-) -> Result<Vec<SheetCopy>, String>
-where
-    R::Error: std::fmt::Display,
-{
-    let mut out = Vec::new();
-    for name in wb.sheet_names() {
-        let range = match wb.worksheet_range(&name) {
-            Ok(r) => r,
-            Err(e) => {
-                out.push(broken_sheet(name, e.to_string()));
-                continue;
-            }
-        };
-        let (h, w) = range.get_size();
-        if (h as u64).saturating_mul(w as u64) > max {
-            out.push(broken_sheet(name, format!("单元格数超过上限 {max}")));
-            continue;
-        }
-        // used_cells is relative to the range's start.
-        let (r0, c0) = range.start().unwrap_or((0, 0));
-        let mut cells = Vec::new();
-        let read = range.used_cells().try_for_each(|(r, c, v)| {
-            let (Ok(r), Ok(c)) = (u32::try_from(r), u32::try_from(c)) else {
-                return Ok(());
-            };
-            let (r, c) = (r0.saturating_add(r), c0.saturating_add(c));
-            push_cell(&mut cells, r, c, data_val(v), max)
-        });
-        out.push(match read {
-            Ok(()) => finish_sheet(name, cells),
-            Err(e) => broken_sheet(name, e),
-        });
-    }
-    Ok(out)
-}
-
-fn data_ref_val(d: &DataRef<'_>) -> Val {
-    match d {
-        DataRef::Empty => Val::Blank,
-        DataRef::String(s) => Val::Text(s.clone()),
-        DataRef::SharedString(s) => Val::Text((*s).to_string()),
-        DataRef::Float(f) => Val::Num(*f),
-        DataRef::Int(i) => Val::Num(*i as f64),
-        DataRef::Bool(b) => Val::Bool(*b),
-        DataRef::DateTime(d) => date_val(d),
-        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Val::Text(s.clone()),
-        DataRef::Error(e) => Val::Text(e.to_string()),
-    }
-}
-
-fn data_val(d: &Data) -> Val {
-    match d {
-        Data::Empty => Val::Blank,
-        Data::String(s) => Val::Text(s.clone()),
-        Data::Float(f) => Val::Num(*f),
-        Data::Int(i) => Val::Num(*i as f64),
-        Data::Bool(b) => Val::Bool(*b),
-        Data::DateTime(d) => date_val(d),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => Val::Text(s.clone()),
-        Data::Error(e) => Val::Text(e.to_string()),
-    }
-}
-
-/// The serial in the 1900 system (a 1904-epoch workbook stores dates 1,462 days lower; the copy
-/// is always 1900-based), shown as a date, a date and time, or a duration.
-fn date_val(d: &calamine::ExcelDateTime) -> Val {
-    let raw = d.as_f64();
-    if !d.is_datetime() {
-        return Val::Date(raw, DateKind::Duration);
-    }
-    let base = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).and_then(|b| b.and_hms_opt(0, 0, 0));
-    let serial = match (base, d.as_datetime()) {
-        (Some(base), Some(dt)) => {
-            let converted = (dt - base).num_milliseconds() as f64 / 86_400_000.0;
-            if (converted - raw - 1462.0).abs() < 1e-6 {
-                converted
+/// A cell as it is written back; a date keeps the 1900-system serial the reader gives it.
+fn val(cell: Cell, duration: bool) -> Val {
+    match cell {
+        Cell::Empty => Val::Blank,
+        Cell::Text(s) | Cell::Error(s) => Val::Text(s),
+        Cell::Number(f) => Val::Num(f),
+        Cell::Int(i) => Val::Num(i as f64),
+        Cell::Bool(b) => Val::Bool(b),
+        Cell::DateTime(serial) if duration => Val::Date(serial, DateKind::Duration),
+        Cell::DateTime(serial) => {
+            let kind = if serial.fract().abs() < 1e-9 {
+                DateKind::Date
             } else {
-                raw
-            }
+                DateKind::DateTime
+            };
+            Val::Date(serial, kind)
         }
-        _ => raw,
-    };
-    let kind = if serial.fract().abs() < 1e-9 {
-        DateKind::Date
-    } else {
-        DateKind::DateTime
-    };
-    Val::Date(serial, kind)
+    }
 }
 
 /// The CSV's sheet: its stem made a valid sheet name.
@@ -473,53 +284,6 @@ fn csv_sheet_name(path: &Path) -> String {
     let stem = name.strip_suffix(".annotated.xlsx").unwrap_or(&name);
     stem.chars().take(MAX_SHEET_NAME).collect()
 }
-
-/// A CSV as one sheet: each record at the row of the line it starts on, so the copy's row
-/// numbers are the line numbers findings give. Decoding and delimiter follow the reader.
-fn csv_sheet(bytes: &[u8], forced: Encoding, name: String, max: u64) -> Result<SheetCopy, String> {
-    let text = decode(bytes, forced)?;
-    let raw = text.as_bytes();
-    let newlines: Vec<usize> = raw
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .map(|(i, _)| i)
-        .collect();
-    let line_at = |pos: Option<&csv::Position>| {
-        let mut byte = usize::try_from(pos.map(|p| p.byte()).unwrap_or(0)).unwrap_or(usize::MAX);
-        while matches!(raw.get(byte), Some(b'\n' | b'\r')) {
-            byte += 1;
-        }
-        u32::try_from(newlines.partition_point(|&n| n < byte) + 1).unwrap_or(u32::MAX)
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(sniff_delimiter(&text))
-        .from_reader(raw);
-    let mut cells = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| e.to_string())?;
-        let r0 = line_at(rec.position()).saturating_sub(1);
-        for (c, s) in rec.iter().enumerate() {
-            if s.is_empty() {
-                continue;
-            }
-            let c = u32::try_from(c).unwrap_or(u32::MAX);
-            push_cell(&mut cells, r0, c, Val::Text(s.to_string()), max)?;
-        }
-    }
-    let mut sheet = finish_sheet(name, cells);
-    sheet.source_name = None;
-    Ok(sheet)
-}
-
-/// The reader's own decoder, so the lines of the copy are the lines that were checked.
-fn decode(bytes: &[u8], forced: Encoding) -> Result<String, String> {
-    crate::read::encoding::decode(bytes, forced).map(|d| d.text.into_owned())
-}
-
-use crate::read::csv::sniff_delimiter;
 
 /// With `--mask`: the data rows of masked fields by their kind, unmapped columns and rows outside
 /// the table by pattern, so no full ID, phone or card number survives in a copy meant for
@@ -903,13 +667,5 @@ mod tests {
         let long = "x".repeat(40);
         assert_eq!(unique_sheet_name(&long, &mut taken, 3).chars().count(), 31);
         assert_eq!(unique_sheet_name("", &mut taken, 4), "Sheet4");
-    }
-
-    #[test]
-    fn decode_matches_reader_choices() {
-        assert_eq!(decode(b"\xEF\xBB\xBFa,b", Encoding::Auto).unwrap(), "a,b");
-        let (gbk, _, _) = encoding_rs::GBK.encode("姓名");
-        assert_eq!(decode(&gbk, Encoding::Auto).unwrap(), "姓名");
-        assert!(decode(b"\xFF\xFF\xFF", Encoding::Utf8).is_err());
     }
 }
