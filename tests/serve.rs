@@ -911,6 +911,28 @@ fn the_page_in_a_real_browser() {
             .and_then(|n| n.parse::<u64>().ok()),
         expected["summary"]["rows"].as_u64()
     );
+    // A desk started with the file (a drop onto the Windows exe) shows its check on load,
+    // without an upload.
+    let preloaded = Desk::start(&["--", path.to_str().unwrap()]);
+    driver
+        .call(
+            "POST",
+            &format!("{s}/url"),
+            Some(serde_json::json!({"url": format!("http://127.0.0.1:{}/", preloaded.port)})),
+        )
+        .unwrap();
+    driver.wait_for("return document.body.dataset.state === 'done'", 60);
+    for k in ["rows", "households", "errors", "warnings"] {
+        assert_eq!(
+            Some(card(k)),
+            expected["summary"][k].as_u64(),
+            "preloaded {k}"
+        );
+    }
+    driver.wait_for(
+        "return document.querySelectorAll('#grid tr.finding td.flag').length",
+        30,
+    );
 }
 
 /// The desk reads a ledger but never creates one.
