@@ -629,3 +629,98 @@ fn run_history(args: &HistoryArgs, stdout: &mut dyn Write) -> Result<(), miette:
     };
     written.map_err(|e| miette::miette!("无法写入台账历史: {e}"))
 }
+
+/// The arguments to parse, given the raw ones (program name first). On Windows a clerk starts
+/// the exe by double-clicking it (no arguments) or by dropping files onto it (their full paths
+/// as arguments), never with a subcommand, so those two starts mean the desk: `serve`, with the
+/// dropped files checked at once. Anything that looks like a command line (a subcommand or a
+/// flag first) is left alone, and elsewhere nothing changes: no arguments print the usage.
+pub fn desk_args(raw: Vec<std::ffi::OsString>, windows: bool) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    if !windows {
+        return raw;
+    }
+    let mut it = raw.into_iter();
+    let program = it.next().unwrap_or_else(|| "povcheck".into());
+    let rest: Vec<std::ffi::OsString> = it.collect();
+    let commandish = rest.first().is_some_and(|first| {
+        let first = first.to_string_lossy();
+        first.starts_with('-')
+            || first == "help"
+            || Cli::command()
+                .get_subcommands()
+                .any(|c| c.get_name() == first || c.get_all_aliases().any(|a| a == first))
+    });
+    if commandish {
+        return std::iter::once(program).chain(rest).collect();
+    }
+    // `--` so that no dropped path is ever taken for a flag.
+    let mut out = vec![program, "serve".into()];
+    if !rest.is_empty() {
+        out.push("--".into());
+        out.extend(rest);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn args(a: &[&str]) -> Vec<OsString> {
+        a.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn double_click_starts_the_desk_on_windows_only() {
+        assert_eq!(
+            desk_args(args(&["povcheck.exe"]), true),
+            args(&["povcheck.exe", "serve"])
+        );
+        assert_eq!(desk_args(args(&["povcheck"]), false), args(&["povcheck"]));
+    }
+
+    #[test]
+    fn dropped_files_are_checked_by_the_desk_on_windows_only() {
+        let dropped = [
+            "povcheck.exe",
+            r"C:\Users\clerk\Desktop\乡镇 导出.xlsx",
+            r"D:\-odd name.csv",
+        ];
+        let got = desk_args(args(&dropped), true);
+        assert_eq!(
+            got,
+            args(&[
+                "povcheck.exe",
+                "serve",
+                "--",
+                r"C:\Users\clerk\Desktop\乡镇 导出.xlsx",
+                r"D:\-odd name.csv"
+            ])
+        );
+        // What the desk is then given parses as `serve` with those files, none taken for a flag.
+        match Cli::try_parse_from(got).unwrap().command {
+            Command::Serve(s) => assert_eq!(s.files.len(), 2),
+            other => panic!("not serve: {other:?}"),
+        }
+        assert_eq!(
+            desk_args(args(&["povcheck", "a.csv"]), false),
+            args(&["povcheck", "a.csv"])
+        );
+    }
+
+    #[test]
+    fn command_lines_are_left_alone_on_windows() {
+        for line in [
+            &["povcheck.exe", "check", "a.csv"][..],
+            &["povcheck.exe", "serve", "--no-open"],
+            &["povcheck.exe", "--version"],
+            &["povcheck.exe", "-h"],
+            &["povcheck.exe", "help"],
+            &["povcheck.exe", "verify-receipt", "r.json"],
+        ] {
+            assert_eq!(desk_args(args(line), true), args(line));
+        }
+    }
+}

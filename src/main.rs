@@ -3,7 +3,9 @@
 use clap::Parser;
 
 fn main() {
-    let cli = povcheck::cli::Cli::parse();
+    // A double-click or a drop onto the Windows exe means the desk (see `desk_args`).
+    let args = povcheck::cli::desk_args(std::env::args_os().collect(), cfg!(windows));
+    let cli = povcheck::cli::Cli::parse_from(args);
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
     let outcome = povcheck::cli::run(cli, &mut lock);

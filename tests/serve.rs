@@ -259,6 +259,32 @@ fn api_json_is_check_json() {
     assert_eq!(normalized(resp.json()), normalized(cli));
 }
 
+/// The start a drop onto the Windows exe makes (`serve -- FILES`): the page's first request
+/// gets the check of those files, answered as `POST /api/check` answers, with a kept run.
+#[test]
+fn files_given_at_start_are_checked_for_the_page() {
+    let file = root().join("samples/sample.xlsx");
+    let desk = Desk::start(&["--", file.to_str().unwrap()]);
+    let r = desk.get("/api/preloaded");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let id = r.header("x-povcheck-run").expect("run id").to_string();
+    let cli = cli_json(&root().join("samples"), "sample.xlsx", &[]);
+    assert_eq!(normalized(r.json()), normalized(cli));
+    let en = desk.get("/api/preloaded?lang=en");
+    let cli = cli_json(&root().join("samples"), "sample.xlsx", &["--lang", "en"]);
+    assert_eq!(normalized(en.json()), normalized(cli));
+    assert_eq!(desk.get(&format!("/api/run/{id}/report.xlsx")).status, 200);
+    // Without files the page is told there is nothing to show.
+    assert_eq!(Desk::start(&[]).get("/api/preloaded").status, 204);
+    // A file that cannot be read stops the start with its name, instead of an empty desk.
+    let out = Command::new(env!("CARGO_BIN_EXE_povcheck"))
+        .args(["serve", "--no-open", "--port", "0", "no-such-export.xlsx"])
+        .output()
+        .expect("run serve");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-export.xlsx"));
+}
+
 #[test]
 fn bad_fields_and_no_files_are_clear_errors() {
     let desk = Desk::start(&[]);
@@ -884,6 +910,28 @@ fn the_page_in_a_real_browser() {
             .as_str()
             .and_then(|n| n.parse::<u64>().ok()),
         expected["summary"]["rows"].as_u64()
+    );
+    // A desk started with the file (a drop onto the Windows exe) shows its check on load,
+    // without an upload.
+    let preloaded = Desk::start(&["--", path.to_str().unwrap()]);
+    driver
+        .call(
+            "POST",
+            &format!("{s}/url"),
+            Some(serde_json::json!({"url": format!("http://127.0.0.1:{}/", preloaded.port)})),
+        )
+        .unwrap();
+    driver.wait_for("return document.body.dataset.state === 'done'", 60);
+    for k in ["rows", "households", "errors", "warnings"] {
+        assert_eq!(
+            Some(card(k)),
+            expected["summary"][k].as_u64(),
+            "preloaded {k}"
+        );
+    }
+    driver.wait_for(
+        "return document.querySelectorAll('#grid tr.finding td.flag').length",
+        30,
     );
 }
 

@@ -420,6 +420,59 @@ pub(crate) async fn check(
         Ok(u) => u,
         Err((e, lang)) => return e.response(lang),
     };
+    check_uploads(desk, uploads, fields).await
+}
+
+/// The files given at start (dropped onto the exe), read now: the desk owns copies, so a file
+/// moved or still being written later does not change what the page shows.
+pub(crate) fn preload(paths: &[std::path::PathBuf]) -> Result<Vec<Upload>, (String, String)> {
+    paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let bytes = std::fs::read(p).map_err(|e| (p.display().to_string(), e.to_string()))?;
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            Ok(Upload {
+                name: safe_name(&name, i),
+                bytes,
+            })
+        })
+        .collect()
+}
+
+/// `GET /api/preloaded`: the check of the files given at start, answered exactly as
+/// `POST /api/check` answers for the same uploads (a kept run, so rows and downloads work);
+/// 204 when the desk was started without files.
+pub(crate) async fn preloaded(
+    State(desk): State<Arc<Desk>>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    if desk.preload.is_empty() {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let uploads = desk
+        .preload
+        .iter()
+        .map(|u| Upload {
+            name: u.name.clone(),
+            bytes: u.bytes.clone(),
+        })
+        .collect();
+    let fields = Fields {
+        lang: q.lang(),
+        mask: q
+            .mask
+            .as_deref()
+            .is_some_and(|m| flag("mask", m).unwrap_or(false)),
+        ..Fields::default()
+    };
+    check_uploads(desk, uploads, fields).await
+}
+
+async fn check_uploads(desk: Arc<Desk>, uploads: Vec<Upload>, fields: Fields) -> Response {
     let lang = fields.lang;
     let run = StoredRun {
         uploads,

@@ -44,6 +44,9 @@ pub struct ServeArgs {
     /// 每次上传的大小上限，MB / limit on one upload, MB
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub max_upload_mb: u64,
+    /// 启动时即检查的导出表（拖到 povcheck.exe 上的文件） / files checked at start
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 /// Why the desk could not start.
@@ -64,6 +67,9 @@ pub enum ServeError {
         help("核查台只读取台账，不新建；先用 povcheck check --record 建立台账")
     )]
     NoLedger(String),
+    #[error("无法读取 {path}: {reason}")]
+    #[diagnostic(code(povcheck::serve::open))]
+    Open { path: String, reason: String },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Schema(Box<crate::schema::Error>),
@@ -76,6 +82,8 @@ pub(crate) struct Desk {
     pub ledger: Option<PathBuf>,
     pub max_upload: u64,
     pub runs: Mutex<HashMap<String, Arc<api::StoredRun>>>,
+    /// The files given at start, checked for the page by `GET /api/preloaded`.
+    pub preload: Vec<api::Upload>,
     pub next_id: std::sync::atomic::AtomicU64,
 }
 
@@ -93,13 +101,15 @@ pub fn run(args: ServeArgs, stdout: &mut dyn Write) -> Result<(), ServeError> {
     {
         return Err(ServeError::NoLedger(l.display().to_string()));
     }
+    let preload =
+        api::preload(&args.files).map_err(|(path, reason)| ServeError::Open { path, reason })?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_io()
         .enable_time()
         .build()
         .map_err(|e| ServeError::Runtime(e.to_string()))?;
-    rt.block_on(serve(args, stdout))
+    rt.block_on(serve(args, preload, stdout))
 }
 
 async fn bind(port: Option<u16>) -> Result<tokio::net::TcpListener, ServeError> {
@@ -123,7 +133,11 @@ async fn bind(port: Option<u16>) -> Result<tokio::net::TcpListener, ServeError> 
     }
 }
 
-async fn serve(args: ServeArgs, stdout: &mut dyn Write) -> Result<(), ServeError> {
+async fn serve(
+    args: ServeArgs,
+    preload: Vec<api::Upload>,
+    stdout: &mut dyn Write,
+) -> Result<(), ServeError> {
     let listener = bind(args.port).await?;
     let port = listener
         .local_addr()
@@ -135,6 +149,7 @@ async fn serve(args: ServeArgs, stdout: &mut dyn Write) -> Result<(), ServeError
         ledger: args.ledger,
         max_upload: args.max_upload_mb.saturating_mul(1 << 20),
         runs: Mutex::new(HashMap::new()),
+        preload,
         next_id: std::sync::atomic::AtomicU64::new(1),
     });
     let url = format!("http://127.0.0.1:{port}/");
@@ -145,7 +160,9 @@ async fn serve(args: ServeArgs, stdout: &mut dyn Write) -> Result<(), ServeError
     {
         eprintln!("povcheck 核查台已启动，按 Ctrl-C 停止 / the desk is running; Ctrl-C stops it");
     }
-    if !args.no_open {
+    // POVCHECK_NO_OPEN stands in for --no-open where no flag can be given: a test of the
+    // double-click and drop starts, which have no command line.
+    if !args.no_open && std::env::var_os("POVCHECK_NO_OPEN").is_none() {
         open_browser(&url);
     }
     let app = router(desk);
@@ -162,6 +179,7 @@ fn router(desk: Arc<Desk>) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/api/check", post(api::check))
+        .route("/api/preloaded", get(api::preloaded))
         .route("/api/rules", get(api::rules))
         .route("/api/rule/{code}", get(api::rule))
         .route("/api/run/{id}/rows", get(api::rows))
