@@ -125,7 +125,6 @@ fn stream_sheets_xlsx<RS: Read + Seek>(
 ) -> Result<Vec<RawSheet>, String> {
     let mut out = Vec::new();
     for name in wb.sheet_names() {
-        let mut cells = Vec::new();
         let mut reader = match wb.worksheet_cells_reader(&name) {
             Ok(r) => r,
             // Chart and dialog sheets hold no cells.
@@ -135,18 +134,10 @@ fn stream_sheets_xlsx<RS: Read + Seek>(
                 continue;
             }
         };
-        let read = (|| {
-            while let Some(c) = reader.next_cell().map_err(|e| e.to_string())? {
-                let (r, col) = c.get_position();
-                let d = c.get_value();
-                let duration = is_duration_ref(d);
-                push_cell(&mut cells, r, col, data_ref_cell(d.clone()), duration, max)?;
-            }
-            Ok::<(), String>(())
-        })();
+        let read = collect_cells(|| reader.next_cell(), max);
         drop(reader);
         out.push(match read {
-            Ok(()) => finish_sheet(name, cells),
+            Ok(cells) => finish_sheet(name, cells),
             Err(e) => broken_sheet(name, e),
         });
     }
@@ -159,7 +150,6 @@ fn stream_sheets_xlsb<RS: Read + Seek>(
 ) -> Result<Vec<RawSheet>, String> {
     let mut out = Vec::new();
     for name in wb.sheet_names() {
-        let mut cells = Vec::new();
         let mut reader = match wb.worksheet_cells_reader(&name) {
             Ok(r) => r,
             Err(e) => {
@@ -167,22 +157,36 @@ fn stream_sheets_xlsb<RS: Read + Seek>(
                 continue;
             }
         };
-        let read = (|| {
-            while let Some(c) = reader.next_cell().map_err(|e| e.to_string())? {
-                let (r, col) = c.get_position();
-                let d = c.get_value();
-                let duration = is_duration_ref(d);
-                push_cell(&mut cells, r, col, data_ref_cell(d.clone()), duration, max)?;
-            }
-            Ok::<(), String>(())
-        })();
+        let read = collect_cells(|| reader.next_cell(), max);
         drop(reader);
         out.push(match read {
-            Ok(()) => finish_sheet(name, cells),
+            Ok(cells) => finish_sheet(name, cells),
             Err(e) => broken_sheet(name, e),
         });
     }
     Ok(out)
+}
+
+/// Every cell of one calamine cell reader (the xlsx and xlsb readers share no trait, so `next`
+/// is the reader's `next_cell`, as in `workbook::feed`).
+fn collect_cells<'a, E: std::fmt::Display>(
+    mut next: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, E>,
+    max: u64,
+) -> Result<Vec<RawCell>, String> {
+    let mut cells = Vec::new();
+    while let Some(c) = next().map_err(|e| e.to_string())? {
+        let (r, col) = c.get_position();
+        let d = c.get_value();
+        push_cell(
+            &mut cells,
+            r,
+            col,
+            data_ref_cell(d.clone()),
+            is_duration_ref(d),
+            max,
+        )?;
+    }
+    Ok(cells)
 }
 
 fn range_sheets<RS: Read + Seek, R: Reader<RS>>(

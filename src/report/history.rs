@@ -43,6 +43,22 @@ struct Labels {
     empty: &'static str,
 }
 
+impl Labels {
+    /// The per-unit table's column headers, shared by the CSV and the xlsx.
+    fn columns(&self) -> [&'static str; 8] {
+        [
+            self.level,
+            self.unit,
+            self.rounds,
+            self.with_errors,
+            self.streak,
+            self.ladder,
+            self.action,
+            self.rules,
+        ]
+    }
+}
+
 fn labels(lang: Lang) -> Labels {
     match lang {
         Lang::Zh => Labels {
@@ -133,16 +149,7 @@ fn terminal(h: &History, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
 
 fn csv(h: &History, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
     let l = labels(lang);
-    let header = [
-        l.level,
-        l.unit,
-        l.rounds,
-        l.with_errors,
-        l.streak,
-        l.ladder,
-        l.action,
-        l.rules,
-    ];
+    let header = l.columns();
     // A BOM so that Excel on a Chinese Windows desktop opens the UTF-8 file correctly.
     write!(out, "\u{feff}")?;
     writeln!(out, "{}", header.join(","))?;
@@ -173,16 +180,7 @@ fn xlsx(h: &History, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
     {
         let ws = wb.add_worksheet();
         ws.set_name(l.unit).map_err(x)?;
-        let header = [
-            l.level,
-            l.unit,
-            l.rounds,
-            l.with_errors,
-            l.streak,
-            l.ladder,
-            l.action,
-            l.rules,
-        ];
+        let header = l.columns();
         for (c, t) in (0u16..).zip(header) {
             ws.write_string(0, c, t).map_err(x)?;
         }
