@@ -50,6 +50,8 @@ enum V<'a> {
     S(&'a str),
     O(String),
     N(f64),
+    /// A rate, shown with two decimals (2.50, not 2.5) so a printed column lines up.
+    Rate(f64),
 }
 
 impl<'w> Sheet<'w> {
@@ -62,6 +64,9 @@ impl<'w> Sheet<'w> {
             widths.push(h.width() as f64);
         }
         ws.set_freeze_panes(1, 0)?;
+        // Printed by a clerk: landscape, one page wide, the header row on every page.
+        ws.set_landscape().set_print_fit_to_pages(1, 0);
+        ws.set_repeat_rows(0, 0)?;
         Ok(Sheet {
             ws,
             widths,
@@ -83,6 +88,12 @@ impl<'w> Sheet<'w> {
                 V::N(n) => {
                     self.ws.write_number(self.row, col(c), *n)?;
                     n.to_string().len() as f64
+                }
+                V::Rate(n) => {
+                    let two = Format::new().set_num_format("0.00");
+                    self.ws
+                        .write_number_with_format(self.row, col(c), *n, &two)?;
+                    format!("{n:.2}").len() as f64
                 }
             };
             if let Some(cur) = self.widths.get_mut(c) {
@@ -169,7 +180,7 @@ fn summary_sheet(run: &Run, ws: &mut Worksheet) -> Result<(), XlsxError> {
         V::S(""),
         V::N(sm.errors as f64),
         V::N(sm.warnings as f64),
-        V::N(rate(sm.errors, sm.rows)),
+        V::Rate(rate(sm.errors, sm.rows)),
     ])?;
     for u in &run.units {
         let mut cells = vec![
@@ -180,7 +191,7 @@ fn summary_sheet(run: &Run, ws: &mut Worksheet) -> Result<(), XlsxError> {
             V::N(u.households_with_errors as f64),
             V::N(u.errors as f64),
             V::N(u.warnings as f64),
-            V::N(if u.error_rate.is_finite() {
+            V::Rate(if u.error_rate.is_finite() {
                 u.error_rate
             } else {
                 0.0
