@@ -173,10 +173,12 @@ pub(super) struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     pub(super) fn new(text: &'a [u8]) -> Self {
-        Lines {
-            text,
-            newlines: memchr::memchr_iter(b'\n', text).collect(),
-        }
+        // A line ends at LF, CRLF or a lone CR (old Mac exports), as the csv parser and every
+        // spreadsheet program count them; a CR directly before an LF is the same line end.
+        let newlines = memchr::memchr2_iter(b'\r', b'\n', text)
+            .filter(|&i| text[i] == b'\n' || text.get(i + 1) != Some(&b'\n'))
+            .collect();
+        Lines { text, newlines }
     }
 
     /// The 1-based line of the record starting at `byte`.
@@ -406,5 +408,18 @@ mod tests {
         .unwrap();
         assert_eq!(t.len(), 1);
         assert_eq!(t.cell(0, 1), CellRef::Text("甲"));
+    }
+
+    #[test]
+    fn every_line_ending_numbers_rows_as_an_editor_does() {
+        let none: &[String] = &[];
+        let m = HeaderMatcher::new([("户编号", none), ("姓名", none), ("证件号码", none)]);
+        for (end, name) in [("\r", "cr"), ("\n", "lf"), ("\r\n", "crlf")] {
+            // Title line, header, a blank line, two records.
+            let text = ["标题", "户编号,姓名,证件号码", "", "1,甲,x", "2,乙,y", ""].join(end);
+            let t = read_csv(text.as_bytes(), "a.csv", &ReadOptions::default(), &m).unwrap();
+            assert_eq!(t.row_numbers(), &[4, 5], "{name} line endings");
+            assert_eq!(t.cell(1, 1), CellRef::Text("乙"), "{name} line endings");
+        }
     }
 }
