@@ -172,7 +172,7 @@ fn rule_docs_fill_what_the_field_decides_and_name_what_the_finding_decides() {
         .filter_map(|f| f["column"].as_str())
         .collect();
     assert_eq!(fields, BTreeSet::from(["务工时间"]));
-    assert_eq!(labelled(&v302, "提示"), "核对后填写 0 至 12 之间的数");
+    assert_eq!(labelled(&v302, "提示"), "核对后填写允许范围内的数：0 至 12");
     // The suggestion differs per finding: shown as a template slot.
     assert_eq!(labelled(&doc_block("V201"), "提示"), "改为 「建议值」");
     // C101 fired on several fields: one filled line each, never `{header}`.
@@ -313,4 +313,39 @@ fn rates_have_a_fixed_two_decimal_format() {
         seen += 1;
     }
     assert!(seen > 10, "{seen} rate cells");
+}
+
+mod common;
+
+/// A field with only a lower bound (every income, 住房面积) read `核对后填写 0 至 （空） 之间的数`
+/// in 明细: the hint now says the bounds the field has.
+#[test]
+fn a_range_hint_names_only_the_bounds_the_field_has() {
+    let schema = common::default_schema();
+    let case = common::parse_toml(
+        r#"rows = [
+  { 乡镇 = "麻章镇", 行政村 = "赤岭村", 户编号 = "4408111705", 姓名 = "黄辛", 证件号码 = "440811198211111124", 与户主关系 = "户主", 人数 = 1, 务工时间 = 13, 工资性收入 = -100 },
+]"#,
+    )
+    .expect("toml");
+    let table = common::table("a.csv", &common::records(&case["rows"]), &schema);
+    let r = common::run(&[table], &schema, &["V302"]);
+    let hints: BTreeSet<(String, String)> = r
+        .findings
+        .iter()
+        .map(|f| (f.column.clone().unwrap_or_default(), f.hint.clone()))
+        .collect();
+    assert_eq!(
+        hints,
+        BTreeSet::from([
+            (
+                "务工时间".into(),
+                "核对后填写允许范围内的数：0 至 12".into()
+            ),
+            (
+                "工资性收入".into(),
+                "核对后填写允许范围内的数：不小于 0".into()
+            ),
+        ])
+    );
 }

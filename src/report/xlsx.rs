@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 use unicode_width::UnicodeWidthStr;
 
-use crate::check::emit::{fill, fmt_num};
+use crate::check::emit::{fill, fmt_num, range_text};
 use crate::finding::{Lang, Severity};
 use crate::schema::Rule;
 
@@ -437,6 +437,7 @@ fn template(text: &str, lang: Lang, field: Option<&FieldFill>) -> String {
             "header" | "column" | "field" => Some(f.header.clone()),
             "min" => f.min.clone(),
             "max" => f.max.clone(),
+            "range" => range_text(f.min.as_deref(), f.max.as_deref(), lang),
             _ => None,
         });
         Some(known.unwrap_or_else(|| slot(name, lang)))
@@ -447,7 +448,7 @@ fn template(text: &str, lang: Lang, field: Option<&FieldFill>) -> String {
 fn field_dependent(text: &str) -> bool {
     crate::check::emit::placeholders(text)
         .iter()
-        .any(|p| matches!(*p, "header" | "column" | "field" | "min" | "max"))
+        .any(|p| matches!(*p, "header" | "column" | "field" | "min" | "max" | "range"))
 }
 
 fn rule_message(rule: &Rule, lang: Lang) -> &str {
@@ -474,7 +475,7 @@ fn message_text(rule: &Rule, lang: Lang, fields: &[FieldFill]) -> String {
 }
 
 /// The rule's hint: where a field decides its values, one line per field the rule fired on
-/// (`务工时间（月）：核对后填写 0 至 12 之间的数`); otherwise one line with slots.
+/// (`务工时间（月）：核对后填写允许范围内的数：0 至 12`); otherwise one line with slots.
 fn hint_text(rule: &Rule, lang: Lang, fields: &[FieldFill]) -> String {
     let hint = rule_hint(rule, lang);
     if !field_dependent(hint) || fields.is_empty() {
@@ -845,6 +846,15 @@ mod tests {
         assert_eq!(
             template(hint, Lang::Zh, Some(&open)),
             "核对后填写 0 至 「上限」 之间的数"
+        );
+        // A district schema may keep {min} 至 {max}; the default names the range it has.
+        assert_eq!(
+            template("允许范围：{range}", Lang::Zh, Some(&open)),
+            "允许范围：不小于 0"
+        );
+        assert_eq!(
+            template("range: {range}", Lang::En, Some(&f)),
+            "range: 0 to 12"
         );
         assert_eq!(
             template("改为 18 位号码 {upgraded}", Lang::Zh, Some(&f)),
