@@ -625,6 +625,34 @@ mod history_injection {
             "{text:?}"
         );
     }
+
+    /// The ledger history is printed too: every sheet has the report's page setup.
+    #[test]
+    fn history_workbook_prints_landscape_with_its_header_row() {
+        use std::io::Read;
+        let d = recorded_ledger();
+        let bytes = history(d.path(), "xlsx");
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
+        let mut part = |name: &str| {
+            let mut xml = String::new();
+            zip.by_name(name)
+                .expect(name)
+                .read_to_string(&mut xml)
+                .expect("xml");
+            xml
+        };
+        let wb = part("xl/workbook.xml");
+        assert_eq!(wb.matches("_xlnm.Print_Titles").count(), 2, "{wb}");
+        for n in 1..=2 {
+            let xml = part(&format!("xl/worksheets/sheet{n}.xml"));
+            assert!(
+                xml.contains("orientation=\"landscape\"")
+                    && xml.contains("<pageSetUpPr fitToPage=\"1\"/>")
+                    && xml.contains("state=\"frozen\""),
+                "sheet{n}: {xml}"
+            );
+        }
+    }
 }
 
 /// Hostile text in every format the CLI offers, each checked by the kind of place its output

@@ -71,7 +71,7 @@ fn lines_in(text: &str, width: f64) -> usize {
 
 /// The page setup a clerk prints with: A4 landscape, one page wide, the header row on every
 /// page, the sheet name and page number in the footer.
-fn page_setup(ws: &mut Worksheet, lang: Lang) -> Result<(), XlsxError> {
+pub(crate) fn page_setup(ws: &mut Worksheet, lang: Lang) -> Result<(), XlsxError> {
     ws.set_landscape()
         .set_paper_size(A4)
         .set_print_fit_to_pages(1, 0)
