@@ -579,9 +579,9 @@ fn receipts_of_several_sheets_and_utf16() {
     let v = run(&["verify-receipt", s(&receipt), s(&csv)]);
     assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
 
-    // One changed byte in the input: a space for a comma deep in the file.
+    // One changed byte in the input: the low bit of a byte halfway through the file.
     let mut changed = bytes.clone();
-    let at = changed.len() / 2 & !1;
+    let at = (changed.len() / 2) & !1;
     changed[at] ^= 0x01;
     let other = tmp.path().join("other.csv");
     std::fs::write(&other, &changed).expect("write");
