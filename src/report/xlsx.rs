@@ -554,7 +554,9 @@ fn doc_blocks(doc: &str) -> Vec<Block> {
             }
             let inner = line.trim_start_matches('|');
             let inner = inner.strip_suffix('|').unwrap_or(inner);
-            let cells: Vec<String> = inner.split('|').map(|c| c.trim().to_string()).collect();
+            // Cells are not trimmed of what a code span keeps (`户主 `: the trailing space is
+            // the example's point), only of the padding around it.
+            let cells: Vec<String> = inner.split('|').map(|c| unmark(c.trim())).collect();
             let rule = cells
                 .iter()
                 .all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')));
@@ -570,11 +572,9 @@ fn doc_blocks(doc: &str) -> Vec<Block> {
             flush(&mut out, &mut text, &mut table);
         } else if line.starts_with('#') {
             flush(&mut out, &mut text, &mut table);
-            out.push(Block::Heading(
-                line.trim_start_matches('#').trim().replace('`', ""),
-            ));
+            out.push(Block::Heading(unmark(line.trim_start_matches('#').trim())));
         } else {
-            let line = line.replace('`', "");
+            let line = unmark(line);
             let line = match line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")) {
                 Some(item) => format!("• {item}"),
                 None => line,
@@ -583,6 +583,28 @@ fn doc_blocks(doc: &str) -> Vec<Block> {
         }
     }
     flush(&mut out, &mut text, &mut table);
+    out
+}
+
+/// A code span as a printed page shows it: in quotes, so a space it holds stays visible
+/// (`户主 ` → “户主 ”); a stray back-tick is dropped.
+fn unmark(s: &str) -> String {
+    let spans = s.matches('`').count() / 2;
+    let mut out = String::with_capacity(s.len());
+    let mut open = false;
+    let mut seen = 0;
+    for c in s.chars() {
+        if c != '`' {
+            out.push(c);
+        } else if open {
+            out.push('”');
+            open = false;
+        } else if seen < spans {
+            out.push('“');
+            open = true;
+            seen += 1;
+        }
+    }
     out
 }
 
@@ -899,7 +921,7 @@ mod tests {
             doc_blocks(doc),
             [
                 Block::Heading("检查什么 / What it checks".into()),
-                Block::Text("第一行 x\n第二行".into()),
+                Block::Text("第一行 “x”\n第二行".into()),
                 Block::Text("• 一项".into()),
                 Block::Heading("示例 / Example".into()),
                 Block::Table(vec![
@@ -910,6 +932,16 @@ mod tests {
                 Block::Text("改正。".into()),
             ]
         );
+    }
+
+    #[test]
+    fn a_code_span_prints_in_quotes_keeping_its_spaces() {
+        assert_eq!(unmark("`户主 `"), "“户主 ”");
+        assert_eq!(
+            unmark("用 `--exclude-list` 提供"),
+            "用 “--exclude-list” 提供"
+        );
+        assert_eq!(unmark("a ` b"), "a  b");
     }
 
     #[test]
@@ -930,6 +962,44 @@ mod tests {
         assert!(
             matches!(&rows[n - 1].content, Content::Cells { head: false, cells } if cells == &["1", "2"])
         );
+    }
+
+    /// Every rule of the default schema, in both languages, fired on no field, one field or
+    /// two: its message, hint and laid-out doc carry no placeholder and no Markdown mark.
+    #[test]
+    fn no_rule_text_of_the_default_schema_leaves_a_placeholder() {
+        let schema = crate::schema::default_schema();
+        let age = [field("务工时间（月）", Some("0"), Some("12"))];
+        let two = [
+            field("姓名", None, None),
+            field("人均纯收入", Some("0"), None),
+        ];
+        for rule in &schema.rules {
+            for lang in [Lang::Zh, Lang::En] {
+                for fields in [&[][..], &age[..], &two[..]] {
+                    for row in doc_rows(&rule.code, Some(rule), lang, fields) {
+                        let mut texts = vec![row.label.clone()];
+                        match &row.content {
+                            Content::None => {}
+                            Content::Text(t) => texts.push(t.clone()),
+                            Content::Cells { cells, .. } => texts.extend(cells.iter().cloned()),
+                        }
+                        for t in texts {
+                            assert!(
+                                !t.contains('{') && !t.contains('}') && !t.contains("（空）"),
+                                "{} {lang:?}: {t}",
+                                rule.code
+                            );
+                            assert!(
+                                !t.starts_with('#') && !t.contains("|") && !t.contains('`'),
+                                "{} {lang:?}: {t}",
+                                rule.code
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
