@@ -186,3 +186,25 @@ fn the_receipt_may_not_replace_an_input() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(std::fs::read(&a).expect("a"), before);
 }
+
+/// The checked file given twice is refused, and the message says it is repeated rather than
+/// that its bytes differ (they do not: the clerk would look for an edit that is not there).
+#[test]
+fn a_checked_file_given_twice_is_named_as_repeated() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let a = sample(tmp.path(), "a.csv", "0", "5");
+    let receipt = tmp.path().join("r.json");
+    let o = check_with_receipt(&[&a], &receipt, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(verify(&receipt, &[&a], "zh").status.code(), Some(0));
+    let copy = tmp.path().join("copy.csv");
+    std::fs::copy(&a, &copy).expect("copy");
+    let v = verify(&receipt, &[&a, &copy], "zh");
+    assert_eq!(v.status.code(), Some(1));
+    let err = stderr(&v);
+    assert!(err.contains("重复") && err.contains("copy.csv"), "{err}");
+    assert!(!err.contains("内容不同"), "{err}");
+    let v = verify(&receipt, &[&a, &a], "en");
+    assert_eq!(v.status.code(), Some(1));
+    assert!(stderr(&v).contains("given twice"), "{}", stderr(&v));
+}

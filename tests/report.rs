@@ -273,7 +273,12 @@ mod xlsx {
                 xml.contains("ySplit=\"1\"") && xml.contains("state=\"frozen\""),
                 "sheet{n}: {xml}"
             );
-            assert!(xml.contains("<autoFilter ref=\"A1:"), "sheet{n}");
+            // 规则说明 (sheet4) is a document of merged text cells, which a filter would tear.
+            assert_eq!(
+                xml.contains("<autoFilter ref=\"A1:"),
+                n != 4,
+                "sheet{n}: autofilter"
+            );
             assert!(
                 xml.contains("<col ") && xml.contains("customWidth=\"1\""),
                 "sheet{n}"
@@ -300,15 +305,37 @@ mod xlsx {
         let v601 = r.iter().find(|row| s(&row[0]) == "V601").expect("V601");
         assert_eq!(n(&v601[3]), 3.0);
         assert_eq!(s(&v601[2]), "警告");
-        assert_eq!(s(&v601[4]), "姓名 … 不像人名");
+        // The value differs per finding: a slot named after the field, never `{姓名}` or `…`.
+        assert_eq!(s(&v601[4]), "姓名 「姓名」 不像人名");
         let d = rows("规则说明");
-        let codes: Vec<String> = d.iter().skip(1).map(|row| s(&row[0])).collect();
+        let codes: Vec<String> = d
+            .iter()
+            .skip(1)
+            .map(|row| s(&row[0]))
+            .filter(|c| !c.is_empty())
+            .collect();
         assert_eq!(
             codes,
             ["C001", "D101", "L101", "L203", "V102", "V501", "V601"]
         );
-        let v102 = &d[5];
-        assert!(s(&v102[3]).contains("## 检查什么"), "{v102:?}");
+        // The doc is laid out: headings as labels in their own cell, no Markdown marks left.
+        let v102 = d.iter().position(|row| s(&row[0]) == "V102").expect("V102");
+        let block: Vec<Vec<String>> = d[v102..]
+            .iter()
+            .take_while(|row| row.iter().any(|c| *c != Data::Empty))
+            .map(|row| row.iter().map(s).collect())
+            .collect();
+        assert!(
+            block.iter().any(|r| r[1] == "检查什么 / What it checks"),
+            "{block:?}"
+        );
+        assert!(
+            block
+                .iter()
+                .flatten()
+                .all(|c| !c.contains("##") && !c.contains('|')),
+            "{block:?}"
+        );
     }
 }
 
@@ -597,6 +624,34 @@ mod history_injection {
             text.chars().all(|c| c == '\n' || !c.is_control()),
             "{text:?}"
         );
+    }
+
+    /// The ledger history is printed too: every sheet has the report's page setup.
+    #[test]
+    fn history_workbook_prints_landscape_with_its_header_row() {
+        use std::io::Read;
+        let d = recorded_ledger();
+        let bytes = history(d.path(), "xlsx");
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
+        let mut part = |name: &str| {
+            let mut xml = String::new();
+            zip.by_name(name)
+                .expect(name)
+                .read_to_string(&mut xml)
+                .expect("xml");
+            xml
+        };
+        let wb = part("xl/workbook.xml");
+        assert_eq!(wb.matches("_xlnm.Print_Titles").count(), 2, "{wb}");
+        for n in 1..=2 {
+            let xml = part(&format!("xl/worksheets/sheet{n}.xml"));
+            assert!(
+                xml.contains("orientation=\"landscape\"")
+                    && xml.contains("<pageSetUpPr fitToPage=\"1\"/>")
+                    && xml.contains("state=\"frozen\""),
+                "sheet{n}: {xml}"
+            );
+        }
     }
 }
 

@@ -61,6 +61,20 @@ impl Extra {
     }
 }
 
+/// A field's valid range as a hint says it, with whichever bounds it has (`0 至 12`, `不小于 0`):
+/// a field with only a lower bound (an income) must not read `0 至 （空）`.
+pub(crate) fn range_text(min: Option<&str>, max: Option<&str>, lang: Lang) -> Option<String> {
+    Some(match (min, max, lang) {
+        (Some(a), Some(b), Lang::Zh) => format!("{a} 至 {b}"),
+        (Some(a), Some(b), Lang::En) => format!("{a} to {b}"),
+        (Some(a), None, Lang::Zh) => format!("不小于 {a}"),
+        (Some(a), None, Lang::En) => format!("at least {a}"),
+        (None, Some(b), Lang::Zh) => format!("不大于 {b}"),
+        (None, Some(b), Lang::En) => format!("at most {b}"),
+        (None, None, _) => return None,
+    })
+}
+
 /// Format a number as a clerk writes it: no trailing ".0", at most two decimals.
 pub(crate) fn fmt_num(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
@@ -275,6 +289,7 @@ impl<'s> Emitter<'s> {
                 "reason" => extra.reason.clone(),
                 "min" => extra.min.clone(),
                 "max" => extra.max.clone(),
+                "range" => range_text(extra.min.as_deref(), extra.max.as_deref(), self.lang),
                 "household" => ds.household_id[g].as_deref().map(str::to_string),
                 _ => {
                     if let Some((_, v)) = extra.computed.iter().find(|(k, _)| k == name) {

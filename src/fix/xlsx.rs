@@ -1,6 +1,6 @@
 //! Corrected xlsx copies: the input workbook opened with umya-spreadsheet, the changed cells'
 //! values set (their styles untouched), a 修改记录 sheet appended, written back. xls, xlsb and
-//! ods inputs are first rebuilt as an xlsx from their values (and, for xls, merged ranges).
+//! ods inputs are first rebuilt as an xlsx from their values (and, for xls and ods, merged ranges).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -140,7 +140,8 @@ fn add_log_sheet(book: &mut umya::Workbook, changes: &[Change], lang: Lang) {
     }
 }
 
-/// xls, xlsb and ods: rebuilt as xlsx from cell values (and xls merged ranges), then fixed.
+/// xls, xlsb and ods: rebuilt as xlsx from cell values (and the merged ranges of xls and ods),
+/// then fixed.
 /// Styles, formulas and widths are not carried over (docs/fix.md).
 pub(crate) fn convert_and_apply(
     path: &Path,
@@ -161,14 +162,39 @@ pub(crate) fn convert_and_apply(
     };
     let mut wb = calamine::open_workbook_auto(path).map_err(|e| unreadable(e.to_string()))?;
     let mut book = umya::new_file_empty_worksheet();
+    // calamine reads no merges of an ods; the reader's own pass over content.xml finds them, so a
+    // household field merged down stays one cell in the copy as it does for xls.
+    let ods_merges = match &wb {
+        calamine::Sheets::Ods(_) => {
+            let limits = crate::read::ReadOptions::default();
+            std::fs::File::open(path).ok().and_then(|f| {
+                crate::read::ods::scan_ods(
+                    std::io::BufReader::new(f),
+                    limits.max_inflated_bytes,
+                    limits.max_cells,
+                )
+                .ok()
+            })
+        }
+        _ => None,
+    };
     let names = wb.sheet_names();
     for name in names {
         let range = wb
             .worksheet_range(&name)
             .map_err(|e| unreadable(e.to_string()))?;
-        let merges = match &wb {
-            calamine::Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
-            _ => Vec::new(),
+        let merges: Vec<((u32, u32), (u32, u32))> = match &wb {
+            calamine::Sheets::Xls(x) => x
+                .merge_cells_by_sheet_name(&name)
+                .unwrap_or_default()
+                .iter()
+                .map(|m| (m.start, m.end))
+                .collect(),
+            _ => ods_merges
+                .as_ref()
+                .and_then(|t| t.get(&name))
+                .map(|t| t.merges.iter().map(|m| (m.start, m.end)).collect())
+                .unwrap_or_default(),
         };
         let ws = book
             .new_sheet(name.clone())
@@ -212,11 +238,11 @@ pub(crate) fn convert_and_apply(
                 Data::Empty => {}
             }
         }
-        for m in merges {
+        for (start, end) in merges {
             let range = format!(
                 "{}:{}",
-                crate::finding::a1(m.start.1 as usize, m.start.0 + 1),
-                crate::finding::a1(m.end.1 as usize, m.end.0 + 1)
+                crate::finding::a1(start.1 as usize, start.0 + 1),
+                crate::finding::a1(end.1 as usize, end.0 + 1)
             );
             ws.add_merge_cells(range);
         }

@@ -14,7 +14,7 @@ mod input;
 mod limits;
 pub mod lists;
 mod merges;
-mod ods;
+pub(crate) mod ods;
 pub mod raw;
 mod reason;
 mod sheet;

@@ -177,13 +177,17 @@ fn xlsx(h: &History, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
     let l = labels(lang);
     let x = |e: rust_xlsxwriter::XlsxError| io::Error::other(e.to_string());
     let mut wb = Workbook::new();
+    // Printed like the findings report: the same page setup, a bold frozen header row.
+    let bold = rust_xlsxwriter::Format::new().set_bold();
     {
         let ws = wb.add_worksheet();
         ws.set_name(l.unit).map_err(x)?;
         let header = l.columns();
         for (c, t) in (0u16..).zip(header) {
-            ws.write_string(0, c, t).map_err(x)?;
+            ws.write_string_with_format(0, c, t, &bold).map_err(x)?;
         }
+        ws.set_freeze_panes(1, 0).map_err(x)?;
+        super::xlsx::page_setup(ws, lang).map_err(x)?;
         for (r, u) in (1u32..).zip(&h.units) {
             let marks: Vec<String> = u.rounds.iter().map(round_mark).collect();
             ws.write_string(r, 0, &u.level).map_err(x)?;
@@ -203,8 +207,10 @@ fn xlsx(h: &History, lang: Lang, out: &mut dyn Write) -> io::Result<()> {
         ws.set_name(l.rule).map_err(x)?;
         let header = [l.level, l.unit, l.rule, l.periods, l.streak, l.persisting];
         for (c, t) in (0u16..).zip(header) {
-            ws.write_string(0, c, t).map_err(x)?;
+            ws.write_string_with_format(0, c, t, &bold).map_err(x)?;
         }
+        ws.set_freeze_panes(1, 0).map_err(x)?;
+        super::xlsx::page_setup(ws, lang).map_err(x)?;
         let mut r = 1u32;
         for u in &h.units {
             for rule in &u.rules {

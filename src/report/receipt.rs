@@ -296,6 +296,9 @@ pub fn verify(receipt_path: &Path, inputs: &[PathBuf], lang: Lang) -> Result<Ver
         wanted.entry(i.sha256.as_str()).or_default().push(i);
     }
     let mut unknown = Vec::new();
+    // Files whose bytes the run did check, but given more often than it checked them (the
+    // same file twice): not "different bytes", which would send a clerk hunting for an edit.
+    let mut repeated = Vec::new();
     for path in inputs {
         let (sha, _) = hash_file(path).map_err(|e| {
             Error::Unreadable(if zh {
@@ -304,8 +307,9 @@ pub fn verify(receipt_path: &Path, inputs: &[PathBuf], lang: Lang) -> Result<Ver
                 format!("{}: cannot read: {e}", path.display())
             })
         })?;
-        match wanted.get_mut(sha.as_str()).and_then(|v| v.pop()) {
-            Some(_) => {}
+        match wanted.get_mut(sha.as_str()).map(|v| v.pop()) {
+            Some(Some(_)) => {}
+            Some(None) => repeated.push(path.display().to_string()),
             None => unknown.push(path.display().to_string()),
         }
     }
@@ -318,6 +322,19 @@ pub fn verify(receipt_path: &Path, inputs: &[PathBuf], lang: Lang) -> Result<Ver
             format!(
                 "not the files that run checked (different bytes, or not checked): {}",
                 unknown.join(", ")
+            ),
+        );
+    }
+    if !repeated.is_empty() {
+        return reject(
+            format!(
+                "这些文件与已给出的文件内容相同，多于该次检查的份数（重复给出？）: {}",
+                repeated.join("、")
+            ),
+            format!(
+                "these files repeat the bytes of files already given, more often than that run \
+                 checked them (given twice?): {}",
+                repeated.join(", ")
             ),
         );
     }

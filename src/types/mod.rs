@@ -198,13 +198,13 @@ pub const BUILTINS: &[Builtin] = &[
     builtin_check(
         "V302",
         Target::Values(NUMBERS),
-        &["min", "max"],
+        &["min", "max", "range"],
         "number outside the field's valid range",
     ),
     builtin_check(
         "V303",
         Target::Values(NUMBERS),
-        &["min", "max"],
+        &["min", "max", "range"],
         "number inside the valid range but implausible",
     ),
     builtin_check(
