@@ -60,8 +60,19 @@ fn pipeline(inputs: &[PathBuf], dir: &Path) -> (Vec<PathBuf>, Vec<Table>, Vec<Fi
 /// The used cells of one sheet: (0-based row, 0-based column, value).
 type SheetCells = Vec<(u32, u32, Data)>;
 
-/// Every used cell of every sheet, by sheet name in workbook order.
+/// The sheets povcheck adds to a copy: the issue list (first) and the hidden code lists.
+const ADDED: [&str; 4] = ["问题清单", "Issues", "代码表", "Codes"];
+
+/// Every used cell of every sheet, by sheet name in workbook order, without the sheets povcheck
+/// adds ([`ADDED`]; [`all_cells`] has them).
 fn cells(path: &Path) -> Vec<(String, SheetCells)> {
+    all_cells(path)
+        .into_iter()
+        .filter(|(n, _)| !ADDED.contains(&n.as_str()))
+        .collect()
+}
+
+fn all_cells(path: &Path) -> Vec<(String, SheetCells)> {
     let mut wb: Xlsx<_> = open_workbook(path).unwrap();
     wb.sheet_names()
         .into_iter()
@@ -160,7 +171,8 @@ fn sheet_xmls(path: &Path) -> Vec<String> {
             .parse::<u32>()
             .unwrap_or(0)
     });
-    v.into_iter().map(|(_, x)| x).collect()
+    // sheet1 is the issue list: the copied sheets follow it.
+    v.into_iter().skip(1).map(|(_, x)| x).collect()
 }
 
 const RED: &str = "FFFF9999";
