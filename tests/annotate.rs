@@ -837,9 +837,12 @@ fn english_copy_has_english_labels() {
 
 // ---- v2: the clerk's layout, the issue list, dropdowns, and re-checking the copy ----
 
-/// Read and check `path` as `check` does; the findings' (rule, sheet, row, columns), sorted:
-/// what a re-check of a copy must give again (the file name differs, so it is left out).
-fn finding_keys(path: &Path) -> Vec<(String, Option<String>, Option<u32>, Vec<usize>)> {
+/// (rule, sheet, row, column indices) of a finding.
+type FindingKey = (String, Option<String>, Option<u32>, Vec<usize>);
+
+/// Read and check `path` as `check` does; the findings' keys, sorted: what a re-check of a
+/// copy must give again (the file name differs, so it is left out).
+fn finding_keys(path: &Path) -> Vec<FindingKey> {
     let (_, _, findings) = check_file(path);
     let mut keys: Vec<_> = findings
         .into_iter()

@@ -298,7 +298,7 @@ pub(crate) fn subset(
             };
             // The top-left value goes with the range: a range whose first row is cut keeps its
             // value on its first kept row.
-            if !map(m.start.0).is_some_and(|r| r == first)
+            if map(m.start.0).is_none_or(|r| r != first)
                 && let Some(v) = s
                     .cells
                     .iter()
@@ -793,15 +793,14 @@ fn validation(
             )))
         }
     };
-    Ok(dv
-        .ignore_blank(true)
+    dv.ignore_blank(true)
         .set_error_style(DataValidationErrorStyle::Warning)
         .set_error_title(t(lang, "不在代码表中", "Not in the code list"))?
         .set_error_message(t(
             lang,
             "此值不在规则方案的代码表中，请从下拉列表选择",
             "This value is not in the schema's code list; pick one from the list",
-        ))?)
+        ))
 }
 
 /// The note's box fitted to its text: a width for the longest line (within bounds), a height
@@ -1163,11 +1162,10 @@ fn write_sheet(
             let _ = ws.merge_range(r0, col16(c0), mg.end.0, col16(mg.end.1), "", &fmt);
         }
     };
-    for k in 0..events.len() {
-        let (r, c) = (events[k].0, events[k].1);
-        lay_merges(ws, r, &mut next_merge);
-        let fmt = fmt_of(r, c, &events[k].2);
-        write_val(ws, r, col16(c), &events[k].2, fmt.as_ref())?;
+    for (r, c, v) in &events {
+        lay_merges(ws, *r, &mut next_merge);
+        let fmt = fmt_of(*r, *c, v);
+        write_val(ws, *r, col16(*c), v, fmt.as_ref())?;
     }
     lay_merges(ws, MAX_ROW, &mut next_merge);
     for ((r, c), (_, lines)) in &m.cells {
