@@ -1336,3 +1336,63 @@ fn split_by_is_refused_before_anything_is_written() {
     }
     assert_eq!(std::fs::read(&input).unwrap(), before);
 }
+
+/// LibreOffice opens the copy and saves it back with its merges, hidden sheet, links and
+/// dropdowns, and the saved file still re-checks to the input's findings. Skipped, with a
+/// notice, where LibreOffice is not installed (CI does not install it).
+#[test]
+fn libreoffice_opens_the_copy_with_its_layout_links_and_dropdowns() {
+    let Ok(soffice) = which_soffice() else {
+        eprintln!(
+            "NOTICE: soffice not found; LibreOffice round trip of the annotated copy skipped"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("clerk.xlsx");
+    clerk_workbook(&input, true);
+    let (written, _, _) = pipeline(std::slice::from_ref(&input), &dir.path().join("copies"));
+    let lo = dir.path().join("lo");
+    let profile = dir.path().join("profile");
+    let status = Command::new(soffice)
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            profile.display()
+        ))
+        .args(["--headless", "--convert-to", "xlsx", "--outdir"])
+        .arg(&lo)
+        .arg(&written[0])
+        .output()
+        .unwrap();
+    let saved = lo.join(written[0].file_name().unwrap());
+    assert!(
+        saved.exists(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let before = povcheck::read::layout::read_layouts(&written[0], u64::MAX);
+    let after = povcheck::read::layout::read_layouts(&saved, u64::MAX);
+    // Frozen panes are not compared: headless LibreOffice has no view and saves none, for any
+    // workbook (the copy's own panes are checked in copy_keeps_merges_panes_widths_and_hidden_state).
+    for sheet in ["一组", "二组"] {
+        assert_eq!(
+            after[sheet].merges.len(),
+            before[sheet].merges.len(),
+            "{sheet}"
+        );
+    }
+    assert!(after["旧表"].hidden);
+    let xmls = zip_entries(&saved, "xl/worksheets/sheet");
+    let all: String = xmls.iter().map(|(_, x)| x.as_str()).collect();
+    assert!(all.contains("<hyperlink ") && all.contains("location=\""));
+    assert!(all.contains("<dataValidation "));
+    assert_eq!(finding_keys(&saved), finding_keys(&input));
+}
+
+fn which_soffice() -> Result<PathBuf, ()> {
+    let path = std::env::var_os("PATH").ok_or(())?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("soffice"))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
