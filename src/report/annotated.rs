@@ -301,9 +301,9 @@ pub(crate) fn subset(
             if map(m.start.0).is_none_or(|r| r != first)
                 && let Some(v) = s
                     .cells
-                    .iter()
-                    .find(|(r, c, _)| *r == m.start.0 && *c == m.start.1)
-                    .map(|x| x.2.clone())
+                    .binary_search_by_key(&m.start, |(r, c, _)| (*r, *c))
+                    .ok()
+                    .map(|k| s.cells[k].2.clone())
             {
                 cells.retain(|(r, c, _)| !(*r == first && *c == m.start.1));
                 cells.push((first, m.start.1, v));
@@ -510,13 +510,47 @@ fn note_line(f: &Finding, lang: Lang) -> String {
     s
 }
 
-/// The top-left cell of the merged range holding `(r, c)`, or the cell itself: a note on a cell
-/// hidden under a merge would never be seen.
-fn visible_cell(merges: &[crate::read::layout::Merge], r: u32, c: u32) -> (u32, u32) {
-    merges
-        .iter()
-        .find(|m| (m.start.0..=m.end.0).contains(&r) && (m.start.1..=m.end.1).contains(&c))
-        .map_or((r, c), |m| m.start)
+/// The merged ranges of a sheet by column, so a flagged cell finds its range in a few steps
+/// (a 100,000-row export has tens of thousands of household ranges).
+struct MergeIndex {
+    /// Per column: the ranges crossing it, sorted by first row; ranges do not overlap.
+    by_col: HashMap<u32, Vec<Span>>,
+}
+
+/// A merged range's rows in one column: first row, last row, top-left cell.
+type Span = (u32, u32, (u32, u32));
+
+impl MergeIndex {
+    fn new(merges: &[crate::read::layout::Merge]) -> Self {
+        let mut by_col: HashMap<u32, Vec<Span>> = HashMap::new();
+        for m in merges {
+            // A range across the whole width (a title) is listed under its first columns only:
+            // findings sit in data rows, not in titles.
+            for c in m.start.1..=m.end.1.min(m.start.1 + 64) {
+                by_col
+                    .entry(c)
+                    .or_default()
+                    .push((m.start.0, m.end.0, m.start));
+            }
+        }
+        for v in by_col.values_mut() {
+            v.sort_unstable();
+        }
+        MergeIndex { by_col }
+    }
+
+    /// The top-left cell of the merged range holding `(r, c)`, or the cell itself: a note on a
+    /// cell hidden under a merge would never be seen.
+    fn visible_cell(&self, r: u32, c: u32) -> (u32, u32) {
+        let Some(v) = self.by_col.get(&c) else {
+            return (r, c);
+        };
+        let i = v.partition_point(|(first, _, _)| *first <= r);
+        match i.checked_sub(1).and_then(|i| v.get(i)) {
+            Some((_, last, top)) if *last >= r => *top,
+            _ => (r, c),
+        }
+    }
 }
 
 fn collect_marks(
@@ -575,7 +609,10 @@ fn collect_marks(
             }
         }
     }
-    // Merged ranges in copy coordinates per sheet, for the notes' cells.
+    let merges: Vec<MergeIndex> = sheets
+        .iter()
+        .map(|s| MergeIndex::new(&s.layout.merges))
+        .collect();
     for f in findings {
         let line = note_line(f, lang);
         let sheet = sheets.iter().position(|s| s.source_name == f.sheet);
@@ -592,14 +629,13 @@ fn collect_marks(
             continue;
         };
         let Some(m) = marks.get_mut(i) else { continue };
-        let merges = &sheets[i].layout.merges;
         m.rows.entry(r).or_default().insert(f.rule.clone());
         for &c in &f.col_indices {
             let Ok(c) = u32::try_from(c) else { continue };
             if c > MAX_COL {
                 continue;
             }
-            let e = m.cells.entry(visible_cell(merges, r, c)).or_default();
+            let e = m.cells.entry(merges[i].visible_cell(r, c)).or_default();
             e.0 = e.0.max(Some(f.severity));
             if !e.1.contains(&line) {
                 e.1.push(line.clone());

@@ -198,12 +198,17 @@ pub fn write_packets(
                 .collect()
         })
         .collect();
-    let finding_unit = |f: &Finding| {
-        f.unit
-            .as_deref()
-            .and_then(|c| unit_key(schema, c, level))
-            .and_then(|k| id_of.get(&k).copied())
-    };
+    // Each finding's unit, once: every packet below walks the findings.
+    let unit_of: Vec<Option<usize>> = run
+        .findings
+        .iter()
+        .map(|f| {
+            f.unit
+                .as_deref()
+                .and_then(|c| unit_key(schema, c, level))
+                .and_then(|k| id_of.get(&k).copied())
+        })
+        .collect();
     let many_inputs = sources.len() > 1;
     let mut input_taken = HashSet::new();
     let mut seen = HashSet::new();
@@ -260,11 +265,15 @@ pub fn write_packets(
             let findings: Vec<&Finding> = run
                 .findings
                 .iter()
-                .filter(|f| f.file == src.display)
-                .filter(|f| match finding_unit(f) {
-                    Some(u) => u == unit,
-                    None => f.unit.is_none(),
+                .zip(&unit_of)
+                .filter(|(f, u)| {
+                    f.file == src.display
+                        && match u {
+                            Some(u) => *u == unit,
+                            None => f.unit.is_none(),
+                        }
                 })
+                .map(|(f, _)| f)
                 .collect();
             let name = match &input_stem {
                 Some(stem) => format!("{}.{stem}.annotated.xlsx", stems[key]),
@@ -281,8 +290,9 @@ pub fn write_packets(
         let findings: Vec<Finding> = run
             .findings
             .iter()
-            .filter(|f| match finding_unit(f) {
-                Some(u) => u == unit,
+            .zip(&unit_of)
+            .filter(|(f, u)| match u {
+                Some(u) => *u == unit,
                 // File scope: in the packet of every unit with rows in that file.
                 None => {
                     f.unit.is_none()
@@ -292,7 +302,7 @@ pub fn write_packets(
                             .any(|(t, ru)| t.file == f.file && ru.values().any(|u| *u == unit))
                 }
             })
-            .cloned()
+            .map(|(f, _)| f.clone())
             .collect();
         let pop: Vec<Population> = population
             .iter()
