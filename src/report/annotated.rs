@@ -293,24 +293,24 @@ pub(crate) fn subset(
         let mut merges = Vec::new();
         for m in &layout.merges {
             let kept: Vec<u32> = (m.start.0..=m.end.0).filter_map(map).collect();
+            let top = s
+                .cells
+                .binary_search_by_key(&m.start, |(r, c, _)| (*r, *c))
+                .ok()
+                .map(|k| &s.cells[k].2);
+            // The kept rows of a range are consecutive in the copy (every row between two of
+            // them is in the range, kept or cut), so the range shrinks to them; its top-left
+            // value goes to its first kept row when the top row was another unit's.
             let (Some(&first), Some(&last)) = (kept.first(), kept.last()) else {
                 continue;
             };
-            // The top-left value goes with the range: a range whose first row is cut keeps its
-            // value on its first kept row.
-            if map(m.start.0).is_none_or(|r| r != first)
-                && let Some(v) = s
-                    .cells
-                    .binary_search_by_key(&m.start, |(r, c, _)| (*r, *c))
-                    .ok()
-                    .map(|k| s.cells[k].2.clone())
+            if map(m.start.0) != Some(first)
+                && let Some(v) = top
             {
                 cells.retain(|(r, c, _)| !(*r == first && *c == m.start.1));
-                cells.push((first, m.start.1, v));
+                cells.push((first, m.start.1, v.clone()));
             }
-            // Kept rows of a range are consecutive in the copy only when nothing between them
-            // was cut; otherwise the range is left unmerged.
-            if (last - first) as usize + 1 == kept.len() {
+            if first != last || m.start.1 != m.end.1 {
                 merges.push(crate::read::layout::Merge {
                     start: (first, m.start.1),
                     end: (last, m.end.1),
@@ -1248,6 +1248,59 @@ mod tests {
         assert_eq!(clip("𠀀a", 2), "𠀀");
         assert_eq!(clip("𠀀a", 1), "");
         assert_eq!(clip("甲乙", 5), "甲乙");
+    }
+
+    /// A range crossing rows of two units: each packet keeps its own rows of it merged, with the
+    /// top-left value on the first, and the title range stays where it was.
+    #[test]
+    fn subset_shrinks_ranges_to_their_kept_rows() {
+        use crate::read::layout::Merge;
+        let text = |s: &str| Val::Text(s.into());
+        let sheet = SheetCopy {
+            source_name: Some("花名册".into()),
+            name: "花名册".into(),
+            cells: vec![
+                (0, 0, text("标题")),
+                (1, 0, text("乡镇")),
+                (1, 1, text("行政村")),
+                (2, 0, text("湖光镇")),
+                (2, 1, text("东村")),
+                (3, 1, text("西村")),
+                (4, 1, text("东村")),
+                (5, 1, text("东村")),
+            ],
+            problem: None,
+            layout: SheetLayout {
+                merges: vec![
+                    Merge {
+                        start: (0, 0),
+                        end: (0, 1),
+                    },
+                    Merge {
+                        start: (2, 0),
+                        end: (5, 0),
+                    },
+                ],
+                ..SheetLayout::default()
+            },
+            rows: None,
+        };
+        let sheets = [sheet];
+        // 东村: rows 2, 4, 5 (0-based), title and header kept.
+        let east = subset(&sheets, |_| true, |_, r| r != 3);
+        let e = &east[0];
+        assert_eq!(e.rows.as_deref(), Some(&[0, 1, 2, 4, 5][..]));
+        let spans: Vec<_> = e.layout.merges.iter().map(|m| (m.start, m.end)).collect();
+        assert_eq!(spans, [((0, 0), (0, 1)), ((2, 0), (4, 0))]);
+        assert_eq!(e.row_of(4), Some(3));
+        assert_eq!(e.row_of(3), None);
+        // 西村: row 3 only; the township's value moves down to it, no one-cell range.
+        let west = subset(&sheets, |_| true, |_, r| r < 2 || r == 3);
+        let w = &west[0];
+        assert!(w.cells.contains(&(2, 0, text("湖光镇"))), "{:?}", w.cells);
+        assert!(w.cells.contains(&(2, 1, text("西村"))));
+        let spans: Vec<_> = w.layout.merges.iter().map(|m| (m.start, m.end)).collect();
+        assert_eq!(spans, [((0, 0), (0, 1))]);
     }
 
     #[test]
