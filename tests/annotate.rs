@@ -552,6 +552,36 @@ fn hand_built_copy_keeps_types_layout_and_inert_text() {
     assert!(note("A4").unwrap().contains("H101") && note("E4").unwrap().contains("H101"));
     // File scope: on A1 of the first sheet.
     assert!(note("A1").unwrap().contains("C001"));
+    // The unmapped 备注 column says so on its header; mapped headers get no note.
+    assert!(note("F2").unwrap().contains("未识别的列"), "{notes:?}");
+    assert_eq!(note("A2"), None);
+    // The header row wraps; a data cell does not.
+    let wraps = |r: &str| {
+        let styles = zip_entries(&out, "xl/styles.xml").pop().unwrap().1;
+        let cell = xmls[1].split(&format!("<c r=\"{r}\"")).nth(1).unwrap();
+        let s: usize = cell
+            .split('>')
+            .next()
+            .unwrap()
+            .split("s=\"")
+            .nth(1)
+            .map_or(0, |x| x.split('"').next().unwrap().parse().unwrap());
+        let xfs = styles.split("<cellXfs").nth(1).unwrap();
+        let xf = xfs
+            .split("<xf ")
+            .nth(s + 1)
+            .unwrap()
+            .split("</xf>")
+            .next()
+            .unwrap();
+        xf.split("/>")
+            .next()
+            .unwrap_or_default()
+            .contains("wrapText=\"1\"")
+            || xf.contains("<alignment wrapText=\"1\"")
+    };
+    assert!(wraps("B2"));
+    assert!(!wraps("B3"));
     assert_eq!(note("D3"), None);
     // Fills: error red (winning over a warning), warning yellow, empty flagged cell filled.
     assert_eq!(fill_of(&out, &xmls[1], "C3").as_deref(), Some(RED));

@@ -1304,6 +1304,19 @@ mod tests {
     }
 
     #[test]
+    fn note_boxes_fit_their_text() {
+        let (w, h) = note_size("V101 错误：必填");
+        assert_eq!((w, h), (180, 40));
+        let long = format!("{}\n{}", "证".repeat(100), "x");
+        let (w, h) = note_size(&long);
+        assert_eq!(w, 480);
+        // 200 columns at 66 a line is 4 lines, plus the short one: 5 lines of 16 px and padding.
+        assert_eq!(h, 5 * 16 + 16);
+        let (_, tall) = note_size(&"行\n".repeat(500));
+        assert_eq!(tall, 1200);
+    }
+
+    #[test]
     fn sheet_names_valid_and_unique() {
         let mut taken = HashSet::new();
         assert_eq!(unique_sheet_name("a/b", &mut taken, 1), "a_b");
