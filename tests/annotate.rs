@@ -1426,3 +1426,66 @@ fn which_soffice() -> Result<PathBuf, ()> {
         .find(|p| p.is_file())
         .ok_or(())
 }
+
+/// A blank unit cell is the unit （未填）, a blank household field takes its household's unit,
+/// and a unit name a file system would refuse is made safe.
+#[test]
+fn split_by_names_blank_and_unsafe_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("村表.csv");
+    let mut csv = String::from("户编号,姓名,证件号码,乡镇,行政村,与户主关系\n");
+    let rows = [
+        ("H1", "林一", "湖光镇", "东村", "户主"),
+        // A member with the village left blank: the household's village.
+        ("H1", "林二", "", "", "配偶"),
+        ("H2", "陈三", "湖光镇", "", "户主"),
+        ("H3", "王四", "湖光镇", "西村/二组.", "户主"),
+    ];
+    for (i, (h, name, town, village, rel)) in rows.iter().enumerate() {
+        csv.push_str(&format!(
+            "{h},{name},{},{town},{village},{rel}\n",
+            id(20 + i as u16)
+        ));
+    }
+    std::fs::write(&input, csv).unwrap();
+    let packets = dir.path().join("packets");
+    let out = bin()
+        .arg("check")
+        .arg(&input)
+        .args(["--quiet", "--format", "json", "--split-by", "行政村"])
+        .arg(&packets)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().unwrap() < 2,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&packets)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".annotated.xlsx"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "湖光镇-东村.annotated.xlsx",
+            "湖光镇-西村_二组.annotated.xlsx",
+            "湖光镇-（未填）.annotated.xlsx"
+        ]
+    );
+    let people = |file: &str| -> Vec<String> {
+        let sheet = &cells(&packets.join(file))[0].1;
+        let mut v: Vec<String> = sheet
+            .iter()
+            .filter(|x| x.0 >= 1 && x.1 == 1)
+            .map(|x| x.2.to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(people("湖光镇-东村.annotated.xlsx"), ["林一", "林二"]);
+    assert_eq!(people("湖光镇-（未填）.annotated.xlsx"), ["陈三"]);
+    assert_eq!(people("湖光镇-西村_二组.annotated.xlsx"), ["王四"]);
+}
