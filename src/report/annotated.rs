@@ -1077,9 +1077,16 @@ fn issue_list(
         ws.set_column_width(col16(c as u32), *w)?;
     }
     ws.set_freeze_panes(1, 0)?;
+    // Printed as a work list: landscape, one page wide, the header on every page.
+    ws.set_landscape().set_print_fit_to_pages(1, 0);
+    ws.set_repeat_rows(0, 0)?;
     let link_fmt = Format::new()
         .set_font_color(Color::Blue)
         .set_underline(rust_xlsxwriter::FormatUnderline::Single);
+    // Long messages and hints wrap in their column instead of running over the location.
+    let wrap = Format::new()
+        .set_text_wrap()
+        .set_align(rust_xlsxwriter::FormatAlign::Top);
     let mut row = 0u32;
     let mut links = 0usize;
     for f in ctx.findings {
@@ -1089,8 +1096,8 @@ fn issue_list(
         row += 1;
         ws.write_string(row, 0, severity_label(f.severity, lang))?;
         ws.write_string(row, 1, &f.rule)?;
-        ws.write_string(row, 2, clip(&f.message, MAX_CELL_UNITS))?;
-        ws.write_string(row, 3, clip(&f.hint, MAX_CELL_UNITS))?;
+        ws.write_string_with_format(row, 2, clip(&f.message, MAX_CELL_UNITS), &wrap)?;
+        ws.write_string_with_format(row, 3, clip(&f.hint, MAX_CELL_UNITS), &wrap)?;
         let target = sheets
             .iter()
             .position(|s| s.source_name == f.sheet)
