@@ -1489,3 +1489,49 @@ fn split_by_names_blank_and_unsafe_units() {
     assert_eq!(people("湖光镇-（未填）.annotated.xlsx"), ["陈三"]);
     assert_eq!(people("湖光镇-西村_二组.annotated.xlsx"), ["王四"]);
 }
+
+/// With several inputs a unit gets one copy per input holding its rows, named after both.
+#[test]
+fn split_by_with_two_inputs_names_copies_by_unit_and_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, rows: &[(&str, &str, u16)]| {
+        let mut csv = String::from("户编号,姓名,证件号码,乡镇,行政村,与户主关系\n");
+        for (h, village, seq) in rows {
+            csv.push_str(&format!("{h},林{seq},{},湖光镇,{village},户主\n", id(*seq)));
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, csv).unwrap();
+        path
+    };
+    let a = write("一月.csv", &[("H1", "东村", 31), ("H2", "西村", 32)]);
+    let b = write("二月.csv", &[("H3", "东村", 33)]);
+    let packets = dir.path().join("packets");
+    let out = bin()
+        .arg("check")
+        .arg(&a)
+        .arg(&b)
+        .args(["--quiet", "--format", "json", "--split-by", "行政村"])
+        .arg(&packets)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().unwrap() < 2,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&packets)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "湖光镇-东村.report.xlsx",
+            "湖光镇-东村.一月.annotated.xlsx",
+            "湖光镇-东村.二月.annotated.xlsx",
+            "湖光镇-西村.report.xlsx",
+            "湖光镇-西村.一月.annotated.xlsx",
+        ]
+    );
+}

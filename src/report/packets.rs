@@ -315,7 +315,19 @@ pub fn write_packets(
             schema,
             as_of: run.as_of.clone(),
             period: run.period.clone(),
-            inputs: run.inputs.clone(),
+            // Only the files the unit has rows in: another township's file list is not its
+            // business.
+            inputs: run
+                .inputs
+                .iter()
+                .filter(|i| {
+                    tables
+                        .iter()
+                        .zip(&row_unit)
+                        .any(|(t, ru)| t.file == i.file && ru.values().any(|u| *u == unit))
+                })
+                .cloned()
+                .collect(),
             skipped_rules: run.skipped_rules.clone(),
             exclusion_lists: run.exclusion_lists.clone(),
             summary: attribute::summarize(&findings, *rows, households),
