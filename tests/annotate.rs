@@ -1334,6 +1334,8 @@ fn split_by_is_refused_before_anything_is_written() {
     clerk_workbook(&input, true);
     let before = std::fs::read(&input).unwrap();
     let report = dir.path().join("report.json");
+    let file = dir.path().join("名单.txt");
+    std::fs::write(&file, "x").unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec!["村组".into(), dir.path().join("p1").display().to_string()],
@@ -1347,6 +1349,7 @@ fn split_by_is_refused_before_anything_is_written() {
             vec!["乡镇".into(), input.join("sub").display().to_string()],
             "clerk.xlsx",
         ),
+        (vec!["乡镇".into(), file.display().to_string()], "不是目录"),
     ];
     for (args, says) in cases {
         let out = bin()
