@@ -182,6 +182,10 @@ pub struct CheckArgs {
     /// write a receipt of this run for verify-receipt
     #[arg(long, value_name = "FILE")]
     pub receipt: Option<PathBuf>,
+    /// 按单位分包：在 DIR 中为每个乡镇/行政村/帮扶单位写只含本单位行的标注副本和报告 /
+    /// per-unit packets: each unit's annotated copy and report in DIR
+    #[arg(long, num_args = 2, value_names = ["LEVEL", "DIR"])]
+    pub split_by: Option<Vec<String>>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -468,6 +472,9 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         annotate: args.annotate,
         receipt: args.receipt,
         quiet: args.quiet,
+        split_by: args
+            .split_by
+            .and_then(|v| Some((v.first()?.clone(), PathBuf::from(v.get(1)?)))),
     };
     let config = match config::check(request) {
         Ok(c) => c,

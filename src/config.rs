@@ -40,6 +40,13 @@ pub enum Usage {
     WriteFailed { reason: String },
     /// `povcheck sample` could not write its output.
     SampleWrite { path: PathBuf, reason: String },
+    /// `--split-by LEVEL` names no unit level of the schema.
+    UnknownUnitLevel { level: String, known: Vec<String> },
+    /// `--split-by … DIR` is an input file or lies under one, or is a file.
+    SplitDir {
+        dir: PathBuf,
+        input: Option<PathBuf>,
+    },
 }
 
 impl Usage {
@@ -146,6 +153,48 @@ impl Usage {
                 None,
             ),
             Usage::SampleWrite { path, reason } => (format!("{}: {reason}", path.display()), None),
+            Usage::UnknownUnitLevel { level, known } => {
+                if zh {
+                    (
+                        format!("--split-by {level}: 规则方案中没有这个单位层级"),
+                        Some(format!("可用的层级: {}", known.join("、"))),
+                    )
+                } else {
+                    (
+                        format!("--split-by {level}: the schema has no such unit level"),
+                        Some(format!("unit levels: {}", known.join(", "))),
+                    )
+                }
+            }
+            Usage::SplitDir { dir, input } => match (input, zh) {
+                (Some(i), true) => (
+                    format!(
+                        "--split-by 目录 {} 是输入文件 {} 或在其中，写分包会覆盖原始数据",
+                        dir.display(),
+                        i.display()
+                    ),
+                    Some("换一个目录，例如 --split-by 行政村 packets".into()),
+                ),
+                (Some(i), false) => (
+                    format!(
+                        "--split-by directory {} is (or is inside) the input {}; writing packets would overwrite the data",
+                        dir.display(),
+                        i.display()
+                    ),
+                    Some("choose another directory, e.g. --split-by 行政村 packets".into()),
+                ),
+                (None, true) => (
+                    format!("--split-by 目录 {} 已存在且不是目录", dir.display()),
+                    None,
+                ),
+                (None, false) => (
+                    format!(
+                        "--split-by directory {} exists and is not a directory",
+                        dir.display()
+                    ),
+                    None,
+                ),
+            },
         }
     }
 
@@ -274,6 +323,16 @@ pub struct CheckConfig {
     /// `--receipt FILE`: where the run's receipt goes.
     pub receipt: Option<PathBuf>,
     pub quiet: bool,
+    /// `--split-by LEVEL DIR`: per-unit packets.
+    pub split_by: Option<SplitBy>,
+}
+
+/// `--split-by LEVEL DIR`, validated: a unit level of the schema and a directory that is no
+/// input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitBy {
+    pub level: String,
+    pub dir: PathBuf,
 }
 
 /// The `check` arguments as given, before validation (the CLI fills it from clap).
@@ -296,6 +355,8 @@ pub struct CheckRequest {
     /// `--receipt FILE`: where the run's receipt goes.
     pub receipt: Option<PathBuf>,
     pub quiet: bool,
+    /// `--split-by LEVEL DIR` as given.
+    pub split_by: Option<(String, PathBuf)>,
 }
 
 /// The schema at `path`, or the embedded default.
@@ -387,6 +448,10 @@ pub fn check(req: CheckRequest) -> Result<CheckConfig, ConfigError> {
         .in_lang(lang)
         .into());
     }
+    let split_by = match &req.split_by {
+        Some((level, dir)) => Some(validate_split(&schema, level, dir, &req.files, lang)?),
+        None => None,
+    };
     let as_of = match req.as_of.as_deref().or(schema.as_of.as_deref()) {
         Some(s) => parse_date("--as-of", s, lang)?,
         None => chrono::Local::now().date_naive(),
@@ -419,5 +484,67 @@ pub fn check(req: CheckRequest) -> Result<CheckConfig, ConfigError> {
         annotate: req.annotate,
         receipt: req.receipt,
         quiet: req.quiet,
+        split_by,
+    })
+}
+
+/// The path as the file system will resolve it, also when its last parts do not exist yet: the
+/// longest existing ancestor canonicalised, the rest appended.
+fn resolve(p: &Path) -> PathBuf {
+    let mut rest = Vec::new();
+    let mut cur = p.to_path_buf();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(&cur) {
+            return rest.into_iter().rev().fold(c, |acc, part| acc.join(part));
+        }
+        match (cur.file_name().map(|n| n.to_os_string()), cur.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                cur = if parent.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    parent.to_path_buf()
+                };
+            }
+            _ => return p.to_path_buf(),
+        }
+    }
+}
+
+/// `--split-by LEVEL DIR`: the level is one of the schema's units, and DIR is neither an input
+/// nor under one (a packet must never replace the data it was cut from) nor an existing file.
+fn validate_split(
+    schema: &Schema,
+    level: &str,
+    dir: &Path,
+    files: &[PathBuf],
+    lang: Lang,
+) -> Result<SplitBy, UsageError> {
+    let level = level.trim();
+    if !schema.unit_levels().any(|l| l == level) {
+        return Err(Usage::UnknownUnitLevel {
+            level: level.to_string(),
+            known: schema.unit_levels().map(str::to_string).collect(),
+        }
+        .in_lang(lang));
+    }
+    let target = resolve(dir);
+    if let Some(input) = files.iter().find(|f| target.starts_with(resolve(f))) {
+        return Err(Usage::SplitDir {
+            dir: dir.to_path_buf(),
+            input: Some(input.clone()),
+        }
+        .in_lang(lang));
+    }
+    if dir.exists() && !dir.is_dir() {
+        return Err(Usage::SplitDir {
+            dir: dir.to_path_buf(),
+            input: None,
+        }
+        .in_lang(lang));
+    }
+    Ok(SplitBy {
+        level: level.to_string(),
+        dir: dir.to_path_buf(),
     })
 }

@@ -52,6 +52,7 @@ pub fn run_named(config: CheckConfig, names: Vec<String>, stdout: &mut dyn Write
         annotate,
         receipt,
         quiet,
+        split_by,
     } = config;
     // The ledger is opened before any input is read, so a foreign or mismatched ledger is
     // refused before the long part of the run.
@@ -72,7 +73,8 @@ pub fn run_named(config: CheckConfig, names: Vec<String>, stdout: &mut dyn Write
     let mut tables = Vec::new();
     let mut inputs = Vec::new();
     let nfiles = files.len() as u64;
-    let steps = nfiles + 1 + if annotate.is_some() { nfiles } else { 0 };
+    let steps =
+        nfiles + 1 + if annotate.is_some() { nfiles } else { 0 } + u64::from(split_by.is_some());
     let progress = crate::progress::Progress::new(steps, quiet);
     // Files are read in parallel (a township's submissions are many files), and kept in the
     // order given so findings and rows come out the same whatever the scheduling.
@@ -196,6 +198,45 @@ pub fn run_named(config: CheckConfig, names: Vec<String>, stdout: &mut dyn Write
             }
         }
         diagnostics.extend(errors.into_iter().map(miette::Report::new));
+    }
+    if let Some(split) = &split_by {
+        let sources: Vec<report::annotated::Source> = files
+            .iter()
+            .zip(&names)
+            .map(|(path, display)| report::annotated::Source { path, display })
+            .collect();
+        let aopts = report::annotated::AnnotateOptions {
+            lang: run.lang,
+            mask,
+            encoding: read_opts.encoding,
+            max_cells: read_opts.max_cells,
+        };
+        let t0 = std::time::Instant::now();
+        let packets = report::packets::write_packets(
+            &split.level,
+            &split.dir,
+            &sources,
+            &tables,
+            &run,
+            &result.population,
+            &aopts,
+            |unit| progress.step(unit),
+        );
+        timing("packets", t0);
+        progress.inc();
+        if !quiet {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "{}{} × {} → {}",
+                    report::t(run.lang, "已写入分包: ", "packets written: "),
+                    packets.units.len(),
+                    split.level,
+                    split.dir.display()
+                );
+            }
+        }
+        diagnostics.extend(packets.errors.into_iter().map(miette::Report::new));
     }
     progress.finish();
     let t0 = std::time::Instant::now();

@@ -49,7 +49,10 @@ pub fn xlsx_merges<R: Read + Seek>(
 }
 
 /// The zip entry for a package path: exact, else ignoring case and `\` separators as Excel does.
-fn entry_name<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, path: &str) -> Option<String> {
+pub(super) fn entry_name<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    path: &str,
+) -> Option<String> {
     if zip.index_for_name(path).is_some() {
         return Some(path.to_string());
     }
@@ -60,7 +63,7 @@ fn entry_name<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, path: &str) -> Optio
         .map(|n| n.to_string())
 }
 
-fn xml_of<R: Read + Seek>(
+pub(super) fn xml_of<R: Read + Seek>(
     zip: &mut zip::ZipArchive<R>,
     path: &str,
 ) -> Result<Option<String>, String> {
@@ -78,7 +81,7 @@ fn xml_of<R: Read + Seek>(
 }
 
 /// Id → Target of a relationships part.
-fn relationships<R: Read + Seek>(
+pub(super) fn relationships<R: Read + Seek>(
     zip: &mut zip::ZipArchive<R>,
     path: &str,
 ) -> Result<HashMap<String, String>, String> {
@@ -94,7 +97,7 @@ fn relationships<R: Read + Seek>(
 }
 
 /// The target of the first relationship whose type ends with `kind`.
-fn package_target<R: Read + Seek>(
+pub(super) fn package_target<R: Read + Seek>(
     zip: &mut zip::ZipArchive<R>,
     path: &str,
     kind: &str,
@@ -124,7 +127,7 @@ fn sheets<R: Read + Seek>(
 
 /// For every element called `name` (any namespace prefix), the unescaped values of the
 /// attributes `attrs` (matched by local name, so `r:id` is `id`).
-fn elements<const N: usize>(
+pub(super) fn elements<const N: usize>(
     xml: &str,
     name: &[u8],
     attrs: [&[u8]; N],
@@ -217,7 +220,7 @@ fn merge_at(buf: &[u8], at: usize, len: usize) -> Option<Merge> {
 }
 
 /// The value of `name="…"` (or '…') in the text of a start tag.
-fn attribute<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
+pub(super) fn attribute<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
     let mut rest = tag;
     while let Some(i) = rest.find(name) {
         let before_ok = i == 0 || rest[..i].ends_with(|c: char| c.is_ascii_whitespace());

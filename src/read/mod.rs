@@ -11,6 +11,7 @@ pub(crate) mod encoding;
 mod error;
 pub mod header;
 mod input;
+pub mod layout;
 mod limits;
 pub mod lists;
 mod merges;

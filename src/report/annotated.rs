@@ -9,9 +9,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use rust_xlsxwriter::{Color, Format, FormatPattern, Note, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{
+    Color, DataValidation, DataValidationErrorStyle, Format, FormatPattern, Formula, Note, Url,
+    Workbook, Worksheet, XlsxError, quote_sheet_name,
+};
 
-use crate::finding::{Finding, Lang, Severity};
+use crate::finding::{Finding, Lang, Severity, a1};
+use crate::read::layout::SheetLayout;
 use crate::read::raw::{MAX_COL, MAX_ROW, read_raw};
 use crate::read::{Cell, Encoding, Table};
 use crate::report::{mask, severity_label, t};
@@ -172,6 +176,18 @@ pub fn annotate_file(
     schema: &Schema,
     opts: &AnnotateOptions,
 ) -> Result<(), AnnotateError> {
+    let sheets = load(src, tables, schema, opts)?;
+    write_copy(sheets, out, tables, findings, schema, opts)
+}
+
+/// The input's sheets with their layout, masked when asked: what every copy of this input (the
+/// whole one, or one per unit) is cut from.
+pub(crate) fn load(
+    src: &Source,
+    tables: &[&Table],
+    schema: &Schema,
+    opts: &AnnotateOptions,
+) -> Result<Vec<SheetCopy>, AnnotateError> {
     let read_err = |reason: String| AnnotateError::Read {
         file: src.display.to_string(),
         reason,
@@ -186,14 +202,134 @@ pub fn annotate_file(
     if sheets.is_empty() {
         return Err(read_err("工作簿中没有可复制的工作表".into()));
     }
+    let mut layouts = crate::read::layout::read_layouts(
+        src.path,
+        crate::read::ReadOptions::default().max_inflated_bytes,
+    );
+    for s in &mut sheets {
+        if let Some(name) = &s.source_name
+            && let Some(l) = layouts.remove(name)
+        {
+            s.layout = l;
+        }
+    }
+    Ok(sheets)
+}
+
+/// Write `sheets` (from [`load`], maybe cut by [`subset`]) to `out` with the findings marked.
+pub(crate) fn write_copy(
+    sheets: Vec<SheetCopy>,
+    out: &Path,
+    tables: &[&Table],
+    findings: &[&Finding],
+    schema: &Schema,
+    opts: &AnnotateOptions,
+) -> Result<(), AnnotateError> {
     let marks = collect_marks(&sheets, tables, findings, opts.lang);
     let write_err = |e: String| AnnotateError::Write {
         out: out.display().to_string(),
         reason: e,
     };
-    let wb = build_workbook(sheets, &marks, opts.lang, out.parent())
-        .map_err(|e| write_err(e.to_string()))?;
+    let ctx = Context {
+        tables,
+        findings,
+        schema,
+        lang: opts.lang,
+    };
+    let wb =
+        build_workbook(sheets, &marks, &ctx, out.parent()).map_err(|e| write_err(e.to_string()))?;
     save_atomically(wb, out).map_err(write_err)
+}
+
+/// Only the rows `keep(sheet index, 0-based row)` accepts, renumbered from the top with no gaps,
+/// and only the sheets `keep_sheet` accepts; merged ranges, hidden rows and heights follow their
+/// rows. Cells are cloned: the loaded sheets serve every unit.
+pub(crate) fn subset(
+    sheets: &[SheetCopy],
+    keep_sheet: impl Fn(usize) -> bool,
+    keep: impl Fn(usize, u32) -> bool,
+) -> Vec<SheetCopy> {
+    let mut out = Vec::new();
+    for (i, s) in sheets.iter().enumerate() {
+        if !keep_sheet(i) {
+            continue;
+        }
+        let mut rows: Vec<u32> = Vec::new();
+        let mut cells = Vec::new();
+        for (r, c, v) in &s.cells {
+            if !keep(i, *r) {
+                continue;
+            }
+            if rows.last() != Some(r) {
+                rows.push(*r);
+            }
+            cells.push((*r, *c, v.clone()));
+        }
+        // Rows with no cells but a layout of their own (a hidden or tall kept row, a merged row
+        // whose cells are all blank) are kept too.
+        let extra = s
+            .layout
+            .rows
+            .iter()
+            .map(|r| r.row)
+            .chain(s.layout.merges.iter().flat_map(|m| m.start.0..=m.end.0))
+            .filter(|r| keep(i, *r));
+        rows.extend(extra);
+        rows.sort_unstable();
+        rows.dedup();
+        let map = |r: u32| rows.binary_search(&r).ok().map(|k| k as u32);
+        for (r, _, _) in &mut cells {
+            *r = map(*r).unwrap_or(*r);
+        }
+        let mut layout = s.layout.clone();
+        layout.rows = layout
+            .rows
+            .into_iter()
+            .filter_map(|mut r| {
+                r.row = map(r.row)?;
+                Some(r)
+            })
+            .collect();
+        let mut merges = Vec::new();
+        for m in &layout.merges {
+            let kept: Vec<u32> = (m.start.0..=m.end.0).filter_map(map).collect();
+            let top = s
+                .cells
+                .binary_search_by_key(&m.start, |(r, c, _)| (*r, *c))
+                .ok()
+                .map(|k| &s.cells[k].2);
+            // The kept rows of a range are consecutive in the copy (every row between two of
+            // them is in the range, kept or cut), so the range shrinks to them; its top-left
+            // value goes to its first kept row when the top row was another unit's.
+            let (Some(&first), Some(&last)) = (kept.first(), kept.last()) else {
+                continue;
+            };
+            if map(m.start.0) != Some(first)
+                && let Some(v) = top
+            {
+                cells.retain(|(r, c, _)| !(*r == first && *c == m.start.1));
+                cells.push((first, m.start.1, v.clone()));
+            }
+            if first != last || m.start.1 != m.end.1 {
+                merges.push(crate::read::layout::Merge {
+                    start: (first, m.start.1),
+                    end: (last, m.end.1),
+                });
+            }
+        }
+        layout.merges = merges;
+        cells.sort_by_key(|(r, c, _)| (*r, *c));
+        cells.dedup_by_key(|(r, c, _)| (*r, *c));
+        out.push(SheetCopy {
+            source_name: s.source_name.clone(),
+            name: s.name.clone(),
+            cells,
+            problem: s.problem.clone(),
+            layout,
+            rows: Some(rows),
+        });
+    }
+    out
 }
 
 /// Written beside the target and renamed, so a failed run never leaves half a workbook under the
@@ -227,7 +363,7 @@ enum DateKind {
 
 /// One sheet of the input, cells sorted by (row, column), 0-based.
 #[derive(Debug)]
-struct SheetCopy {
+pub(crate) struct SheetCopy {
     /// The sheet name in the input (None for CSV), as findings name it.
     source_name: Option<String>,
     /// The name to give the copy's sheet.
@@ -236,6 +372,25 @@ struct SheetCopy {
     /// Why the sheet could not be copied (it is then kept empty, so the others keep their
     /// positions, with the reason in a note on A1).
     problem: Option<String>,
+    layout: SheetLayout,
+    /// The input rows this copy holds, in order (row k of the copy is `rows[k]`); None: every
+    /// row where it was.
+    rows: Option<Vec<u32>>,
+}
+
+impl SheetCopy {
+    /// The input sheet's name (None for CSV).
+    pub(crate) fn source_name(&self) -> Option<&str> {
+        self.source_name.as_deref()
+    }
+
+    /// The copy's row for an input row (0-based); None when the row was cut.
+    fn row_of(&self, r: u32) -> Option<u32> {
+        match &self.rows {
+            None => Some(r),
+            Some(rows) => rows.binary_search(&r).ok().map(|k| k as u32),
+        }
+    }
 }
 
 /// The input's sheets through the reader's own whole-sheet read ([`crate::read::raw`]), so the
@@ -253,6 +408,8 @@ fn read_sheets(path: &Path, opts: &AnnotateOptions) -> Result<Vec<SheetCopy>, St
                 .map(|c| (c.row, c.col, val(c.cell, c.duration)))
                 .collect(),
             problem: s.problem,
+            layout: SheetLayout::default(),
+            rows: None,
         })
         .collect())
 }
@@ -326,14 +483,14 @@ fn mask_sheet(sheet: &mut SheetCopy, table: Option<&Table>, schema: &Schema) {
     }
 }
 
-/// What the findings put on one sheet.
+/// What the findings put on one sheet (rows and columns of the copy).
 #[derive(Debug, Default)]
 struct SheetMarks {
     /// Fill (worst severity; None for a note only) and note lines per (row, col).
     cells: BTreeMap<(u32, u32), (Option<Severity>, Vec<String>)>,
     /// Codes per row.
     rows: BTreeMap<u32, BTreeSet<String>>,
-    /// 0-based header row, for the codes column's title.
+    /// 0-based header row, for the codes column's title and the header's wrap.
     header_row: Option<u32>,
 }
 
@@ -353,6 +510,49 @@ fn note_line(f: &Finding, lang: Lang) -> String {
     s
 }
 
+/// The merged ranges of a sheet by column, so a flagged cell finds its range in a few steps
+/// (a 100,000-row export has tens of thousands of household ranges).
+struct MergeIndex {
+    /// Per column: the ranges crossing it, sorted by first row; ranges do not overlap.
+    by_col: HashMap<u32, Vec<Span>>,
+}
+
+/// A merged range's rows in one column: first row, last row, top-left cell.
+type Span = (u32, u32, (u32, u32));
+
+impl MergeIndex {
+    fn new(merges: &[crate::read::layout::Merge]) -> Self {
+        let mut by_col: HashMap<u32, Vec<Span>> = HashMap::new();
+        for m in merges {
+            // A range across the whole width (a title) is listed under its first columns only:
+            // findings sit in data rows, not in titles.
+            for c in m.start.1..=m.end.1.min(m.start.1 + 64) {
+                by_col
+                    .entry(c)
+                    .or_default()
+                    .push((m.start.0, m.end.0, m.start));
+            }
+        }
+        for v in by_col.values_mut() {
+            v.sort_unstable();
+        }
+        MergeIndex { by_col }
+    }
+
+    /// The top-left cell of the merged range holding `(r, c)`, or the cell itself: a note on a
+    /// cell hidden under a merge would never be seen.
+    fn visible_cell(&self, r: u32, c: u32) -> (u32, u32) {
+        let Some(v) = self.by_col.get(&c) else {
+            return (r, c);
+        };
+        let i = v.partition_point(|(first, _, _)| *first <= r);
+        match i.checked_sub(1).and_then(|i| v.get(i)) {
+            Some((_, last, top)) if *last >= r => *top,
+            _ => (r, c),
+        }
+    }
+}
+
 fn collect_marks(
     sheets: &[SheetCopy],
     tables: &[&Table],
@@ -365,7 +565,7 @@ fn collect_marks(
             header_row: tables
                 .iter()
                 .find(|t| t.sheet == s.source_name)
-                .map(|t| t.header_row.saturating_sub(1)),
+                .and_then(|t| s.row_of(t.header_row.saturating_sub(1))),
             ..SheetMarks::default()
         })
         .collect();
@@ -381,28 +581,65 @@ fn collect_marks(
             );
             m.cells.entry((0, 0)).or_default().1.push(text);
         }
+        // Columns the schema does not know were not checked: the clerk should not take their
+        // lack of marks for a pass.
+        if let (Some(h), Some(table)) = (
+            m.header_row,
+            tables.iter().find(|t| t.sheet == s.source_name),
+        ) {
+            for col in table
+                .columns
+                .iter()
+                .filter(|c| c.field.is_none() && !c.header.trim().is_empty())
+            {
+                let Ok(c) = u32::try_from(col.index) else {
+                    continue;
+                };
+                let text = match lang {
+                    Lang::Zh => format!(
+                        "未识别的列：表头“{}”不在规则方案中，此列未检查",
+                        col.header.trim()
+                    ),
+                    Lang::En => format!(
+                        "unmapped column: the header \"{}\" is not in the schema; this column was not checked",
+                        col.header.trim()
+                    ),
+                };
+                m.cells.entry((h, c)).or_default().1.push(text);
+            }
+        }
     }
+    let merges: Vec<MergeIndex> = sheets
+        .iter()
+        .map(|s| MergeIndex::new(&s.layout.merges))
+        .collect();
     for f in findings {
         let line = note_line(f, lang);
         let sheet = sheets.iter().position(|s| s.source_name == f.sheet);
-        let (Some(i), Some(row)) = (sheet, f.row) else {
-            // File scope (C001), or a sheet the copy does not have: a note on A1 of the first sheet.
+        let place = sheet.zip(f.row).and_then(|(i, row)| {
+            let r = sheets.get(i)?.row_of(row.saturating_sub(1).min(MAX_ROW))?;
+            Some((i, r))
+        });
+        let Some((i, r)) = place else {
+            // File scope (C001), a sheet the copy does not have or a row it cut: a note on A1
+            // of the first sheet.
             if let Some(m) = marks.first_mut() {
                 m.cells.entry((0, 0)).or_default().1.push(line);
             }
             continue;
         };
         let Some(m) = marks.get_mut(i) else { continue };
-        let r = row.saturating_sub(1).min(MAX_ROW);
         m.rows.entry(r).or_default().insert(f.rule.clone());
         for &c in &f.col_indices {
             let Ok(c) = u32::try_from(c) else { continue };
             if c > MAX_COL {
                 continue;
             }
-            let e = m.cells.entry((r, c)).or_default();
+            let e = m.cells.entry(merges[i].visible_cell(r, c)).or_default();
             e.0 = e.0.max(Some(f.severity));
-            e.1.push(line.clone());
+            if !e.1.contains(&line) {
+                e.1.push(line.clone());
+            }
         }
     }
     marks
@@ -422,7 +659,7 @@ fn clip(s: &str, max: usize) -> String {
     s.get(..end).unwrap_or_default().to_string()
 }
 
-fn cell_format(kind: Option<DateKind>, sev: Option<Severity>) -> Option<Format> {
+fn cell_format(kind: Option<DateKind>, sev: Option<Severity>, wrap: bool) -> Option<Format> {
     let mut f = match kind {
         None => None,
         Some(DateKind::Date) => Some(Format::new().set_num_format("yyyy-mm-dd")),
@@ -440,6 +677,9 @@ fn cell_format(kind: Option<DateKind>, sev: Option<Severity>) -> Option<Format> 
                 .set_background_color(Color::RGB(color)),
         );
     }
+    if wrap {
+        f = Some(f.unwrap_or_default().set_text_wrap());
+    }
     f
 }
 
@@ -448,15 +688,10 @@ fn write_val(
     r: u32,
     c: u16,
     v: &Val,
-    sev: Option<Severity>,
+    fmt: Option<&Format>,
 ) -> Result<(), XlsxError> {
-    let kind = match v {
-        Val::Date(_, k) => Some(*k),
-        _ => None,
-    };
-    let fmt = cell_format(kind, sev);
     let blank = Format::new();
-    let fmt_ref = fmt.as_ref().unwrap_or(&blank);
+    let fmt_ref = fmt.unwrap_or(&blank);
     match v {
         // write_string never makes a formula: `=HYPERLINK(…)` stays inert text.
         Val::Text(s) => {
@@ -516,39 +751,161 @@ fn unique_sheet_name(wanted: &str, taken: &mut HashSet<String>, fallback: usize)
     name
 }
 
+/// What the workbook builder reads besides the sheets and their marks.
+struct Context<'a> {
+    tables: &'a [&'a Table],
+    findings: &'a [&'a Finding],
+    schema: &'a Schema,
+    lang: Lang,
+}
+
+/// Where each code list of a dropdown comes from: inline (short) or a column of the hidden code
+/// sheet (Excel refuses an inline list over 255 characters, and one with a comma in a code).
+enum CodeSource {
+    Inline(Vec<String>),
+    Column(u16, usize),
+}
+
+/// The dropdowns of a workbook: per field, its list source, and the code sheet's columns.
+struct CodeLists {
+    by_field: HashMap<String, CodeSource>,
+    /// (field, codes) per column of the code sheet.
+    sheet: Vec<(String, Vec<String>)>,
+}
+
+/// Excel's limit on an inline list, in UTF-16 units with the separating commas.
+const MAX_INLINE_LIST: usize = 255;
+
+fn code_lists(ctx: &Context) -> CodeLists {
+    let mut lists = CodeLists {
+        by_field: HashMap::new(),
+        sheet: Vec::new(),
+    };
+    let fields: BTreeSet<&str> = ctx
+        .tables
+        .iter()
+        .flat_map(|t| t.columns.iter().filter_map(|c| c.field.as_deref()))
+        .collect();
+    for name in fields {
+        let Some(field) = ctx.schema.field(name) else {
+            continue;
+        };
+        if field.codes.is_empty() {
+            continue;
+        }
+        let joined = field.codes.join(",");
+        let inline = joined.encode_utf16().count() <= MAX_INLINE_LIST
+            && !field
+                .codes
+                .iter()
+                .any(|c| c.contains(',') || c.contains('"'));
+        let source = if inline {
+            CodeSource::Inline(field.codes.clone())
+        } else {
+            let col = col16(lists.sheet.len() as u32);
+            lists.sheet.push((name.to_string(), field.codes.clone()));
+            CodeSource::Column(col, field.codes.len())
+        };
+        lists.by_field.insert(name.to_string(), source);
+    }
+    lists
+}
+
+/// The dropdown for one code column: warnings, not refusals, so a variant the schema accepts
+/// can still be typed.
+fn validation(
+    source: &CodeSource,
+    code_sheet: &str,
+    lang: Lang,
+) -> Result<DataValidation, XlsxError> {
+    let dv = match source {
+        CodeSource::Inline(codes) => DataValidation::new().allow_list_strings(codes)?,
+        CodeSource::Column(col, len) => {
+            let letters = crate::finding::col_letters(usize::from(*col));
+            DataValidation::new().allow_list_formula(Formula::new(format!(
+                "={}!${letters}$2:${letters}${}",
+                quote_sheet_name(code_sheet),
+                len + 1
+            )))
+        }
+    };
+    dv.ignore_blank(true)
+        .set_error_style(DataValidationErrorStyle::Warning)
+        .set_error_title(t(lang, "不在代码表中", "Not in the code list"))?
+        .set_error_message(t(
+            lang,
+            "此值不在规则方案的代码表中，请从下拉列表选择",
+            "This value is not in the schema's code list; pick one from the list",
+        ))
+}
+
+/// The note's box fitted to its text: a width for the longest line (within bounds), a height
+/// for the lines once wrapped at that width.
+fn note_size(text: &str) -> (u32, u32) {
+    use unicode_width::UnicodeWidthStr;
+    const CHAR_PX: usize = 7;
+    const PAD: usize = 16;
+    let widest = text.lines().map(|l| l.width()).max().unwrap_or(0);
+    let width = (widest * CHAR_PX + PAD).clamp(180, 480);
+    let per_line = ((width - PAD) / CHAR_PX).max(1);
+    let lines: usize = text
+        .lines()
+        .map(|l| l.width().div_ceil(per_line).max(1))
+        .sum();
+    let height = (lines * 16 + PAD).clamp(40, 1200);
+    (width as u32, height as u32)
+}
+
 fn build_workbook(
     mut sheets: Vec<SheetCopy>,
     marks: &[SheetMarks],
-    lang: Lang,
+    ctx: &Context,
     tempdir: Option<&Path>,
 ) -> Result<Workbook, XlsxError> {
+    let lang = ctx.lang;
     let mut wb = Workbook::new();
     // Constant-memory sheets spill to temporary files: keep the clerk's personal data in the
     // directory the user chose for the copies rather than a shared /tmp.
     if let Some(dir) = tempdir.filter(|d| !d.as_os_str().is_empty()) {
         wb.set_tempdir(dir)?;
     }
+    // The clerk's sheet names first, so they keep them (re-checking the copy names the same
+    // sheets); then the sheets povcheck adds.
     let mut taken = HashSet::new();
+    let names: Vec<String> = sheets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| unique_sheet_name(&s.name, &mut taken, i + 1))
+        .collect();
+    let count = sheets.len();
+    let list_name = unique_sheet_name(t(lang, "问题清单", "Issues"), &mut taken, count + 1);
+    let lists = code_lists(ctx);
+    let code_sheet = unique_sheet_name(t(lang, "代码表", "Codes"), &mut taken, count + 2);
+    issue_list(&mut wb, &list_name, &sheets, &names, ctx)?;
     // Side sheets go after every copied sheet, so the clerk's sheets keep their positions.
     let mut side: Vec<(String, &BTreeMap<u32, BTreeSet<String>>)> = Vec::new();
     let empty = SheetMarks::default();
-    let count = sheets.len();
     for (i, sheet) in sheets.iter_mut().enumerate() {
         let m = marks.get(i).unwrap_or(&empty);
-        let name = unique_sheet_name(&sheet.name, &mut taken, i + 1);
+        let name = &names[i];
         let ws = wb.add_worksheet_with_constant_memory()?;
-        ws.set_name(&name)?;
+        ws.set_name(name)?;
         let last_col = sheet
             .cells
             .iter()
             .map(|(_, c, _)| *c)
             .chain(m.cells.keys().map(|(_, c)| *c))
+            .chain(sheet.layout.merges.iter().map(|m| m.end.1))
             .max();
         let codes_col = last_col.map_or(0, |c| c + 1);
         let inline_codes = codes_col <= MAX_COL;
+        apply_layout(ws, sheet, last_col)?;
+        if let Some(table) = ctx.tables.iter().find(|t| t.sheet == sheet.source_name) {
+            add_dropdowns(ws, sheet, table, &lists, &code_sheet, lang)?;
+        }
         write_sheet(ws, sheet, m, inline_codes.then_some(codes_col), lang)?;
         if !inline_codes && !m.rows.is_empty() {
-            side.push((name, &m.rows));
+            side.push((name.clone(), &m.rows));
         }
     }
     for (i, (name, rows)) in side.into_iter().enumerate() {
@@ -559,7 +916,7 @@ fn build_workbook(
                 .collect::<String>(),
             t(lang, "_问题", "_issues")
         );
-        let side_name = unique_sheet_name(&side_name, &mut taken, count + i + 1);
+        let side_name = unique_sheet_name(&side_name, &mut taken, count + 3 + i);
         let ws = wb.add_worksheet();
         ws.set_name(&side_name)?;
         ws.write_string(0, 0, t(lang, "行号", "Row"))?;
@@ -571,15 +928,225 @@ fn build_workbook(
             ws.write_string(out_row, 1, codes_text(codes))?;
         }
     }
+    if !lists.sheet.is_empty() {
+        let ws = wb.add_worksheet();
+        ws.set_name(&code_sheet)?;
+        for (c, (field, codes)) in lists.sheet.iter().enumerate() {
+            let c = col16(c as u32);
+            // Not the bare field name: re-checking the copy must not take this row for a header.
+            let head = match lang {
+                Lang::Zh => format!("{field}（代码）"),
+                Lang::En => format!("{field} (codes)"),
+            };
+            ws.write_string(0, c, head)?;
+            for (k, code) in codes.iter().enumerate() {
+                ws.write_string(u32::try_from(k + 1).unwrap_or(MAX_ROW), c, code)?;
+            }
+            ws.set_column_width(c, 16)?;
+        }
+        ws.set_hidden(true);
+    }
     Ok(wb)
 }
+
+/// Widths, hidden columns and rows, custom heights, frozen panes and the hidden state of the
+/// input sheet. Row options are set before any cell: a constant-memory sheet writes a row's
+/// options when it leaves the row.
+fn apply_layout(
+    ws: &mut Worksheet,
+    sheet: &SheetCopy,
+    last_col: Option<u32>,
+) -> Result<(), XlsxError> {
+    let layout = &sheet.layout;
+    // A <col> range may run to XFD for a style; the copy needs the columns it uses.
+    let limit = last_col.map_or(0, |c| c + 1).min(MAX_COL);
+    for spec in &layout.columns {
+        for c in spec.first..=spec.last.min(limit) {
+            if let Some(w) = spec.width {
+                // The file stores widths in character units, padding included: as pixels it
+                // round-trips exactly.
+                ws.set_column_width_pixels(col16(c), (w * 7.0).round() as u32)?;
+            }
+            if spec.hidden {
+                ws.set_column_hidden(col16(c))?;
+            }
+        }
+    }
+    for r in &layout.rows {
+        if r.row > MAX_ROW {
+            continue;
+        }
+        if let Some(h) = r.height {
+            ws.set_row_height(r.row, h)?;
+        }
+        if r.hidden {
+            ws.set_row_hidden(r.row)?;
+        }
+    }
+    if let Some((rows, cols)) = layout.freeze
+        && rows <= MAX_ROW
+        && cols <= MAX_COL
+    {
+        ws.set_freeze_panes(rows, col16(cols))?;
+    }
+    if layout.hidden {
+        ws.set_hidden(true);
+    }
+    Ok(())
+}
+
+/// A dropdown on every data row of each code column of the table.
+fn add_dropdowns(
+    ws: &mut Worksheet,
+    sheet: &SheetCopy,
+    table: &Table,
+    lists: &CodeLists,
+    code_sheet: &str,
+    lang: Lang,
+) -> Result<(), XlsxError> {
+    let rows: Vec<u32> = table
+        .row_numbers()
+        .iter()
+        .filter_map(|n| sheet.row_of(n.saturating_sub(1)))
+        .collect();
+    let (Some(&first), Some(&last)) = (rows.iter().min(), rows.iter().max()) else {
+        return Ok(());
+    };
+    let mut done = HashSet::new();
+    for col in &table.columns {
+        let Some(source) = col.field.as_deref().and_then(|f| lists.by_field.get(f)) else {
+            continue;
+        };
+        let Ok(c) = u32::try_from(col.index) else {
+            continue;
+        };
+        if c > MAX_COL || !done.insert(c) {
+            continue;
+        }
+        let dv = validation(source, code_sheet, lang)?;
+        ws.add_data_validation(first, col16(c), last, col16(c), &dv)?;
+    }
+    Ok(())
+}
+
+/// The first sheet: one row per finding, its cell a link to the flagged cell of the copy, with
+/// an autofilter so the clerk walks the list instead of scrolling for colours.
+fn issue_list(
+    wb: &mut Workbook,
+    name: &str,
+    sheets: &[SheetCopy],
+    names: &[String],
+    ctx: &Context,
+) -> Result<(), XlsxError> {
+    let lang = ctx.lang;
+    let ws = wb.add_worksheet_with_constant_memory()?;
+    ws.set_name(name)?;
+    // None of these is a field name or alias: re-checking the copy must not read this sheet.
+    let head: [&str; 10] = match lang {
+        Lang::Zh => [
+            "级别",
+            "规则",
+            "问题",
+            "提示",
+            "位置",
+            "工作表",
+            "原表行号",
+            "列",
+            "值",
+            "文件",
+        ],
+        Lang::En => [
+            "Severity",
+            "Rule",
+            "Problem",
+            "Hint",
+            "Location",
+            "Sheet",
+            "Input row",
+            "Column",
+            "Value",
+            "File",
+        ],
+    };
+    let bold = Format::new().set_bold().set_text_wrap();
+    for (c, h) in head.iter().enumerate() {
+        ws.write_string_with_format(0, col16(c as u32), *h, &bold)?;
+    }
+    let widths = [6.0, 7.0, 48.0, 30.0, 16.0, 12.0, 9.0, 14.0, 22.0, 24.0];
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(col16(c as u32), *w)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    // Printed as a work list: landscape, one page wide, the header on every page.
+    ws.set_landscape().set_print_fit_to_pages(1, 0);
+    ws.set_repeat_rows(0, 0)?;
+    let link_fmt = Format::new()
+        .set_font_color(Color::Blue)
+        .set_underline(rust_xlsxwriter::FormatUnderline::Single);
+    // Long messages and hints wrap in their column instead of running over the location.
+    let wrap = Format::new()
+        .set_text_wrap()
+        .set_align(rust_xlsxwriter::FormatAlign::Top);
+    let mut row = 0u32;
+    let mut links = 0usize;
+    for f in ctx.findings {
+        if row >= MAX_ROW {
+            break;
+        }
+        row += 1;
+        ws.write_string(row, 0, severity_label(f.severity, lang))?;
+        ws.write_string(row, 1, &f.rule)?;
+        ws.write_string_with_format(row, 2, clip(&f.message, MAX_CELL_UNITS), &wrap)?;
+        ws.write_string_with_format(row, 3, clip(&f.hint, MAX_CELL_UNITS), &wrap)?;
+        let target = sheets
+            .iter()
+            .position(|s| s.source_name == f.sheet)
+            .zip(f.row)
+            .and_then(|(i, r)| {
+                let new = sheets[i].row_of(r.saturating_sub(1))?;
+                let c = f.col_indices.first().copied().unwrap_or(0);
+                Some((names[i].as_str(), a1(c.min(MAX_COL as usize), new + 1)))
+            });
+        if let Some((sheet, cell)) = target {
+            let text = format!("{sheet}!{cell}");
+            // Excel keeps at most 65,530 links per sheet; the rest are plain text.
+            if links < MAX_LINKS {
+                let url = Url::new(format!("internal:{}!{cell}", quote_sheet_name(sheet)))
+                    .set_text(&text);
+                ws.write_url_with_format(row, 4, url, &link_fmt)?;
+                links += 1;
+            } else {
+                ws.write_string(row, 4, &text)?;
+            }
+        }
+        if let Some(s) = f.sheet.as_deref() {
+            ws.write_string(row, 5, s)?;
+        }
+        if let Some(r) = f.row {
+            ws.write_number(row, 6, f64::from(r))?;
+        }
+        if let Some(h) = f.header.as_deref().or(f.column.as_deref()) {
+            ws.write_string(row, 7, h)?;
+        }
+        if let Some(v) = f.value.as_deref() {
+            ws.write_string(row, 8, clip(v, MAX_CELL_UNITS))?;
+        }
+        ws.write_string(row, 9, &f.file)?;
+    }
+    ws.autofilter(0, 0, row, col16(head.len() as u32 - 1))?;
+    ws.set_active(true);
+    Ok(())
+}
+
+/// Excel's limit on hyperlinks in one worksheet.
+const MAX_LINKS: usize = 65_530;
 
 fn codes_text(codes: &BTreeSet<String>) -> String {
     codes.iter().cloned().collect::<Vec<_>>().join(", ")
 }
 
-/// Every cell, marked cell and codes cell in (row, column) order: constant-memory sheets drop
-/// anything written to a row already passed.
+/// Every cell, marked cell, merged range and codes cell in (row, column) order: constant-memory
+/// sheets drop anything written to a row already passed.
 fn write_sheet(
     ws: &mut Worksheet,
     sheet: &mut SheetCopy,
@@ -609,17 +1176,48 @@ fn write_sheet(
     // Stable sort: a real value comes before the blank or codes cell at the same address.
     events.sort_by_key(|(r, c, _)| (*r, *c));
     events.dedup_by_key(|(r, c, _)| (*r, *c));
+    let mut merges = std::mem::take(&mut sheet.layout.merges);
+    merges.sort_by_key(|m| (m.start.0, m.start.1));
+    let fmt_of = |r: u32, c: u32, v: &Val| {
+        let kind = match v {
+            Val::Date(_, k) => Some(*k),
+            _ => None,
+        };
+        let sev = m.cells.get(&(r, c)).and_then(|x| x.0);
+        cell_format(kind, sev, m.header_row == Some(r))
+    };
+    let mut next_merge = 0;
+    // A merge is laid down when the first cell at or after its top row comes, before that
+    // cell: its top-left value is then written over the merge's own (empty) one.
+    let lay_merges = |ws: &mut Worksheet, upto: u32, next: &mut usize| {
+        while let Some(mg) = merges.get(*next).filter(|mg| mg.start.0 <= upto) {
+            *next += 1;
+            let (r0, c0) = mg.start;
+            if mg.end.0 > MAX_ROW || mg.end.1 > MAX_COL || mg.start == mg.end {
+                continue;
+            }
+            let top = events
+                .binary_search_by_key(&(r0, c0), |(r, c, _)| (*r, *c))
+                .ok()
+                .map(|k| &events[k].2);
+            let fmt = fmt_of(r0, c0, top.unwrap_or(&Val::Blank)).unwrap_or_default();
+            // An overlapping range (a broken file) is left unmerged rather than failing the copy.
+            let _ = ws.merge_range(r0, col16(c0), mg.end.0, col16(mg.end.1), "", &fmt);
+        }
+    };
     for (r, c, v) in &events {
-        let mark = m.cells.get(&(*r, *c));
-        write_val(ws, *r, col16(*c), v, mark.and_then(|x| x.0))?;
+        lay_merges(ws, *r, &mut next_merge);
+        let fmt = fmt_of(*r, *c, v);
+        write_val(ws, *r, col16(*c), v, fmt.as_ref())?;
     }
+    lay_merges(ws, MAX_ROW, &mut next_merge);
     for ((r, c), (_, lines)) in &m.cells {
         let text = clip(&lines.join("\n\n"), MAX_NOTE_UNITS);
-        let height = (60 + 15 * text.lines().count()).min(600);
+        let (width, height) = note_size(&text);
         let note = Note::new(text)
             .set_author("povcheck")
-            .set_width(320)
-            .set_height(u32::try_from(height).unwrap_or(600));
+            .set_width(width)
+            .set_height(height);
         ws.insert_note(*r, col16(*c), &note)?;
     }
     Ok(())
@@ -657,6 +1255,72 @@ mod tests {
         assert_eq!(clip("𠀀a", 2), "𠀀");
         assert_eq!(clip("𠀀a", 1), "");
         assert_eq!(clip("甲乙", 5), "甲乙");
+    }
+
+    /// A range crossing rows of two units: each packet keeps its own rows of it merged, with the
+    /// top-left value on the first, and the title range stays where it was.
+    #[test]
+    fn subset_shrinks_ranges_to_their_kept_rows() {
+        use crate::read::layout::Merge;
+        let text = |s: &str| Val::Text(s.into());
+        let sheet = SheetCopy {
+            source_name: Some("花名册".into()),
+            name: "花名册".into(),
+            cells: vec![
+                (0, 0, text("标题")),
+                (1, 0, text("乡镇")),
+                (1, 1, text("行政村")),
+                (2, 0, text("湖光镇")),
+                (2, 1, text("东村")),
+                (3, 1, text("西村")),
+                (4, 1, text("东村")),
+                (5, 1, text("东村")),
+            ],
+            problem: None,
+            layout: SheetLayout {
+                merges: vec![
+                    Merge {
+                        start: (0, 0),
+                        end: (0, 1),
+                    },
+                    Merge {
+                        start: (2, 0),
+                        end: (5, 0),
+                    },
+                ],
+                ..SheetLayout::default()
+            },
+            rows: None,
+        };
+        let sheets = [sheet];
+        // 东村: rows 2, 4, 5 (0-based), title and header kept.
+        let east = subset(&sheets, |_| true, |_, r| r != 3);
+        let e = &east[0];
+        assert_eq!(e.rows.as_deref(), Some(&[0, 1, 2, 4, 5][..]));
+        let spans: Vec<_> = e.layout.merges.iter().map(|m| (m.start, m.end)).collect();
+        assert_eq!(spans, [((0, 0), (0, 1)), ((2, 0), (4, 0))]);
+        assert_eq!(e.row_of(4), Some(3));
+        assert_eq!(e.row_of(3), None);
+        // 西村: row 3 only; the township's value moves down to it, no one-cell range.
+        let west = subset(&sheets, |_| true, |_, r| r < 2 || r == 3);
+        let w = &west[0];
+        assert!(w.cells.contains(&(2, 0, text("湖光镇"))), "{:?}", w.cells);
+        assert!(w.cells.contains(&(2, 1, text("西村"))));
+        let spans: Vec<_> = w.layout.merges.iter().map(|m| (m.start, m.end)).collect();
+        assert_eq!(spans, [((0, 0), (0, 1))]);
+    }
+
+    #[test]
+    fn note_boxes_fit_their_text() {
+        let (w, h) = note_size("V101 错误：必填");
+        assert_eq!((w, h), (180, 40));
+        let long = format!("{}\n{}", "证".repeat(100), "x");
+        let (w, h) = note_size(&long);
+        assert_eq!(w, 480);
+        // 200 columns at 66 a line is 4 lines, plus the short one: 5 lines of 16 px and padding.
+        assert_eq!(h, 5 * 16 + 16);
+        let (_, tall) = note_size(&"行\n".repeat(500));
+        assert_eq!(tall, 1200);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod json;
 pub mod junit;
 pub mod mask;
 pub mod ndjson;
+pub mod packets;
 pub mod receipt;
 #[doc(hidden)]
 pub mod sample;

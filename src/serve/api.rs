@@ -318,6 +318,7 @@ fn execute(
         annotate: annotate_dir.clone(),
         quiet: true,
         receipt: None,
+        split_by: None,
     };
     let config = config::check(request).map_err(|e| ApiError::Config(with_help(&e)))?;
     let mut stdout = Vec::new();
