@@ -173,12 +173,18 @@ pub(super) struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     pub(super) fn new(text: &'a [u8]) -> Self {
-        // A line ends at LF, CRLF or a lone CR (old Mac exports), as the csv parser and every
-        // spreadsheet program count them; a CR directly before an LF is the same line end.
-        let newlines = memchr::memchr2_iter(b'\r', b'\n', text)
-            .filter(|&i| text[i] == b'\n' || text.get(i + 1) != Some(&b'\n'))
-            .collect();
-        Lines { text, newlines }
+        // Lines end at LF (or CRLF); a file with no LF at all is an old-Mac export whose lines
+        // end at a lone CR, which the csv parser also splits on. A CR inside a quoted field of
+        // an LF file stays part of its line, as editors show it.
+        let end = if memchr::memchr(b'\n', text).is_none() {
+            b'\r'
+        } else {
+            b'\n'
+        };
+        Lines {
+            text,
+            newlines: memchr::memchr_iter(end, text).collect(),
+        }
     }
 
     /// The 1-based line of the record starting at `byte`.
