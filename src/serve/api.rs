@@ -318,6 +318,8 @@ fn execute(
         annotate: annotate_dir.clone(),
         quiet: true,
         receipt: None,
+        keys_out: None,
+        key_file: None,
     };
     let config = config::check(request).map_err(|e| ApiError::Config(with_help(&e)))?;
     let mut stdout = Vec::new();
