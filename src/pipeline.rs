@@ -339,6 +339,7 @@ fn check_sharded(
     let mut metas = Vec::new();
     let mut allowed: HashMap<String, Vec<u32>> = HashMap::new();
     let (mut table_offset, mut row_offset) = (0usize, 0u64);
+    let mut units = check::shard::UnitRegistry::default();
     let internal = |e: &dyn std::fmt::Display| {
         miette::miette!(
             "{}{e}",
@@ -368,7 +369,7 @@ fn check_sharded(
             row_offset,
         };
         let t0 = std::time::Instant::now();
-        let (result, keys) = match check::shard::check_shard(&tables, s.schema, s.opts, &spec) {
+        let (result, keys) = match check::shard::check_shard(&tables, s.schema, s.opts, &spec, &mut units) {
             Ok(r) => r,
             Err(e) => {
                 diagnostics.push(internal(&e));
@@ -389,7 +390,7 @@ fn check_sharded(
                 }
                 let part = keys.frame.slice(start as i64, len);
                 start += len;
-                let written = crate::dataset::keys::key_table(&part, &s.names[i], &out.secret)
+                let written = crate::dataset::keys::key_table(&part, &s.names[i], &out.secret, &units)
                     .map_err(std::io::Error::other)
                     .and_then(|mut kt| crate::dataset::keys::write(&out.dir, &s.names[i], &mut kt));
                 if let Err(e) = written {
@@ -433,8 +434,8 @@ fn check_sharded(
         "检查跨文件规则",
         "checking rules across files",
     ));
-    if let Some(mut frame) = frame {
-        frame.rechunk_mut();
+    // Not rechunked: a copy of every key row would double the run's peak for nothing.
+    if let Some(frame) = frame {
         let t0 = std::time::Instant::now();
         for (rule, kind) in &s.plan.rules {
             let Some(allowed) = allowed.get(&rule.code) else {
@@ -445,7 +446,7 @@ fn check_sharded(
                     .and_then(|df| crate::dataset::hits(&df))
                     .and_then(|hits| {
                         crate::dataset::findings_in_memory(
-                            s.schema, rule, *kind, lang, &hits, &frame, &metas, allowed,
+                            s.schema, rule, *kind, lang, &hits, &frame, &metas, &units, allowed,
                         )
                     });
             match found {

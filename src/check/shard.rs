@@ -45,6 +45,36 @@ pub struct ShardSpec<'a> {
 /// schema). Sorting the shards' entries by it, stably, gives the order one run gives.
 pub type SkipOrder = (u8, usize);
 
+/// Every unit path of a run once: the in-memory key rows hold an index into it (a few bytes a
+/// row instead of the JSON text).
+#[derive(Debug, Default)]
+pub struct UnitRegistry {
+    index: HashMap<String, u32>,
+    /// The unit paths as JSON `[[level, value], …]`, by index.
+    pub json: Vec<String>,
+}
+
+impl UnitRegistry {
+    fn id(&mut self, json: String) -> u32 {
+        if let Some(&i) = self.index.get(&json) {
+            return i;
+        }
+        let i = self.json.len() as u32;
+        self.index.insert(json.clone(), i);
+        self.json.push(json);
+        i
+    }
+
+    /// The JSON of an in-memory `unit_path` value (an index); the value itself otherwise.
+    pub fn resolve<'a>(&'a self, value: &'a str) -> &'a str {
+        value
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| self.json.get(i))
+            .map_or(value, String::as_str)
+    }
+}
+
 /// Table facts a finding on a key row needs.
 #[derive(Debug, Clone)]
 pub struct TableMeta {
@@ -58,7 +88,7 @@ pub struct TableMeta {
 pub struct ShardKeys {
     /// One row per data row, in the run's order. Columns: `input` (the global table index,
     /// zero-padded, so text order is run order), `sheet`, `row`, `seq` (global row), `household`,
-    /// `unit_path`, `town`, `village`, `id_hash` and `phone_hash` (here still the ID key and phone
+    /// `unit_path` (an index into the run's [`UnitRegistry`]), `town`, `village`, `id_hash` and `phone_hash` (here still the ID key and phone
     /// in clear: [`crate::dataset::keys`] hashes them before anything leaves the process),
     /// `phone_filled`, then [`TABLE_COL`],
     /// [`SHOWN_HOUSEHOLD`] and one [`TEXT_PREFIX`] column per kept field.
@@ -78,6 +108,7 @@ pub fn check_shard(
     schema: &Schema,
     opts: &CheckOptions,
     spec: &ShardSpec,
+    units: &mut UnitRegistry,
 ) -> PolarsResult<(CheckResult, ShardKeys)> {
     let enabled: HashSet<String> = schema
         .rules
@@ -116,7 +147,7 @@ pub fn check_shard(
     let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &keep, &mut emit);
     let population = population(&ds);
     let households = ds.households + ds.hh_index.iter().filter(|i| i.is_none()).count();
-    let frame = key_frame(&ds, spec)?;
+    let frame = key_frame(&ds, spec, units)?;
     let mut deferred = Vec::new();
     let tag = |skipped: &Vec<_>, phase: u8, order: &mut Vec<SkipOrder>| {
         while order.len() < skipped.len() {
@@ -263,7 +294,7 @@ fn table_metas(tables: &[Table]) -> Vec<TableMeta> {
 }
 
 /// The key rows of a typed shard (before the rule frame takes the typed columns).
-fn key_frame(ds: &Dataset, spec: &ShardSpec) -> PolarsResult<DataFrame> {
+fn key_frame(ds: &Dataset, spec: &ShardSpec, registry: &mut UnitRegistry) -> PolarsResult<DataFrame> {
     let n = ds.len();
     let typed = |f: &str, g: usize| ds.typed.get(f).and_then(|c: &TypedCol| c.str_at(g));
     let text_col = |name: &str, f: &dyn Fn(usize) -> Option<String>| -> Column {
@@ -271,9 +302,13 @@ fn key_frame(ds: &Dataset, spec: &ShardSpec) -> PolarsResult<DataFrame> {
         Column::new(name.into(), v)
     };
     let (units, row_unit) = ds.unit_index();
-    let unit_json: Vec<String> = units
+    let unit_id: Vec<String> = units
         .iter()
-        .map(|u| serde_json::to_string(u).unwrap_or_default())
+        .map(|u| {
+            registry
+                .id(serde_json::to_string(u).unwrap_or_default())
+                .to_string()
+        })
         .collect();
     let filled = ds.filled_column("联系电话");
     let mut cols = vec![
@@ -295,7 +330,7 @@ fn key_frame(ds: &Dataset, spec: &ShardSpec) -> PolarsResult<DataFrame> {
         ),
         text_col("household", &|g| typed("户编号", g).map(str::to_string)),
         text_col("unit_path", &|g| {
-            Some(unit_json[row_unit[g] as usize].clone())
+            Some(unit_id[row_unit[g] as usize].clone())
         }),
         text_col("town", &|g| typed("乡镇", g).map(str::to_string)),
         text_col("village", &|g| typed("行政村", g).map(str::to_string)),

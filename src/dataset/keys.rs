@@ -94,9 +94,14 @@ impl Secret {
 }
 
 /// The key table of one input from in-memory key rows (`frame`, the rows of that input, with
-/// `id_hash` and `phone_hash` still in clear): the input's name in place of the run's table
-/// order, the numbers hashed, and only [`COLUMNS`].
-pub fn key_table(frame: &DataFrame, input: &str, secret: &Secret) -> PolarsResult<DataFrame> {
+/// `id_hash` and `phone_hash` still in clear and unit paths as indices into `units`): the
+/// input's name in place of the run's table order, the numbers hashed, and only [`COLUMNS`].
+pub fn key_table(
+    frame: &DataFrame,
+    input: &str,
+    secret: &Secret,
+    units: &crate::check::shard::UnitRegistry,
+) -> PolarsResult<DataFrame> {
     let n = frame.height();
     let hashed = |name: &str| -> PolarsResult<Column> {
         let clear = frame.column(name)?.str()?;
@@ -113,7 +118,11 @@ pub fn key_table(frame: &DataFrame, input: &str, secret: &Secret) -> PolarsResul
         frame.column("row")?.clone(),
         frame.column("seq")?.clone(),
         frame.column("household")?.clone(),
-        frame.column("unit_path")?.clone(),
+        {
+            let ids = frame.column("unit_path")?.str()?;
+            let v: Vec<Option<&str>> = ids.iter().map(|v| v.map(|v| units.resolve(v))).collect();
+            Column::new("unit_path".into(), v)
+        },
         frame.column("town")?.clone(),
         frame.column("village")?.clone(),
         hashed("id_hash")?,

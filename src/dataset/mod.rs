@@ -25,7 +25,9 @@ use std::collections::{BTreeMap, HashMap};
 use polars::prelude::*;
 
 use crate::check::emit::{fill, placeholders};
-use crate::check::shard::{SHOWN_HOUSEHOLD, TABLE_COL, TEXT_PREFIX, TableMeta, shown_text};
+use crate::check::shard::{
+    SHOWN_HOUSEHOLD, TABLE_COL, TEXT_PREFIX, TableMeta, UnitRegistry, shown_text,
+};
 use crate::finding::{Finding, FindingScope, Lang, UNIT_BLANK, UnitCells, a1};
 use crate::schema::{Rule, RuleKind, RuleScope, Schema};
 
@@ -278,6 +280,7 @@ pub fn findings_in_memory(
     hits: &[Hit],
     frame: &DataFrame,
     tables: &[TableMeta],
+    units: &UnitRegistry,
     allowed: &[u32],
 ) -> PolarsResult<Vec<Finding>> {
     let t_col = frame.column(TABLE_COL)?.u32()?.clone();
@@ -351,7 +354,7 @@ pub fn findings_in_memory(
             severity: rule.severity,
             scope: FindingScope::Dataset,
             household,
-            unit: Some(parse_unit(&hit.unit_path)),
+            unit: Some(parse_unit(units.resolve(&hit.unit_path))),
             value,
             message,
             hint,
