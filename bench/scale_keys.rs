@@ -61,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let t = rng.next() % 100;
             let v = rng.next() % 20;
             let hh = format!("44{t:03}{v:03}{household_no:010}");
-            let phone = if rng.next() % 1000 == 0 && !old_phones.is_empty() {
+            let phone = if rng.next().is_multiple_of(1000) && !old_phones.is_empty() {
                 old_phones[(rng.next() as usize) % old_phones.len()].clone()
             } else {
                 rng.bytes16()
@@ -69,11 +69,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if old_phones.len() < 10_000 {
                 old_phones.push(phone.clone());
             }
-            let split = rng.next() % 2000 == 0;
+            let split = rng.next().is_multiple_of(2000);
             for m in 0..size.min(n - i) {
                 let vv = if split && m > 0 { (v + 1) % 20 } else { v };
                 let (tn, vn) = (format!("第{t}镇"), format!("第{t}镇第{vv}村"));
-                let id = if rng.next() % 1000 == 0 && !old_ids.is_empty() {
+                let id = if rng.next().is_multiple_of(1000) && !old_ids.is_empty() {
                     old_ids[(rng.next() as usize) % old_ids.len()].clone()
                 } else {
                     rng.bytes16()

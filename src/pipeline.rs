@@ -369,14 +369,15 @@ fn check_sharded(
             row_offset,
         };
         let t0 = std::time::Instant::now();
-        let (result, keys) = match check::shard::check_shard(&tables, s.schema, s.opts, &spec, &mut units) {
-            Ok(r) => r,
-            Err(e) => {
-                diagnostics.push(internal(&e));
-                table_offset += tables.len();
-                continue;
-            }
-        };
+        let (result, keys) =
+            match check::shard::check_shard(&tables, s.schema, s.opts, &spec, &mut units) {
+                Ok(r) => r,
+                Err(e) => {
+                    diagnostics.push(internal(&e));
+                    table_offset += tables.len();
+                    continue;
+                }
+            };
         timing("check shard", t0);
         if let Some(out) = s.keys_out {
             // Each file's rows are a run of the shard's rows: its tables, in order.
@@ -390,9 +391,12 @@ fn check_sharded(
                 }
                 let part = keys.frame.slice(start as i64, len);
                 start += len;
-                let written = crate::dataset::keys::key_table(&part, &s.names[i], &out.secret, &units)
-                    .map_err(std::io::Error::other)
-                    .and_then(|mut kt| crate::dataset::keys::write(&out.dir, &s.names[i], &mut kt));
+                let written =
+                    crate::dataset::keys::key_table(&part, &s.names[i], &out.secret, &units)
+                        .map_err(std::io::Error::other)
+                        .and_then(|mut kt| {
+                            crate::dataset::keys::write(&out.dir, &s.names[i], &mut kt)
+                        });
                 if let Err(e) = written {
                     diagnostics.push(miette::miette!(
                         "{}: {}{e}",
@@ -445,8 +449,13 @@ fn check_sharded(
                 crate::dataset::local::run_lazy(frame.clone().lazy(), &kind.sql(&rule.code))
                     .and_then(|df| crate::dataset::hits(&df))
                     .and_then(|hits| {
+                        let rows = crate::dataset::InMemory {
+                            frame: &frame,
+                            tables: &metas,
+                            units: &units,
+                        };
                         crate::dataset::findings_in_memory(
-                            s.schema, rule, *kind, lang, &hits, &frame, &metas, &units, allowed,
+                            s.schema, rule, *kind, lang, &hits, &rows, allowed,
                         )
                     });
             match found {
@@ -579,9 +588,9 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
     };
     let plan = dataset::plan(&schema, &select, &ignore);
     // What was read: rows per input and sheet, rows and households per unit, and in all.
-    let counts = sql(&format!(
-        "SELECT input, sheet, CAST(COUNT(*) AS BIGINT) AS n_rows FROM keys GROUP BY input, sheet"
-    ))
+    let counts = sql(
+        "SELECT input, sheet, CAST(COUNT(*) AS BIGINT) AS n_rows FROM keys GROUP BY input, sheet",
+    )
     .and_then(|inputs| {
         let units = sql(&format!(
             "SELECT unit_path, CAST(COUNT(*) AS BIGINT) AS n_rows, {} AS households \

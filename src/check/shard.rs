@@ -294,7 +294,11 @@ fn table_metas(tables: &[Table]) -> Vec<TableMeta> {
 }
 
 /// The key rows of a typed shard (before the rule frame takes the typed columns).
-fn key_frame(ds: &Dataset, spec: &ShardSpec, registry: &mut UnitRegistry) -> PolarsResult<DataFrame> {
+fn key_frame(
+    ds: &Dataset,
+    spec: &ShardSpec,
+    registry: &mut UnitRegistry,
+) -> PolarsResult<DataFrame> {
     let n = ds.len();
     let typed = |f: &str, g: usize| ds.typed.get(f).and_then(|c: &TypedCol| c.str_at(g));
     let text_col = |name: &str, f: &dyn Fn(usize) -> Option<String>| -> Column {

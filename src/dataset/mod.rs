@@ -243,7 +243,7 @@ pub fn parse_unit(json: &str) -> UnitCells {
     serde_json::from_str(json).unwrap_or_default()
 }
 
-fn texts<'r>(rule: &'r Rule, lang: Lang) -> (&'r str, &'r str) {
+fn texts(rule: &Rule, lang: Lang) -> (&str, &str) {
     match lang {
         Lang::Zh => (&rule.message, &rule.hint),
         Lang::En => (
@@ -268,6 +268,15 @@ fn number_var(kind: Kind, name: &str, hit: &Hit) -> Option<Option<String>> {
     None
 }
 
+/// In-memory key rows of a run and what their findings are built from.
+pub struct InMemory<'a> {
+    /// Every shard's [`crate::check::shard::ShardKeys::frame`], in run order.
+    pub frame: &'a DataFrame,
+    /// Every table of the run, in order.
+    pub tables: &'a [TableMeta],
+    pub units: &'a UnitRegistry,
+}
+
 /// The findings of one rule from its hits over in-memory key rows (`frame`: every shard's
 /// [`crate::check::shard::ShardKeys::frame`] in run order, so `seq` is the frame row). Built as
 /// the check's emitter builds a rule finding, so a sharded run reports what a whole run does.
@@ -278,11 +287,14 @@ pub fn findings_in_memory(
     kind: Kind,
     lang: Lang,
     hits: &[Hit],
-    frame: &DataFrame,
-    tables: &[TableMeta],
-    units: &UnitRegistry,
+    rows: &InMemory,
     allowed: &[u32],
 ) -> PolarsResult<Vec<Finding>> {
+    let InMemory {
+        frame,
+        tables,
+        units,
+    } = *rows;
     let t_col = frame.column(TABLE_COL)?.u32()?.clone();
     let shown_hh = frame.column(SHOWN_HOUSEHOLD)?.str()?.clone();
     let mut text_cols: HashMap<&str, StringChunked> = HashMap::new();
