@@ -67,6 +67,52 @@ pub enum Command {
     Fix(FixArgs),
     /// 打开本机核查台：在浏览器中拖入导出表查看问题 / the clerk's desk: a local web page
     Serve(crate::serve::ServeArgs),
+    /// 在各分片的键表上运行跨文件规则（一人多户、一户两地、一号多户） / the cross-shard rules over key tables
+    Dataset(DatasetArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DatasetArgs {
+    /// 键表目录（读其中全部 *.parquet，按文件名排序）或键表文件 / folders of key tables (*.parquet) or key tables
+    #[arg(required = true, value_name = "DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// 运行引擎：local（本机 polars）、standalone（本进程内的 Ballista）、df://HOST:PORT（Ballista 集群） /
+    /// engine: local (polars), standalone (Ballista in-process) or df://HOST:PORT (a Ballista scheduler)
+    #[arg(long, default_value = "local", value_name = "ENGINE")]
+    pub engine: String,
+    /// 规则方案 TOML（默认：内置方案） / schema TOML (default: embedded)
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// 报告格式 / report format
+    #[arg(long, value_enum, default_value_t = Format::Terminal)]
+    pub format: Format,
+    /// 报告写入此文件 / write the report here
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// 参考日期 YYYY-MM-DD（默认：方案的 as_of） / reference date
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// 有此级别及以上的问题时退出码为 1 / exit 1 at or above this severity
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// 输出语言 / output language
+    #[arg(long, value_enum, default_value_t = LangArg::Zh)]
+    pub lang: LangArg,
+    /// 只检查这些规则（代码或前缀） / only these rules (codes or prefixes)
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// 不检查这些规则（代码或前缀） / skip these rules
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// 把本次结果记入台账的期次 PERIOD / record this round in the ledger
+    #[arg(long, value_name = "PERIOD")]
+    pub record: Option<String>,
+    /// 台账文件（默认 $POVCHECK_LEDGER，否则 ./povcheck-ledger.sqlite） / ledger file
+    #[arg(long, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+    /// 不显示提示信息 / no chatter
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -186,6 +232,13 @@ pub struct CheckArgs {
     /// per-unit packets: each unit's annotated copy and report in DIR
     #[arg(long, num_args = 2, value_names = ["LEVEL", "DIR"])]
     pub split_by: Option<Vec<String>>,
+    /// 为每个输入在 DIR 中写一份键表（Parquet；证件号码和电话只存密钥散列），供 povcheck dataset 跨分片比对 /
+    /// write a key table per input into DIR (Parquet; ID and phone numbers only as keyed hashes) for povcheck dataset
+    #[arg(long, value_name = "DIR")]
+    pub keys_out: Option<PathBuf>,
+    /// 键表散列的密钥文件（至少 16 字节；或用环境变量 POVCHECK_KEY） / secret for the key tables' hashes (16+ bytes; or POVCHECK_KEY)
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -323,6 +376,7 @@ fn lang(l: LangArg) -> Lang {
 pub fn run(cli: Cli, stdout: &mut dyn Write) -> Outcome {
     match cli.command {
         Command::Check(args) => run_check(args, stdout),
+        Command::Dataset(args) => run_dataset(args, stdout),
         Command::Rules(args) => run_rules(args, stdout),
         Command::Rule(args) => run_rule(args, stdout),
         Command::History(args) => match run_history(&args, stdout) {
@@ -475,6 +529,8 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         split_by: args
             .split_by
             .and_then(|v| Some((v.first()?.clone(), PathBuf::from(v.get(1)?)))),
+        keys_out: args.keys_out,
+        key_file: args.key_file,
     };
     let config = match config::check(request) {
         Ok(c) => c,
@@ -483,6 +539,45 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
         Err(e) => return Outcome::fail(miette::Report::new(e)),
     };
     let outcome = crate::pipeline::run(config, stdout);
+    let failing = match (fail_on, outcome.worst) {
+        (FailOn::Never, _) | (_, None) => false,
+        (FailOn::Warning, Some(_)) => true,
+        (FailOn::Error, Some(s)) => s == Severity::Error,
+    };
+    let status = if !outcome.diagnostics.is_empty() {
+        ExitStatus::Error
+    } else if failing {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    };
+    Outcome {
+        status,
+        diagnostics: outcome.diagnostics,
+    }
+}
+
+fn run_dataset(args: DatasetArgs, stdout: &mut dyn Write) -> Outcome {
+    let fail_on = args.fail_on;
+    let request = config::DatasetRequest {
+        inputs: args.inputs,
+        engine: args.engine,
+        schema: args.schema,
+        format: args.format,
+        output: args.output,
+        as_of: args.as_of,
+        lang: lang(args.lang),
+        select: args.select,
+        ignore: args.ignore,
+        record: args.record,
+        ledger: args.ledger,
+        quiet: args.quiet,
+    };
+    let config = match config::dataset(request) {
+        Ok(c) => c,
+        Err(e) => return Outcome::fail(miette::Report::new(e)),
+    };
+    let outcome = crate::pipeline::run_dataset(config, stdout);
     let failing = match (fail_on, outcome.worst) {
         (FailOn::Never, _) | (_, None) => false,
         (FailOn::Warning, Some(_)) => true,

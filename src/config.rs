@@ -47,6 +47,14 @@ pub enum Usage {
         dir: PathBuf,
         input: Option<PathBuf>,
     },
+    /// `--keys-out` without a usable secret.
+    KeySecret(crate::dataset::keys::SecretError),
+    /// `dataset --engine` in no known form.
+    BadEngine { value: String },
+    /// `dataset --engine standalone|df://…` in a build without the `distributed` feature.
+    NoDistributedEngine,
+    /// `povcheck dataset` found no key table (or could not list a folder).
+    NoKeyTables { reason: Option<String> },
 }
 
 impl Usage {
@@ -195,6 +203,50 @@ impl Usage {
                     None,
                 ),
             },
+            Usage::KeySecret(e) => key_secret_text(e, zh),
+            Usage::BadEngine { value } => (
+                if zh {
+                    format!("--engine {value}: 无法识别")
+                } else {
+                    format!("--engine {value}: not recognised")
+                },
+                Some(
+                    "local、standalone 或 df://HOST:PORT / local, standalone or df://HOST:PORT"
+                        .into(),
+                ),
+            ),
+            Usage::NoDistributedEngine => (
+                if zh {
+                    "此版本没有分布式引擎: cargo build --features distributed".into()
+                } else {
+                    "this build has no distributed engine: cargo build --features distributed"
+                        .into()
+                },
+                Some(
+                    if zh {
+                        "或用 --engine local"
+                    } else {
+                        "or use --engine local"
+                    }
+                    .into(),
+                ),
+            ),
+            Usage::NoKeyTables { reason } => (
+                match (reason, zh) {
+                    (Some(r), true) => format!("无法列出键表: {r}"),
+                    (Some(r), false) => format!("cannot list the key tables: {r}"),
+                    (None, true) => "没有找到键表（*.parquet）".into(),
+                    (None, false) => "no key table (*.parquet) found".into(),
+                },
+                Some(
+                    if zh {
+                        "先用 povcheck check FILES --keys-out DIR 写出键表"
+                    } else {
+                        "write them first with povcheck check FILES --keys-out DIR"
+                    }
+                    .into(),
+                ),
+            ),
         }
     }
 
@@ -207,6 +259,38 @@ impl Usage {
             help,
         }
     }
+}
+
+fn key_secret_text(e: &crate::dataset::keys::SecretError, zh: bool) -> (String, Option<String>) {
+    use crate::dataset::keys::{MIN_SECRET, SecretError};
+    let help = Some(if zh {
+        format!(
+            "例如 head -c 32 /dev/urandom | base64 > povcheck.key，用 --key-file povcheck.key 给出（至少 {MIN_SECRET} 字节）；各分片须用同一密钥，密钥不随键表发送"
+        )
+    } else {
+        format!(
+            "e.g. head -c 32 /dev/urandom | base64 > povcheck.key and --key-file povcheck.key ({MIN_SECRET} bytes or more); use the same secret for every shard and never send it with the key tables"
+        )
+    });
+    let msg = match (e, zh) {
+        (SecretError::Missing, true) => {
+            "--keys-out 需要密钥: 用 --key-file FILE 或环境变量 POVCHECK_KEY 给出".to_string()
+        }
+        (SecretError::Missing, false) => {
+            "--keys-out needs a secret: give --key-file FILE or the environment variable POVCHECK_KEY".to_string()
+        }
+        (SecretError::TooShort(n), true) => format!("密钥只有 {n} 字节，至少需要 {MIN_SECRET} 字节"),
+        (SecretError::TooShort(n), false) => {
+            format!("the secret has {n} bytes; {MIN_SECRET} or more are needed")
+        }
+        (SecretError::Unreadable { path, reason }, true) => {
+            format!("{}: 无法读取密钥文件: {reason}", path.display())
+        }
+        (SecretError::Unreadable { path, reason }, false) => {
+            format!("{}: cannot read the key file: {reason}", path.display())
+        }
+    };
+    (msg, help)
 }
 
 /// A [`Usage`] rendered for the user: what `main` prints.
@@ -325,6 +409,8 @@ pub struct CheckConfig {
     pub quiet: bool,
     /// `--split-by LEVEL DIR`: per-unit packets.
     pub split_by: Option<SplitBy>,
+    /// `--keys-out DIR` with its secret: a key table per input (docs/scale.md).
+    pub keys_out: Option<KeysOut>,
 }
 
 /// `--split-by LEVEL DIR`, validated: a unit level of the schema and a directory that is no
@@ -333,6 +419,13 @@ pub struct CheckConfig {
 pub struct SplitBy {
     pub level: String,
     pub dir: PathBuf,
+}
+
+/// Where key tables go and the secret their hashes are keyed with.
+#[derive(Debug)]
+pub struct KeysOut {
+    pub dir: PathBuf,
+    pub secret: crate::dataset::keys::Secret,
 }
 
 /// The `check` arguments as given, before validation (the CLI fills it from clap).
@@ -357,6 +450,9 @@ pub struct CheckRequest {
     pub quiet: bool,
     /// `--split-by LEVEL DIR` as given.
     pub split_by: Option<(String, PathBuf)>,
+    /// `--keys-out DIR` and `--key-file FILE`.
+    pub keys_out: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
 }
 
 /// The schema at `path`, or the embedded default.
@@ -459,6 +555,13 @@ pub fn check(req: CheckRequest) -> Result<CheckConfig, ConfigError> {
     if matches!(req.format, Format::Xlsx) && req.output.is_none() {
         return Err(Usage::XlsxNeedsOutput.in_lang(lang).into());
     }
+    let keys_out = match &req.keys_out {
+        Some(dir) => Some(KeysOut {
+            dir: dir.clone(),
+            secret: load_secret(req.key_file.as_deref(), lang)?,
+        }),
+        None => None,
+    };
     // A list is configuration, like the schema: one that cannot be used stops the run.
     let mut exclusions = Vec::new();
     let mut exclusion_lists = Vec::new();
@@ -485,7 +588,45 @@ pub fn check(req: CheckRequest) -> Result<CheckConfig, ConfigError> {
         receipt: req.receipt,
         quiet: req.quiet,
         split_by,
+        keys_out,
     })
+}
+
+/// The secret of `--key-file`, else of `POVCHECK_KEY`; refused when absent or short.
+fn load_secret(
+    key_file: Option<&Path>,
+    lang: Lang,
+) -> Result<crate::dataset::keys::Secret, UsageError> {
+    let env = std::env::var_os("POVCHECK_KEY").map(|v| v.into_encoded_bytes());
+    crate::dataset::keys::Secret::load(key_file, env).map_err(|e| Usage::KeySecret(e).in_lang(lang))
+}
+
+/// Where `povcheck dataset` runs its SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// polars on this machine.
+    Local,
+    /// Ballista in this process (scheduler and executor started for the run).
+    Standalone,
+    /// A Ballista scheduler at `df://HOST:PORT`.
+    Remote { host: String, port: u16 },
+}
+
+/// `local`, `standalone` or `df://HOST:PORT`.
+pub fn parse_engine(s: &str) -> Option<Engine> {
+    match s {
+        "local" => Some(Engine::Local),
+        "standalone" => Some(Engine::Standalone),
+        _ => {
+            let rest = s.strip_prefix("df://")?;
+            let (host, port) = rest.rsplit_once(':')?;
+            let port: u16 = port.parse().ok()?;
+            (!host.is_empty() && !host.contains('/')).then(|| Engine::Remote {
+                host: host.to_string(),
+                port,
+            })
+        }
+    }
 }
 
 /// The path as the file system will resolve it, also when its last parts do not exist yet: the
@@ -546,5 +687,102 @@ fn validate_split(
     Ok(SplitBy {
         level: level.to_string(),
         dir: dir.to_path_buf(),
+    })
+}
+
+/// The `dataset` arguments as given.
+#[derive(Debug, Clone)]
+pub struct DatasetRequest {
+    /// Folders of key tables (their `*.parquet`, in name order) or key tables.
+    pub inputs: Vec<PathBuf>,
+    pub engine: String,
+    pub schema: Option<PathBuf>,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub as_of: Option<String>,
+    pub lang: Lang,
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub record: Option<String>,
+    pub ledger: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+/// Everything `dataset` needs, validated.
+#[derive(Debug)]
+pub struct DatasetConfig {
+    /// The key tables, in order.
+    pub files: Vec<PathBuf>,
+    pub engine: Engine,
+    pub schema: Schema,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub as_of: NaiveDate,
+    pub lang: Lang,
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub ledger: Option<LedgerPlan>,
+    pub quiet: bool,
+}
+
+/// Validate a `dataset` request.
+pub fn dataset(req: DatasetRequest) -> Result<DatasetConfig, ConfigError> {
+    let lang = req.lang;
+    let engine = parse_engine(&req.engine).ok_or_else(|| {
+        Usage::BadEngine {
+            value: req.engine.clone(),
+        }
+        .in_lang(lang)
+    })?;
+    if engine != Engine::Local && !cfg!(feature = "distributed") {
+        return Err(Usage::NoDistributedEngine.in_lang(lang).into());
+    }
+    let ledger = if req.record.is_none() && req.ledger.is_none() {
+        None
+    } else {
+        let period = match req.record.as_deref() {
+            Some(s) => Some(crate::ledger::parse_period(s).map_err(|_| {
+                Usage::BadPeriod {
+                    value: s.to_string(),
+                }
+                .in_lang(lang)
+            })?),
+            None => None,
+        };
+        Some(LedgerPlan {
+            path: crate::ledger::resolve_path(req.ledger.as_deref()),
+            period,
+        })
+    };
+    let schema = load_schema(req.schema.as_deref())?;
+    validate_rule_codes(&schema, &req.select, &req.ignore, lang)?;
+    let as_of = match req.as_of.as_deref().or(schema.as_of.as_deref()) {
+        Some(s) => parse_date("--as-of", s, lang)?,
+        None => chrono::Local::now().date_naive(),
+    };
+    if matches!(req.format, Format::Xlsx) && req.output.is_none() {
+        return Err(Usage::XlsxNeedsOutput.in_lang(lang).into());
+    }
+    let files = crate::dataset::keys::gather(&req.inputs).map_err(|e| {
+        Usage::NoKeyTables {
+            reason: Some(e.to_string()),
+        }
+        .in_lang(lang)
+    })?;
+    if files.is_empty() {
+        return Err(Usage::NoKeyTables { reason: None }.in_lang(lang).into());
+    }
+    Ok(DatasetConfig {
+        files,
+        engine,
+        schema,
+        format: req.format,
+        output: req.output,
+        as_of,
+        lang,
+        select: req.select,
+        ignore: req.ignore,
+        ledger,
+        quiet: req.quiet,
     })
 }

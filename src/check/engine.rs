@@ -334,7 +334,25 @@ pub(crate) fn run_rules(
     emit: &mut Emitter,
     skipped: &mut Vec<SkippedRule>,
 ) -> PolarsResult<()> {
-    if ds.len() == 0 || compiled.is_empty() {
+    if ds.len() == 0 {
+        return Ok(());
+    }
+    run_rules_deferring(ds, compiled, emit, skipped, &|_| false, &mut Vec::new())
+}
+
+/// [`run_rules`], except that rules for which `defer` is true are only checked for the columns
+/// they need (skip entries as usual) and not evaluated: their compiled index and the tables
+/// they apply to go to `deferred`, for a pass over the key rows of every shard. A shard without
+/// rows still gets its skip entries: other shards of the run may have rows.
+pub(crate) fn run_rules_deferring(
+    ds: &mut Dataset,
+    compiled: &[Compiled],
+    emit: &mut Emitter,
+    skipped: &mut Vec<SkippedRule>,
+    defer: &dyn Fn(&Rule) -> bool,
+    deferred: &mut Vec<(usize, Vec<u32>)>,
+) -> PolarsResult<()> {
+    if compiled.is_empty() {
         return Ok(());
     }
     // Which tables each rule applies to (all its fields present), and the skip entries.
@@ -373,6 +391,10 @@ pub(crate) fn run_rules(
         if allowed.is_empty() {
             continue;
         }
+        if defer(c.rule) {
+            deferred.push((k, allowed));
+            continue;
+        }
         let mut fired = match &c.when {
             Some(w) => w.clone().fill_null(false),
             None => lit(true),
@@ -402,7 +424,7 @@ pub(crate) fn run_rules(
         }
         active.push(k);
     }
-    if active.is_empty() {
+    if active.is_empty() || ds.len() == 0 {
         return Ok(());
     }
     let filled: BTreeSet<String> = compiled

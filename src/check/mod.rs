@@ -7,6 +7,7 @@ pub use crate::schema::columns;
 pub(crate) mod dataset;
 pub(crate) mod emit;
 pub mod engine;
+pub mod shard;
 pub(crate) mod typing;
 
 use std::collections::{BTreeSet, HashMap, HashSet};

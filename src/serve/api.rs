@@ -319,6 +319,8 @@ fn execute(
         quiet: true,
         receipt: None,
         split_by: None,
+        keys_out: None,
+        key_file: None,
     };
     let config = config::check(request).map_err(|e| ApiError::Config(with_help(&e)))?;
     let mut stdout = Vec::new();

@@ -1,0 +1,364 @@
+//! National scale (issue 16): a run over many files checks them one at a time and gives the
+//! report a run holding every table gives; `check --keys-out` writes key tables without an ID
+//! or phone number in them; `povcheck dataset` over the key tables of separately checked shards
+//! finds exactly the cross-file findings (D101, D102, D103) of one `check` over all of them.
+
+#[path = "cli/common.rs"]
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+const SECRET: &str = "a synthetic test secret, 40 bytes long..";
+
+/// A synthetic export split into four shard files, with cross-file problems added: a household
+/// number reused in another file and village (D102), a phone number of one file's household
+/// written for another file's (D103), and one person's ID in two files, once in its 15-digit
+/// form (D101, compared on the 18-digit key).
+fn shards(dir: &Path) -> Vec<String> {
+    let r = povcheck(
+        dir,
+        &["sample", "--rows", "2400", "--seed", "7", "-o", "all.csv"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(dir.join("all.csv")).expect("sample");
+    let lines: Vec<&str> = text.lines().collect();
+    let (head, data) = lines.split_at(3);
+    let header: Vec<&str> = head[2].split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let (hid, village, phone, id) = (
+        col("户编号"),
+        col("行政村"),
+        col("联系电话"),
+        col("证件号码"),
+    );
+    let mut parts: Vec<Vec<Vec<String>>> = data
+        .chunks(data.len() / 4 + 1)
+        .map(|c| {
+            c.iter()
+                .map(|l| l.split(',').map(str::to_string).collect())
+                .collect()
+        })
+        .collect();
+    assert_eq!(parts.len(), 4);
+    // D102: the first row of shard 1 joins the first household of shard 0, elsewhere.
+    let h0 = parts[0][0][hid].clone();
+    parts[1][0][hid] = h0;
+    parts[1][0][village] = "测试村".to_string();
+    // D103: a phone of shard 0 written on a row of another household in shard 2.
+    let with_phone = |p: &Vec<Vec<String>>| {
+        p.iter()
+            .position(|r| !r[phone].is_empty())
+            .expect("a row with a phone")
+    };
+    let (i0, i2) = (with_phone(&parts[0]), with_phone(&parts[2]));
+    parts[2][i2][phone] = parts[0][i0][phone].clone();
+    // D101: a person of shard 0 in shard 3 too, as the 15-digit form of the same ID.
+    let id18 = parts[0][5][id].clone();
+    assert_eq!(id18.len(), 18, "{id18}");
+    parts[3][7][id] = format!("{}{}", &id18[..6], &id18[8..17]);
+    let mut names = Vec::new();
+    for (k, p) in parts.iter().enumerate() {
+        let name = format!("c{k}.csv");
+        let mut out = head.join("\n");
+        for r in p {
+            out.push('\n');
+            out.push_str(&r.join(","));
+        }
+        out.push('\n');
+        std::fs::write(dir.join(&name), out).expect("write shard");
+        names.push(name);
+    }
+    names
+}
+
+fn json(r: &Ran) -> serde_json::Value {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stderr))
+}
+
+/// (rule, file, sheet, row) of every D finding.
+fn d_findings(v: &serde_json::Value) -> BTreeSet<(String, String, String, u64)> {
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"].as_str().is_some_and(|r| r.starts_with('D')))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or_default().to_string(),
+                f["file"].as_str().unwrap_or_default().to_string(),
+                f["sheet"].as_str().unwrap_or_default().to_string(),
+                f["row"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn args<'a>(first: &[&'a str], files: &'a [String], rest: &[&'a str]) -> Vec<&'a str> {
+    let mut v: Vec<&str> = first.to_vec();
+    v.extend(files.iter().map(String::as_str));
+    v.extend(rest);
+    v
+}
+
+#[test]
+fn sharded_check_reports_what_a_whole_run_reports() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let files = shards(d.path());
+    // With --annotate every table is held to the end: the whole-run path.
+    let whole = povcheck(
+        d.path(),
+        &args(
+            &["check"],
+            &files,
+            &["--format", "json", "--annotate", "ann"],
+        ),
+    );
+    let sharded = povcheck(d.path(), &args(&["check"], &files, &["--format", "json"]));
+    assert_eq!(whole.code, 1, "{}", whole.stderr);
+    assert_eq!(sharded.code, 1, "{}", sharded.stderr);
+    let rules: BTreeSet<String> = d_findings(&json(&sharded))
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
+    assert_eq!(
+        rules,
+        ["D101", "D102", "D103"].map(String::from).into(),
+        "the shards carry every cross-file problem"
+    );
+    assert!(
+        whole.stdout == sharded.stdout,
+        "sharded JSON differs from the whole run's"
+    );
+    // English too: the messages of deferred rules are filled the same way.
+    let whole = povcheck(
+        d.path(),
+        &args(
+            &["check"],
+            &files,
+            &["--format", "json", "--lang", "en", "--annotate", "ann2"],
+        ),
+    );
+    let sharded = povcheck(
+        d.path(),
+        &args(&["check"], &files, &["--format", "json", "--lang", "en"]),
+    );
+    assert!(whole.stdout == sharded.stdout, "en: sharded JSON differs");
+}
+
+#[test]
+fn dataset_over_key_tables_finds_the_d_findings_of_one_check() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let files = shards(d.path());
+    std::fs::write(d.path().join("k"), SECRET).expect("key");
+    let whole = povcheck(d.path(), &args(&["check"], &files, &["--format", "json"]));
+    let expected = d_findings(&json(&whole));
+    assert!(expected.len() >= 3, "{expected:?}");
+    // Each shard checked on its own, as a county would.
+    for f in &files {
+        let r = povcheck(
+            d.path(),
+            &["check", f, "--keys-out", "keys", "--key-file", "k", "-q"],
+        );
+        assert!(r.code <= 1, "{}", r.stderr);
+    }
+    let keys: Vec<PathBuf> = std::fs::read_dir(d.path().join("keys"))
+        .expect("keys dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(keys.len(), files.len(), "{keys:?}");
+    let r = povcheck(
+        d.path(),
+        &["dataset", "keys", "--engine", "local", "--format", "json"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let doc = json_doc(&r.stdout);
+    let got = d_findings(&json(&r));
+    assert_eq!(got, expected);
+    // No number in the findings either: the ID and phone are not there to show.
+    for f in &doc.findings {
+        assert!(f.value.0.is_none(), "{:?}", f.value.0);
+    }
+    let text: String = r.stdout.clone();
+    assert!(text.contains("不在键表中"), "{text}");
+    // The same from one run writing every key table.
+    let all = povcheck(
+        d.path(),
+        &args(
+            &["check"],
+            &files,
+            &["--keys-out", "keys2", "--key-file", "k", "-q"],
+        ),
+    );
+    assert_eq!(all.code, 1, "{}", all.stderr);
+    let r = povcheck(
+        d.path(),
+        &["dataset", "keys2", "--format", "json", "--lang", "en"],
+    );
+    assert_eq!(d_findings(&json(&r)), expected);
+    assert!(r.stdout.contains("not in the key table"), "{}", r.stdout);
+}
+
+/// Every ID (also its 15-digit form) and phone number of the inputs.
+fn numbers(dir: &Path, files: &[String]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for f in files {
+        let text = std::fs::read_to_string(dir.join(f)).expect("shard");
+        let mut lines = text.lines().skip(2);
+        let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+        let col = |n: &str| header.iter().position(|h| *h == n).expect(n);
+        let (id, phone) = (col("证件号码"), col("联系电话"));
+        for l in lines {
+            let cells: Vec<&str> = l.split(',').collect();
+            let id = cells[id].trim();
+            if id.len() == 18 {
+                out.insert(id.to_string());
+                out.insert(format!("{}{}", &id[..6], &id[8..17]));
+            } else if id.len() >= 15 {
+                out.insert(id.to_string());
+            }
+            if cells[phone].trim().len() >= 7 {
+                out.insert(cells[phone].trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    memchr::memmem::find(hay, needle).is_some()
+}
+
+#[test]
+fn key_tables_hold_no_id_or_phone_number() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let files = shards(d.path());
+    std::fs::write(d.path().join("k"), SECRET).expect("key");
+    let r = povcheck(
+        d.path(),
+        &args(
+            &["check"],
+            &files,
+            &["--keys-out", "keys", "--key-file", "k", "-q"],
+        ),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let numbers = numbers(d.path(), &files);
+    assert!(numbers.len() > 1000, "{}", numbers.len());
+    // The search finds them where they are: in the inputs.
+    let input = std::fs::read(d.path().join(&files[0])).expect("input");
+    assert!(numbers.iter().any(|n| contains(&input, n.as_bytes())));
+    let tables: Vec<PathBuf> = std::fs::read_dir(d.path().join("keys"))
+        .expect("keys")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(tables.len(), 4);
+    // The bytes as stored, and every value decoded (compression would hide a number from a
+    // byte search alone).
+    let frame = povcheck::dataset::local::run(&tables, "SELECT * FROM keys").expect("read");
+    assert_eq!(frame.height(), 2400);
+    let names: Vec<&str> = frame
+        .get_column_names()
+        .into_iter()
+        .map(|n| n.as_str())
+        .collect();
+    assert_eq!(names, povcheck::dataset::keys::COLUMNS);
+    let mut decoded: Vec<u8> = Vec::new();
+    for c in frame.columns() {
+        for i in 0..frame.height() {
+            decoded.extend(format!("{}|", c.get(i).expect("value")).as_bytes());
+        }
+    }
+    for t in &tables {
+        let bytes = std::fs::read(t).expect("table");
+        for n in &numbers {
+            assert!(!contains(&bytes, n.as_bytes()), "{n} in {}", t.display());
+        }
+    }
+    for n in &numbers {
+        assert!(
+            !contains(&decoded, n.as_bytes()),
+            "{n} decoded from a key table"
+        );
+    }
+}
+
+#[test]
+fn keys_out_is_refused_without_a_usable_secret_before_anything_is_written() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let r = povcheck(d.path(), &["sample", "--rows", "50", "-o", "a.csv"]);
+    assert_eq!(r.code, 0);
+    let out = Command::new(bin())
+        .args([
+            "check",
+            "a.csv",
+            "--keys-out",
+            "keys",
+            "--format",
+            "json",
+            "-o",
+            "r.json",
+        ])
+        .current_dir(d.path())
+        .env_remove("POVCHECK_KEY")
+        .output()
+        .expect("run");
+    let r = ran(out);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("POVCHECK_KEY"), "{}", r.stderr);
+    assert!(!d.path().join("keys").exists() && !d.path().join("r.json").exists());
+    let out = Command::new(bin())
+        .args(["check", "a.csv", "--keys-out", "keys", "--lang", "en"])
+        .current_dir(d.path())
+        .env("POVCHECK_KEY", "fifteen bytes!!")
+        .output()
+        .expect("run");
+    let r = ran(out);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("15 bytes"), "{}", r.stderr);
+    assert!(!d.path().join("keys").exists());
+    // From the environment, long enough: written.
+    let out = Command::new(bin())
+        .args(["check", "a.csv", "--keys-out", "keys", "-q"])
+        .current_dir(d.path())
+        .env("POVCHECK_KEY", SECRET)
+        .output()
+        .expect("run");
+    assert!(ran(out).code <= 1);
+    assert_eq!(
+        std::fs::read_dir(d.path().join("keys"))
+            .expect("keys")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn dataset_engines_and_inputs_are_checked_up_front() {
+    let d = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(d.path().join("empty")).expect("dir");
+    let r = povcheck(d.path(), &["dataset", "empty"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("没有找到键表"), "{}", r.stderr);
+    let r = povcheck(d.path(), &["dataset", "empty", "--engine", "df://nohost"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("无法识别"), "{}", r.stderr);
+    if !cfg!(feature = "distributed") {
+        let r = povcheck(
+            d.path(),
+            &["dataset", "empty", "--engine", "standalone", "--lang", "en"],
+        );
+        assert_eq!(r.code, 2);
+        assert!(
+            r.stderr.contains(
+                "this build has no distributed engine: cargo build --features distributed"
+            ),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+use std::process::Command;
