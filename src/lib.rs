@@ -29,6 +29,9 @@ pub mod read;
 // Stage 2: typed values, computed columns, rules → findings.
 pub mod check;
 
+// Stage 2b: the cross-shard pass over key tables (dataset rules on polars or Ballista).
+pub mod dataset;
+
 // Stage 3: findings per responsible unit.
 pub mod attribute;
 

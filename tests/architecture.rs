@@ -14,6 +14,7 @@ const ORDER: &[&str] = &[
     "schema",
     "read",
     "check",
+    "dataset",
     "attribute",
     "ledger",
     "report",
