@@ -420,7 +420,7 @@ fn errors_say_what_failed() {
     );
 
     let missing = dir.path().join("absent.parquet");
-    let err = run(&Cluster::Standalone, &[missing.clone()], D101).unwrap_err();
+    let err = run(&Cluster::Standalone, std::slice::from_ref(&missing), D101).unwrap_err();
     assert!(
         matches!(&err, DistributedError::KeyTable { path, .. } if *path == missing),
         "{err:?}"
