@@ -29,7 +29,8 @@ pub mod read;
 // Stage 2: typed values, computed columns, rules → findings.
 pub mod check;
 
-// Stage 2b: the dataset rules (duplicates across files) as SQL over key rows and key tables.
+// Stage 2b: the dataset rules (duplicates across files) as SQL over key rows and key tables, on
+// polars or (feature `distributed`) Ballista.
 pub mod dataset;
 
 // Stage 3: findings per responsible unit.

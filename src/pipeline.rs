@@ -600,7 +600,7 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
             #[cfg(feature = "distributed")]
             crate::config::Engine::Standalone => {
                 dataset::distributed::run(&dataset::distributed::Cluster::Standalone, &files, q)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| distributed_text(&e, lang))
             }
             #[cfg(feature = "distributed")]
             crate::config::Engine::Remote { host, port } => dataset::distributed::run(
@@ -611,7 +611,7 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
                 &files,
                 q,
             )
-            .map_err(|e| e.to_string()),
+            .map_err(|e| distributed_text(&e, lang)),
             // Refused by the config step in a build without the feature.
             #[cfg(not(feature = "distributed"))]
             _ => Err(crate::config::Usage::NoDistributedEngine.render(lang).0),
@@ -771,4 +771,23 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
         diagnostics.push(miette::Report::new(e.in_lang(lang)));
     }
     RunOutcome { worst, diagnostics }
+}
+
+/// A Ballista failure in the run's language, with its hint.
+#[cfg(feature = "distributed")]
+fn distributed_text(
+    e: &dataset::distributed::DistributedError,
+    lang: crate::finding::Lang,
+) -> String {
+    let (text, help) = match lang {
+        crate::finding::Lang::Zh => (
+            e.to_string(),
+            miette::Diagnostic::help(e).map(|h| h.to_string()),
+        ),
+        crate::finding::Lang::En => (e.message_en(), e.help_en().map(str::to_string)),
+    };
+    match help {
+        Some(h) => format!("{text} ({h})"),
+        None => text,
+    }
 }
