@@ -776,7 +776,7 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
 /// A Ballista failure in the run's language, with its hint.
 #[cfg(feature = "distributed")]
 fn distributed_text(
-    e: &dataset::distributed::DistributedError,
+    e: &crate::dataset::distributed::DistributedError,
     lang: crate::finding::Lang,
 ) -> String {
     let (text, help) = match lang {

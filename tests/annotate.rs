@@ -1372,10 +1372,15 @@ fn split_by_is_refused_before_anything_is_written() {
 
 /// LibreOffice opens the copy and saves it back with its merges, hidden sheet, links and
 /// dropdowns, and the saved file still re-checks to the input's findings. Skipped, with a
-/// notice, where LibreOffice is not installed (CI does not install it).
+/// notice, where LibreOffice is not installed — unless POVCHECK_REQUIRE_SOFFICE=1, as .ci/run
+/// sets after installing it.
 #[test]
 fn libreoffice_opens_the_copy_with_its_layout_links_and_dropdowns() {
     let Ok(soffice) = which_soffice() else {
+        assert!(
+            std::env::var("POVCHECK_REQUIRE_SOFFICE").as_deref() != Ok("1"),
+            "POVCHECK_REQUIRE_SOFFICE=1 but soffice is missing"
+        );
         eprintln!(
             "NOTICE: soffice not found; LibreOffice round trip of the annotated copy skipped"
         );

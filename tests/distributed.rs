@@ -6,6 +6,12 @@
 //! hashed as `--keys-out` hashes them, in several files with people repeated across files.
 #![cfg(feature = "distributed")]
 
+#[path = "cli/common.rs"]
+mod common;
+#[path = "scale/shards.rs"]
+#[allow(dead_code)]
+mod shards;
+
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -484,4 +490,53 @@ fn remote_cluster_gives_polars_rows_even_when_an_executor_dies() {
     // The survivor still serves a whole job on its own.
     let got = run(&engine, &files, D101).unwrap();
     assert_same_rows(&got, &expected);
+}
+
+/// The trial through the binary: shards checked one by one with `--keys-out`, then
+/// `povcheck dataset` on Ballista — in-process and on a scheduler with two executors — gives
+/// exactly the D findings of one `check` over every shard.
+#[test]
+fn dataset_command_on_ballista_finds_the_d_findings_of_one_check() {
+    let d = tempfile::tempdir().unwrap();
+    let files = shards::shards(d.path());
+    std::fs::write(d.path().join("k"), shards::SECRET).unwrap();
+    let whole = common::povcheck(
+        d.path(),
+        &shards::args(&["check"], &files, &["--format", "json"]),
+    );
+    let expected = shards::d_findings(&shards::json(&whole));
+    assert!(expected.len() >= 3, "{expected:?}");
+    for f in &files {
+        let r = common::povcheck(
+            d.path(),
+            &["check", f, "--keys-out", "keys", "--key-file", "k", "-q"],
+        );
+        assert!(r.code <= 1, "{}", r.stderr);
+    }
+    let dataset = |engine: &str| {
+        let r = common::povcheck(
+            d.path(),
+            &["dataset", "keys", "--engine", engine, "--format", "json"],
+        );
+        assert_eq!(r.code, 1, "--engine {engine}: {}", r.stderr);
+        shards::d_findings(&shards::json(&r))
+    };
+    assert_eq!(dataset("standalone"), expected, "--engine standalone");
+    let logs = d.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let cluster = LocalCluster::start(&logs);
+    let remote = format!("df://127.0.0.1:{}", cluster.scheduler_port);
+    assert_eq!(dataset(&remote), expected, "--engine {remote}");
+    drop(cluster);
+    // With the cluster gone, a clear error naming the scheduler, and no findings.
+    let r = common::povcheck(
+        d.path(),
+        &["dataset", "keys", "--engine", &remote, "--lang", "en"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot reach the Ballista scheduler"),
+        "{}",
+        r.stderr
+    );
 }
