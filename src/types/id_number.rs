@@ -22,6 +22,7 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
 
+use super::{FieldCtx, Fill, Parsed, Value};
 use crate::finding::Lang;
 
 /// ISO 7064 MOD 11-2 weights of the first 17 digits.
@@ -548,6 +549,84 @@ pub fn check_id(raw: &str, from_numeric_cell: bool, as_of: NaiveDate) -> IdCheck
     }
     check.issues.sort_by_key(IdIssue::code);
     check
+}
+
+impl IdCheck {
+    /// Usable to compare one person with another (D101, exclusion lists): neither malformed
+    /// (V101) nor with digits lost (V105).
+    pub fn is_comparable(&self) -> bool {
+        !self
+            .issues
+            .iter()
+            .any(|i| matches!(i, IdIssue::Malformed(_) | IdIssue::DigitsLost))
+    }
+
+    /// The issue this check found with rule code `code`.
+    fn issue(&self, code: &str) -> Option<&IdIssue> {
+        self.issues.iter().find(|i| i.code() == code)
+    }
+}
+
+/// The ID check's issue with rule code `code`, for the value checks below: one `check_id` per
+/// value, each of V101–V107 reading its own issue from it.
+fn id_issue<'v>(v: &'v Value<'_>, code: &str) -> Option<&'v IdIssue> {
+    match v.parsed {
+        Parsed::Id(chk) => chk.issue(code),
+        _ => None,
+    }
+}
+
+/// V101 (registered in [`super::BUILTINS`]), with why in `{reason}`.
+pub(super) fn check_malformed(v: &Value<'_>, cx: &FieldCtx) -> Option<Fill> {
+    match id_issue(v, "V101")? {
+        IdIssue::Malformed(r) => Some(Fill {
+            reason: Some(r.text(cx.lang)),
+            ..Fill::default()
+        }),
+        _ => None,
+    }
+}
+
+/// V102 (registered in [`super::BUILTINS`]), with the right character in `{expected}`.
+pub(super) fn check_checksum(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    match id_issue(v, "V102")? {
+        IdIssue::Checksum { expected } => Some(Fill {
+            expected: Some(expected.to_string()),
+            ..Fill::default()
+        }),
+        _ => None,
+    }
+}
+
+/// V103 (registered in [`super::BUILTINS`]).
+pub(super) fn check_birth_date(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    id_issue(v, "V103").map(|_| Fill::default())
+}
+
+/// V104 (registered in [`super::BUILTINS`]).
+pub(super) fn check_region(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    id_issue(v, "V104").map(|_| Fill::default())
+}
+
+/// V105 (registered in [`super::BUILTINS`]).
+pub(super) fn check_digits_lost(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    id_issue(v, "V105").map(|_| Fill::default())
+}
+
+/// V106 (registered in [`super::BUILTINS`]).
+pub(super) fn check_normalized(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    id_issue(v, "V106").map(|_| Fill::default())
+}
+
+/// V107 (registered in [`super::BUILTINS`]), with the 18-digit form in `{upgraded}`.
+pub(super) fn check_old_form(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    let Parsed::Id(chk) = v.parsed else {
+        return None;
+    };
+    chk.issue("V107").map(|_| Fill {
+        upgraded: chk.upgraded.clone(),
+        ..Fill::default()
+    })
 }
 
 #[cfg(test)]

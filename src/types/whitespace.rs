@@ -7,6 +7,7 @@
 //! same compare different. Inner ordinary spaces are kept: "初 中" is a wrong code (V201), not
 //! white space to clean.
 
+use super::{FieldCtx, Fill, Value};
 use std::borrow::Cow;
 
 /// Rule code of surrounding or invisible white space.
@@ -56,6 +57,12 @@ pub fn trim_value(raw: &str) -> Trimmed<'_> {
         value: Cow::Owned(value),
         changed,
     }
+}
+
+/// V602 (registered in [`super::BUILTINS`]): trimming changed the cell's text. Also for a value
+/// that is only white space (the field's empty rule follows it).
+pub(super) fn check(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    v.text.is_some_and(|t| t != v.trimmed).then(Fill::default)
 }
 
 #[cfg(test)]
