@@ -492,7 +492,7 @@ fn type_field<'s>(
                 }
                 continue;
             }
-            types::Parsed::Id(chk) => {
+            types::Parsed::Id(mut chk) => {
                 if let Some(id) = &mut out.id {
                     id.valid[g] = chk.is_valid();
                     id.comparable[g] = chk.is_comparable();
@@ -502,7 +502,7 @@ fn type_field<'s>(
                         .map(str::to_string);
                     id.birth[g] = chk.birth;
                     id.sex[g] = chk.sex.map(|s| s.as_code());
-                    id.region[g] = chk.region.clone();
+                    id.region[g] = chk.region.take();
                 }
                 // Digits lost (V105): the value is no ID. The common case, a clean ID, is the
                 // text itself: no copy.
