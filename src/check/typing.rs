@@ -596,6 +596,7 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
         .par_iter()
         .map(|f| {
             let pos = field_pos(ds, &f.name);
+            let typed = ds.typed.get(&f.name);
             let mut first = vec![u32::MAX; ds.households];
             let mut differs = vec![u32::MAX; ds.households];
             let mut first_value: Vec<Option<Shown>> = vec![None; ds.households];
@@ -606,7 +607,7 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
                 if differs[k] != u32::MAX {
                     continue;
                 }
-                let Some(v) = conflict_value(ds, f, &pos, g) else {
+                let Some(v) = conflict_value(ds, f, typed, &pos, g) else {
                     continue;
                 };
                 match &first_value[k] {
@@ -638,6 +639,7 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
         let expected = conflict_value(
             ds,
             fields[j0],
+            ds.typed.get(&fields[j0].name),
             &field_pos(ds, &fields[j0].name),
             per_field[j0].0[k] as usize,
         );
@@ -656,14 +658,16 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
 
 /// The value L204 compares: a code field's canonical value (an accepted variant is the same
 /// value), else the value as written, trimmed. A number cell stays a number until it is compared
-/// with text, so equal numbers are never formatted.
+/// with text, so equal numbers are never formatted. `typed` is the field's typed column, looked
+/// up once by the caller rather than once per row.
 fn conflict_value<'d>(
     ds: &'d Dataset,
     f: &Field,
+    typed: Option<&'d TypedCol>,
     pos: &[Option<usize>],
     g: usize,
 ) -> Option<Shown<'d>> {
-    match (f.ty, ds.typed.get(&f.name)) {
+    match (f.ty, typed) {
         (FieldType::Code, Some(c @ TypedCol::Str(_))) => c
             .str_at(g)
             .map(Cow::Borrowed)
