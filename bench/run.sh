@@ -148,13 +148,13 @@ if [ "$DIRTY_ROWS" -gt 0 ]; then
   # Side by side: the committed sample's density (nearly clean) and a first submission's.
   injected="$(($(wc -l < "${DIRTY%.csv}.expected.csv") - 1))"
   echo "== clean and dirty side by side, $DIRTY_ROWS rows (target: check / bare read <= 3, RSS / file <= 3)"
-  printf '%-36s %10s %10s %8s %14s\n' file "bare read" check ratio "peak RSS/file"
+  printf '%-46s %10s %10s %8s %14s\n' file "bare read" check ratio "peak RSS/file"
   for kind in clean dirty; do
     if [ "$kind" = clean ]; then l="csv $DIRTY_ROWS"; what="clean (sample defaults)"; else
       l="dirty csv $DIRTY_ROWS"; what="dirty (--error-rate $DIRTY_RATE, $injected errors)"; fi
     b="$(get "bare polars $l" 2)"; c="$(get "check $l" 2)"
     [ -n "$b" ] && [ -n "$c" ] || { echo "$what: not measured (add $DIRTY_ROWS to --rows)"; continue; }
-    printf '%-36s %8.2f s %8.2f s %8s %14s\n' "$what" "$b" "$c" "$(ratio "check $l" "bare polars $l")" \
+    printf '%-46s %8.2f s %8.2f s %8s %14s\n' "$what" "$b" "$c" "$(ratio "check $l" "bare polars $l")" \
       "$(awk -F'\t' -v l="check $l" '$1 == l {printf "%.2f", $3 * 1024 / $4}' "$RESULTS")"
   done
 fi
