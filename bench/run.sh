@@ -2,10 +2,14 @@
 # Benchmark povcheck against the bare cost of reading the same files (docs/performance.md).
 #
 # Usage: bench/run.sh [--rows "100000 1000000 2000000"] [--xlsx-rows 1000000] [--runs 3]
+#                     [--dirty-rows 1000000] [--dirty-rate 0.45]
 #                     [--compare] [--keep] [--no-build] [--data DIR] [--povcheck BIN]
 # Data is generated under a temp dir (never in the repo) and removed unless --keep; --data DIR
 # uses (and keeps) DIR instead and reuses files already there, for before/after comparisons;
 # --povcheck BIN times another build (e.g. a copy of the binary before a change).
+# The dirty file (--dirty-rows, 0 to skip) has the error density of a district's first
+# submission (--dirty-rate 0.45: about one row in eight carries a finding); it is checked and
+# read bare beside the clean file of the same size, and both ratios are printed side by side.
 # Environment: CARGO_TARGET_DIR (as for cargo), NICE (default 10); with --compare also
 # FRICTIONLESS_VENV and QSV_ROOT (reuse an install), QSV_VERSION (default 4.0.0),
 # QSV_BUILD_TIMEOUT (seconds, default 1800).
@@ -13,6 +17,8 @@ set -euo pipefail
 
 ROWS="100000 1000000 2000000"
 XLSX_ROWS=1000000
+DIRTY_ROWS=1000000
+DIRTY_RATE=0.45
 RUNS=3
 COMPARE=0
 KEEP=0
@@ -23,13 +29,15 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --rows) ROWS="$2"; shift 2 ;;
     --xlsx-rows) XLSX_ROWS="$2"; shift 2 ;;
+    --dirty-rows) DIRTY_ROWS="$2"; shift 2 ;;
+    --dirty-rate) DIRTY_RATE="$2"; shift 2 ;;
     --runs) RUNS="$2"; shift 2 ;;
     --compare) COMPARE=1; shift ;;
     --keep) KEEP=1; shift ;;
     --no-build) BUILD=0; shift ;;
     --data) DATA="$2"; shift 2 ;;
     --povcheck) BIN="$2"; shift 2 ;;
-    -h|--help) sed -n 2,11p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -97,6 +105,11 @@ for n in $ROWS; do
   [ -s "$TMP/s$n.csv" ] && [ -n "$DATA" ] && continue
   measure "sample csv $n" "$TMP/s$n.csv" "$POVCHECK" sample --rows "$n" -o "$TMP/s$n.csv"
 done
+DIRTY="$TMP/d$DIRTY_ROWS-$DIRTY_RATE.csv"
+if [ "$DIRTY_ROWS" -gt 0 ] && ! { [ -s "$DIRTY" ] && [ -n "$DATA" ]; }; then
+  measure "sample dirty csv $DIRTY_ROWS" "$DIRTY" "$POVCHECK" sample --rows "$DIRTY_ROWS" \
+    --error-rate "$DIRTY_RATE" --seed 7 -o "$DIRTY"
+fi
 if [ "$XLSX_ROWS" -gt 0 ] && ! { [ -s "$TMP/s$XLSX_ROWS.xlsx" ] && [ -n "$DATA" ]; }; then
   measure "sample xlsx $XLSX_ROWS" "$TMP/s$XLSX_ROWS.xlsx" "$POVCHECK" sample --rows "$XLSX_ROWS" -o "$TMP/s$XLSX_ROWS.xlsx"
 fi
@@ -108,6 +121,10 @@ for n in $ROWS; do
   measure "check csv $n" "$f" "$POVCHECK" "${CHECK[@]}" "$f"
   measure "check csv $n 1core" "$f" "${ONE[@]}" "$POVCHECK" "${CHECK[@]}" "$f"
 done
+if [ "$DIRTY_ROWS" -gt 0 ]; then
+  measure "bare polars dirty csv $DIRTY_ROWS" "$DIRTY" "$BARE" csv "$DIRTY"
+  measure "check dirty csv $DIRTY_ROWS" "$DIRTY" "$POVCHECK" "${CHECK[@]}" "$DIRTY"
+fi
 if [ "$XLSX_ROWS" -gt 0 ]; then
   f="$TMP/s$XLSX_ROWS.xlsx"
   measure "bare calamine xlsx $XLSX_ROWS" "$f" "$BARE" xlsx "$f"
@@ -127,6 +144,20 @@ if [ "$XLSX_ROWS" -gt 0 ]; then
   echo "xlsx $n: speed-up 1 -> 2 cores      $(ratio "check xlsx $n 1core" "check xlsx $n")"
 fi
 echo "growth 1M / 100k time               $(ratio "check csv 1000000" "check csv 100000")   [linear: 10]"
+if [ "$DIRTY_ROWS" -gt 0 ]; then
+  # Side by side: the committed sample's density (nearly clean) and a first submission's.
+  injected="$(($(wc -l < "${DIRTY%.csv}.expected.csv") - 1))"
+  echo "== clean and dirty side by side, $DIRTY_ROWS rows (target: check / bare read <= 3, RSS / file <= 3)"
+  printf '%-46s %10s %10s %8s %14s\n' file "bare read" check ratio "peak RSS/file"
+  for kind in clean dirty; do
+    if [ "$kind" = clean ]; then l="csv $DIRTY_ROWS"; what="clean (sample defaults)"; else
+      l="dirty csv $DIRTY_ROWS"; what="dirty (--error-rate $DIRTY_RATE, $injected errors)"; fi
+    b="$(get "bare polars $l" 2)"; c="$(get "check $l" 2)"
+    [ -n "$b" ] && [ -n "$c" ] || { echo "$what: not measured (add $DIRTY_ROWS to --rows)"; continue; }
+    printf '%-46s %8.2f s %8.2f s %8s %14s\n' "$what" "$b" "$c" "$(ratio "check $l" "bare polars $l")" \
+      "$(awk -F'\t' -v l="check $l" '$1 == l {printf "%.2f", $3 * 1024 / $4}' "$RESULTS")"
+  done
+fi
 echo "growth 2M / 1M time                 $(ratio "check csv 2000000" "check csv 1000000")   [<= 2.1]"
 
 # Where the time and memory go: one more run of the largest CSV up to 1M rows with povcheck's
@@ -135,6 +166,11 @@ n="$(for x in $ROWS; do echo "$x"; done | sort -g | awk '$1 <= 1000000' | tail -
 if [ -n "$n" ]; then
   echo "== stages of one check of s$n.csv (POVCHECK_TIMINGS=1)"
   POVCHECK_TIMINGS=1 $NICE "$POVCHECK" "${CHECK[@]}" "$TMP/s$n.csv" 2>&1 >/dev/null \
+    | sed -n 's/^povcheck timing: /  /p' || true
+fi
+if [ "$DIRTY_ROWS" -gt 0 ]; then
+  echo "== stages of one check of $(basename "$DIRTY") (POVCHECK_TIMINGS=1)"
+  POVCHECK_TIMINGS=1 $NICE "$POVCHECK" "${CHECK[@]}" "$DIRTY" 2>&1 >/dev/null \
     | sed -n 's/^povcheck timing: /  /p' || true
 fi
 

@@ -119,9 +119,13 @@ pub fn attribute(
             let Some(path) = unit_path(schema, cells, level) else {
                 continue;
             };
-            let e = units
-                .entry(path.clone())
-                .or_insert_with(|| (0, BTreeSet::new(), new(&path)));
+            // Most findings land in a unit already seen: look it up before cloning a key.
+            if !units.contains_key(&path) {
+                units.insert(path.clone(), (0, BTreeSet::new(), new(&path)));
+            }
+            let Some(e) = units.get_mut(&path) else {
+                continue;
+            };
             match f.severity {
                 Severity::Error => {
                     e.2.errors += 1;
@@ -131,7 +135,12 @@ pub fn attribute(
                 }
                 Severity::Warning => e.2.warnings += 1,
             }
-            *e.2.by_rule.entry(f.rule.clone()).or_default() += 1;
+            match e.2.by_rule.get_mut(&f.rule) {
+                Some(n) => *n += 1,
+                None => {
+                    e.2.by_rule.insert(f.rule.clone(), 1);
+                }
+            }
             *e.2.by_category.entry(f.category).or_default() += 1;
         }
         let mut level_units: Vec<UnitReport> = units

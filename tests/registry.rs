@@ -69,7 +69,7 @@ fn every_rule_class_follows_from_its_code_and_the_registries() {
             let scope = match b.target {
                 Target::Columns => RuleScope::Dataset,
                 Target::Household => RuleScope::Household,
-                Target::Empty | Target::Values(_) | Target::AnyValue => RuleScope::Row,
+                Target::Empty | Target::Values(..) | Target::ValuesExcept(..) => RuleScope::Row,
             };
             assert_eq!(r.scope, scope, "{code}: scope of a {:?} check", b.target);
         }
@@ -574,7 +574,7 @@ fn the_typing_pass_checks_values_only_as_registered() {
             continue;
         };
         match b.target {
-            Target::Values(_) | Target::AnyValue => assert!(
+            Target::Values(..) | Target::ValuesExcept(..) => assert!(
                 b.target.checks_values_of(field.ty),
                 "{} on {} ({:?}), a type it is not registered for",
                 f.rule,

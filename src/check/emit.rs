@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::finding::{Finding, FindingScope, Lang, a1};
 use crate::read::Table;
-use crate::schema::{Field, Rule, RuleScope, Schema};
+use crate::schema::{Rule, RuleScope, Schema};
 use crate::types;
 
 use super::columns::{self, Build, Fact};
@@ -31,32 +31,18 @@ impl Extra {
             ..Extra::default()
         }
     }
-    pub fn suggestion(s: Option<String>) -> Self {
+}
+
+impl From<types::Fill> for Extra {
+    fn from(f: types::Fill) -> Self {
         Extra {
-            suggestion: s,
-            ..Extra::default()
-        }
-    }
-    pub fn range(f: &Field) -> Self {
-        Extra {
-            min: f.min.map(fmt_num),
-            max: f.max.map(fmt_num),
-            ..Extra::default()
-        }
-    }
-    pub fn id(issue: &types::IdIssue, chk: &types::IdCheck, lang: Lang) -> Self {
-        use types::IdIssue;
-        Extra {
-            upgraded: chk.upgraded.clone(),
-            expected: match issue {
-                IdIssue::Checksum { expected } => Some(expected.to_string()),
-                _ => None,
-            },
-            reason: match issue {
-                IdIssue::Malformed(r) => Some(r.text(lang)),
-                _ => None,
-            },
-            ..Extra::default()
+            suggestion: f.suggestion,
+            upgraded: f.upgraded,
+            expected: f.expected,
+            reason: f.reason,
+            min: f.min,
+            max: f.max,
+            computed: Vec::new(),
         }
     }
 }
@@ -75,15 +61,7 @@ pub(crate) fn range_text(min: Option<&str>, max: Option<&str>, lang: Lang) -> Op
     })
 }
 
-/// Format a number as a clerk writes it: no trailing ".0", at most two decimals.
-pub(crate) fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        let s = format!("{v:.2}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
+pub(crate) use crate::types::number::fmt_num;
 
 pub(crate) struct Emitter<'s> {
     schema: &'s Schema,

@@ -448,13 +448,14 @@ pub(crate) fn run_rules_deferring(
     for k in active {
         let c = &compiled[k];
         let mask = out.column(&format!("\u{1}{k}"))?.bool()?.clone();
-        for (g, v) in mask.iter().enumerate() {
-            if v != Some(true) {
-                continue;
-            }
-            let mut computed_vals: Vec<(String, String)> = ph
+        // The placeholder columns this rule shows, decided once per rule, not per finding.
+        let shown: Vec<&(String, Column)> = ph
+            .iter()
+            .filter(|(name, _)| c.names.contains(name) || mentions(c.rule, name))
+            .collect();
+        for g in fired_rows(&mask) {
+            let mut computed_vals: Vec<(String, String)> = shown
                 .iter()
-                .filter(|(name, _)| c.names.contains(name) || mentions(c.rule, name))
                 .filter_map(|(name, colv)| {
                     display_any(colv.get(g).ok()?).map(|s| (name.clone(), s))
                 })
@@ -480,6 +481,26 @@ pub(crate) fn run_rules_deferring(
         }
     }
     Ok(())
+}
+
+/// The rows where a rule's mask is true, in order: only the set bits are visited (a rule
+/// fires on a few rows of a million).
+fn fired_rows(mask: &BooleanChunked) -> Vec<usize> {
+    let mut rows = Vec::new();
+    let mut offset = 0;
+    for arr in mask.downcast_iter() {
+        let values = arr.values();
+        if values.set_bits() > 0 {
+            rows.extend(
+                values
+                    .true_idx_iter()
+                    .filter(|&i| arr.validity().is_none_or(|v| v.get_bit(i)))
+                    .map(|i| offset + i),
+            );
+        }
+        offset += arr.len();
+    }
+    rows
 }
 
 /// The columns of the blank `items` for row `g`: an item is blank when the file has a column of
@@ -615,5 +636,34 @@ pub(crate) fn exit_line_skips(ds: &Dataset, compiled: &[Compiled], skipped: &mut
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fired_rows_are_the_true_rows_across_chunks() {
+        let mut mask = BooleanChunked::from_slice_options(
+            "m".into(),
+            &[Some(true), None, Some(false), Some(true)],
+        );
+        mask.append(&BooleanChunked::from_slice(
+            "m".into(),
+            &[false, true, true],
+        ))
+        .expect("append");
+        mask.append(&BooleanChunked::from_slice("m".into(), &[false; 3]))
+            .expect("append");
+        assert_eq!(mask.chunks().len(), 3);
+        let oracle: Vec<usize> = mask
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| *v == Some(true))
+            .map(|(g, _)| g)
+            .collect();
+        assert_eq!(oracle, vec![0, 3, 5, 6]);
+        assert_eq!(fired_rows(&mask), oracle);
     }
 }

@@ -194,6 +194,11 @@ pub(crate) fn type_tables<'a>(
         .map(|f| f.name.as_str())
         .collect();
     let lang = emit.lang();
+    // The registry's value checks that this run reports; each field takes those for its type.
+    let value_checks: Vec<&types::Builtin> = types::BUILTINS
+        .iter()
+        .filter(|b| emit.enabled(b.code))
+        .collect();
     let outs: Vec<FieldOut> = schema
         .fields
         .par_iter()
@@ -201,7 +206,11 @@ pub(crate) fn type_tables<'a>(
             let keep = keep.contains(&f.name)
                 || READ_BY_RUST.contains(&f.name.as_str())
                 || l204_codes.contains(&f.name.as_str());
-            type_field(&ds, f, keep, lang)
+            let checks: Vec<(&'static str, types::ValueCheck)> = value_checks
+                .iter()
+                .filter_map(|b| Some((b.code, b.target.value_check(f.ty)?)))
+                .collect();
+            type_field(&ds, f, keep, &checks, lang)
         })
         .collect();
     crate::timing::timing("check: type fields", t0);
@@ -265,11 +274,14 @@ struct IdFacts {
 }
 
 /// Type one field over all rows: its typed column (when `keep`), built-in findings and facts.
-/// Reads the dataset only, so fields can be typed in parallel.
+/// Reads the dataset only, so fields can be typed in parallel. What converts a value is the
+/// field's type; what is checked on it is every value check of `checks` (the registry's, for
+/// this type and enabled).
 fn type_field<'s>(
     ds: &Dataset<'s>,
     f: &'s Field,
     keep: bool,
+    checks: &[(&'static str, types::ValueCheck)],
     lang: crate::finding::Lang,
 ) -> FieldOut<'s> {
     let n = ds.len();
@@ -287,6 +299,11 @@ fn type_field<'s>(
             sex: vec![None; n],
             region: vec![None; n],
         }),
+    };
+    let cx = types::FieldCtx {
+        ty: f.ty,
+        range: f.range(),
+        lang,
     };
     // Values borrow from the tables (or the schema's code list) wherever they can: only an ID
     // normalised or a value cut of invisible characters is a new string.
@@ -338,39 +355,46 @@ fn type_field<'s>(
                 findings.push((g as u32, code, extra));
             }
         };
+        let mut run = |v: &types::Value<'_>| {
+            for &(code, check) in checks {
+                if let Some(fill) = check(v, &cx) {
+                    emit(code, fill.into());
+                }
+            }
+        };
         // A number or date cell in a numeric or date field is typed from its value: formatting
         // a float the way Excel shows it costs more than checking a text cell, and the text
         // could only matter for white space, which such a cell cannot have.
-        match (f.ty, cell) {
+        let from_value = match (f.ty, cell) {
             (
                 FieldType::Integer | FieldType::Decimal,
                 Some(c @ (CellRef::Number(_) | CellRef::Int(_))),
-            ) => {
-                let v = typed_number(types::cell_number(c), f, &mut emit);
-                if keep {
-                    nums.push(v);
-                }
-                continue;
-            }
+            ) => Some(types::Parsed::Number(types::convert_number(
+                types::cell_number(c),
+                f.ty,
+            ))),
             (FieldType::Date, Some(CellRef::DateTime(serial))) => {
-                let d = types::from_excel_serial(serial);
-                if d.is_none() {
-                    emit("V401", Extra::default());
-                }
-                if keep {
-                    dates.push(d);
-                }
-                continue;
+                Some(types::Parsed::Date(types::from_excel_serial(serial)))
             }
             (FieldType::Date, Some(c @ (CellRef::Number(_) | CellRef::Int(_))))
                 if let Some(d) = types::cell_number(c).and_then(types::from_excel_serial) =>
             {
-                if keep {
-                    dates.push(Some(d));
-                }
-                continue;
+                Some(types::Parsed::Date(Some(d)))
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some(parsed) = from_value {
+            run(&types::Value {
+                text: None,
+                trimmed: "",
+                parsed: &parsed,
+            });
+            match parsed {
+                types::Parsed::Number(v) if keep => nums.push(v.ok()),
+                types::Parsed::Date(d) if keep => dates.push(d),
+                _ => {}
+            }
+            continue;
         }
         let (text, numeric) = match cell {
             Some(CellRef::Error(e)) => {
@@ -397,10 +421,12 @@ fn type_field<'s>(
             &Cow::Borrowed(s) => types::trim_value(s).value,
             Cow::Owned(s) => Cow::Owned(types::trim_value(s).value.into_owned()),
         };
-        if f.ty != FieldType::IdNumber && trimmed != text {
-            emit("V602", Extra::default());
-        }
         if trimmed.is_empty() {
+            run(&types::Value {
+                text: Some(&text),
+                trimmed: "",
+                parsed: &types::Parsed::Blank,
+            });
             if school {
                 out.school_blank.push(g as u32);
             }
@@ -410,108 +436,85 @@ fn type_field<'s>(
             null(&mut strs, &mut nums, &mut dates);
             continue;
         }
-        let mut value: Option<Cow<'s, str>> = None;
-        match f.ty {
-            FieldType::Text => value = Some(trimmed),
-            FieldType::Digits => {
-                if !trimmed.chars().all(|c| c.is_ascii_digit()) {
-                    emit("V301", Extra::default());
-                }
-                value = Some(trimmed);
-            }
-            FieldType::Name => {
-                if let Some(issue) = types::check_name(&trimmed) {
-                    emit("V601", Extra::reason(name_reason(issue, lang).to_string()));
-                }
-                value = Some(trimmed);
-            }
-            FieldType::Phone => {
-                if !types::is_valid_phone(&trimmed) {
-                    emit("V501", Extra::default());
-                }
-                value = Some(trimmed);
-            }
-            FieldType::BankCard => {
-                if types::check_bank_card(&trimmed).is_some() {
-                    emit("V502", Extra::default());
-                }
-                value = Some(trimmed);
-            }
-            FieldType::Code => match codes.get(trimmed.as_ref()) {
-                Some(&c) => value = Some(Cow::Borrowed(c)),
+        // The conversion per field type; the checks then read its result.
+        let parsed = match f.ty {
+            FieldType::Text
+            | FieldType::Digits
+            | FieldType::Name
+            | FieldType::Phone
+            | FieldType::BankCard => types::Parsed::Text,
+            FieldType::Code => types::Parsed::Code(match codes.get(trimmed.as_ref()) {
+                Some(&c) => Ok(c),
                 // Not in the list: the full lookup finds the suggestion.
                 None => match types::lookup(&trimmed, &f.codes, &f.variants) {
-                    types::CodeLookup::Canonical(c) => value = Some(Cow::Borrowed(c)),
-                    types::CodeLookup::Unknown { suggestion } => {
-                        emit("V201", Extra::suggestion(suggestion));
-                    }
+                    types::CodeLookup::Canonical(c) => Ok(c),
+                    types::CodeLookup::Unknown { suggestion } => Err(suggestion),
                 },
-            },
+            }),
             FieldType::Integer | FieldType::Decimal => {
                 let parsed = if numeric {
                     cell.and_then(types::cell_number)
                 } else {
                     types::parse_number(&trimmed)
                 };
-                let v = typed_number(parsed, f, &mut emit);
+                types::Parsed::Number(types::convert_number(parsed, f.ty))
+            }
+            FieldType::Date => types::Parsed::Date(if numeric {
+                cell.and_then(types::cell_number)
+                    .and_then(types::from_excel_serial)
+                    .or_else(|| types::parse_date(&trimmed))
+            } else if let Some(CellRef::DateTime(s)) = cell {
+                types::from_excel_serial(s)
+            } else {
+                types::parse_date(&trimmed)
+            }),
+            // White space in or around an ID is V106's: the check reads the untrimmed text.
+            FieldType::IdNumber => types::Parsed::Id(types::check_id(&text, numeric, ds.as_of)),
+        };
+        run(&types::Value {
+            text: Some(&text),
+            trimmed: &trimmed,
+            parsed: &parsed,
+        });
+        let value: Option<Cow<'s, str>> = match parsed {
+            types::Parsed::Blank => None,
+            types::Parsed::Text => Some(trimmed),
+            types::Parsed::Code(c) => c.ok().map(Cow::Borrowed),
+            types::Parsed::Number(v) => {
                 if keep {
-                    nums.push(v);
+                    nums.push(v.ok());
                 }
                 continue;
             }
-            FieldType::Date => {
-                let d = if numeric {
-                    cell.and_then(types::cell_number)
-                        .and_then(types::from_excel_serial)
-                        .or_else(|| types::parse_date(&trimmed))
-                } else if let Some(CellRef::DateTime(s)) = cell {
-                    types::from_excel_serial(s)
-                } else {
-                    types::parse_date(&trimmed)
-                };
-                if d.is_none() {
-                    emit("V401", Extra::default());
-                }
+            types::Parsed::Date(d) => {
                 if keep {
                     dates.push(d);
                 }
                 continue;
             }
-            FieldType::IdNumber => {
-                let chk = types::check_id(&text, numeric, ds.as_of);
-                let mut valid = true;
-                for issue in &chk.issues {
-                    let code = issue.code();
-                    if matches!(code, "V101" | "V102" | "V103" | "V104" | "V105") {
-                        valid = false;
-                    }
-                    emit(code, Extra::id(issue, &chk, lang));
-                }
+            types::Parsed::Id(mut chk) => {
                 if let Some(id) = &mut out.id {
-                    id.valid[g] = valid;
-                    id.comparable[g] = !chk
-                        .issues
-                        .iter()
-                        .any(|i| matches!(i.code(), "V101" | "V105"));
+                    id.valid[g] = chk.is_valid();
+                    id.comparable[g] = chk.is_comparable();
                     id.key[g] = chk
                         .id18()
                         .filter(|k| *k != chk.normalized)
                         .map(str::to_string);
                     id.birth[g] = chk.birth;
                     id.sex[g] = chk.sex.map(|s| s.as_code());
-                    id.region[g] = chk.region.clone();
+                    id.region[g] = chk.region.take();
                 }
-                let usable = !chk.issues.iter().any(|i| i.code() == "V105");
-                // The common case, a clean ID, is the text itself: no copy.
-                value = usable.then(|| {
+                // Digits lost (V105): the value is no ID. The common case, a clean ID, is the
+                // text itself: no copy.
+                (!chk.has("V105")).then(|| {
                     if chk.normalized == *text {
                         text.clone()
                     } else {
                         Cow::Owned(chk.normalized)
                     }
-                });
+                })
             }
-        }
+        };
         if keep {
             strs.push(value);
         }
@@ -530,36 +533,6 @@ fn type_field<'s>(
         });
     }
     out
-}
-
-/// A parsed number checked against its field: V301 when it is not one, V303/V304 (integer,
-/// range) as the field says; the value the rules see, None when unusable.
-fn typed_number<'s>(
-    parsed: Option<f64>,
-    f: &Field,
-    emit: &mut impl FnMut(&'s str, Extra),
-) -> Option<f64> {
-    match parsed.map(|v| (v, types::check_number(v, f.ty, &f.range()))) {
-        None => {
-            emit("V301", Extra::default());
-            None
-        }
-        Some((_, Some(issue)))
-            if matches!(
-                issue,
-                types::NumberIssue::NotANumber | types::NumberIssue::NotInteger
-            ) =>
-        {
-            emit(issue.code(), Extra::default());
-            None
-        }
-        Some((v, issue)) => {
-            if let Some(issue) = issue {
-                emit(issue.code(), Extra::range(f));
-            }
-            Some(v)
-        }
-    }
 }
 
 /// Birth date, age, the exit line and exclusion-list hits per person.
@@ -623,6 +596,7 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
         .par_iter()
         .map(|f| {
             let pos = field_pos(ds, &f.name);
+            let typed = ds.typed.get(&f.name);
             let mut first = vec![u32::MAX; ds.households];
             let mut differs = vec![u32::MAX; ds.households];
             let mut first_value: Vec<Option<Shown>> = vec![None; ds.households];
@@ -633,7 +607,7 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
                 if differs[k] != u32::MAX {
                     continue;
                 }
-                let Some(v) = conflict_value(ds, f, &pos, g) else {
+                let Some(v) = conflict_value(ds, f, typed, &pos, g) else {
                     continue;
                 };
                 match &first_value[k] {
@@ -665,6 +639,7 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
         let expected = conflict_value(
             ds,
             fields[j0],
+            ds.typed.get(&fields[j0].name),
             &field_pos(ds, &fields[j0].name),
             per_field[j0].0[k] as usize,
         );
@@ -683,14 +658,16 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
 
 /// The value L204 compares: a code field's canonical value (an accepted variant is the same
 /// value), else the value as written, trimmed. A number cell stays a number until it is compared
-/// with text, so equal numbers are never formatted.
+/// with text, so equal numbers are never formatted. `typed` is the field's typed column, looked
+/// up once by the caller rather than once per row.
 fn conflict_value<'d>(
     ds: &'d Dataset,
     f: &Field,
+    typed: Option<&'d TypedCol>,
     pos: &[Option<usize>],
     g: usize,
 ) -> Option<Shown<'d>> {
-    match (f.ty, ds.typed.get(&f.name)) {
+    match (f.ty, typed) {
         (FieldType::Code, Some(c @ TypedCol::Str(_))) => c
             .str_at(g)
             .map(Cow::Borrowed)
@@ -734,17 +711,93 @@ impl PartialEq for Shown<'_> {
     }
 }
 
-fn name_reason(issue: types::NameIssue, lang: crate::finding::Lang) -> &'static str {
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cell::Cell;
     use crate::finding::Lang;
-    use types::NameIssue;
-    match (issue, lang) {
-        (NameIssue::Digits, Lang::Zh) => "含有数字",
-        (NameIssue::Latin, Lang::Zh) => "含有拉丁字母",
-        (NameIssue::Placeholder, Lang::Zh) => "是占位词",
-        (NameIssue::TooLong, Lang::Zh) => "超过 20 个字",
-        (NameIssue::Digits, Lang::En) => "contains digits",
-        (NameIssue::Latin, Lang::En) => "contains Latin letters",
-        (NameIssue::Placeholder, Lang::En) => "is a placeholder",
-        (NameIssue::TooLong, Lang::En) => "is longer than 20 characters",
+    use crate::read::Column;
+    use crate::types::{FieldCtx, Fill, Value};
+    use std::collections::HashSet;
+
+    fn table(rows: &[[&str; 2]]) -> Table {
+        let columns = ["姓名", "联系电话"]
+            .iter()
+            .enumerate()
+            .map(|(index, h)| Column {
+                index,
+                header: h.to_string(),
+                field: Some(h.to_string()),
+            })
+            .collect();
+        let mut t = Table::new("t.csv", None, 1, columns);
+        for (i, r) in rows.iter().enumerate() {
+            let cells: Vec<Cell> = r.iter().map(|s| Cell::Text(s.to_string())).collect();
+            t.push_row(i as u32 + 2, cells.iter().map(Cell::as_ref))
+                .expect("fits");
+        }
+        t
+    }
+
+    /// A check that exists only as a (code, function) pair, as a registry entry carries it.
+    fn placeholder_phone(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+        (v.trimmed == "00000000").then(|| Fill {
+            reason: Some("all zeros".to_string()),
+            ..Fill::default()
+        })
+    }
+
+    /// The typing pass dispatches on the check list alone: a new value check needs no arm in
+    /// the pass, and the list the pass builds from the registry finds the registered checks.
+    #[test]
+    fn value_checks_are_dispatched_from_the_list_given() {
+        let schema = crate::schema::load_str("default", crate::schema::DEFAULT_TOML)
+            .expect("default schema");
+        let tables = [table(&[
+            ["张三", "13800138000"],
+            ["李四", "00000000"],
+            ["王五1", " 13800138000"],
+        ])];
+        let mut emit = Emitter::new(&schema, Lang::En, HashSet::new());
+        let as_of = NaiveDate::from_ymd_opt(2017, 12, 31).expect("date");
+        let ds = type_tables(
+            &tables,
+            &schema,
+            as_of,
+            &HashMap::new(),
+            &BTreeSet::new(),
+            &mut emit,
+        );
+        let phone = schema.field("联系电话").expect("field");
+        let codes = |out: &FieldOut| -> Vec<(u32, String)> {
+            out.findings
+                .iter()
+                .map(|(g, code, _)| (*g, code.to_string()))
+                .collect()
+        };
+
+        let out = type_field(&ds, phone, false, &[("X901", placeholder_phone)], Lang::En);
+        assert_eq!(codes(&out), vec![(1, "X901".to_string())]);
+        assert_eq!(out.findings[0].2.reason.as_deref(), Some("all zeros"));
+
+        // What the pass itself runs on a phone field: every registered check for its type.
+        let registered: Vec<(&'static str, types::ValueCheck)> = types::BUILTINS
+            .iter()
+            .filter_map(|b| Some((b.code, b.target.value_check(phone.ty)?)))
+            .collect();
+        let out = type_field(&ds, phone, false, &registered, Lang::En);
+        let found = codes(&out);
+        assert!(found.contains(&(1, "V501".to_string())), "{found:?}");
+        assert!(found.contains(&(2, "V602".to_string())), "{found:?}");
+        assert!(found.iter().all(|(g, _)| *g != 0), "{found:?}");
+
+        let name = schema.field("姓名").expect("field");
+        let registered: Vec<(&'static str, types::ValueCheck)> = types::BUILTINS
+            .iter()
+            .filter_map(|b| Some((b.code, b.target.value_check(name.ty)?)))
+            .collect();
+        let out = type_field(&ds, name, false, &registered, Lang::En);
+        assert_eq!(codes(&out), vec![(2, "V601".to_string())]);
+        assert_eq!(out.findings[0].2.reason.as_deref(), Some("contains digits"));
     }
 }

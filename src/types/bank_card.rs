@@ -4,6 +4,8 @@
 //! V502 (warning): not 16–19 ASCII digits, or failing the Luhn (ISO/IEC 7812) check. A warning,
 //! not an error: some older 一折通 passbook numbers legitimately fail Luhn.
 
+use super::{FieldCtx, Fill, Parsed, Value};
+
 /// Rule code of a doubtful bank card number.
 pub const CODE: &str = "V502";
 
@@ -58,6 +60,11 @@ pub fn with_luhn_digit(payload: &str) -> Option<String> {
     (0..=9)
         .map(|d| format!("{payload}{d}"))
         .find(|candidate| luhn_valid(candidate))
+}
+
+/// V502 (registered in [`super::BUILTINS`]): not 16–19 digits, or failing Luhn.
+pub(super) fn check(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    (matches!(v.parsed, Parsed::Text) && check_bank_card(v.trimmed).is_some()).then(Fill::default)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! (after the caller removed surrounding white space, V602): "初 中" and "已脱贫(享受政策)" are
 //! wrong values, and the hint names the allowed value they were meant to be.
 
+use super::{FieldCtx, Fill, Parsed, Value};
 use std::collections::BTreeMap;
 
 /// Rule code of a value outside the code list.
@@ -87,6 +88,18 @@ pub fn fold(s: &str) -> String {
             _ => c,
         })
         .collect()
+}
+
+/// V201 (registered in [`super::BUILTINS`]): not in the code list; the suggestion goes to the
+/// hint.
+pub(super) fn check(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    match &v.parsed {
+        Parsed::Code(Err(suggestion)) => Some(Fill {
+            suggestion: suggestion.clone(),
+            ..Fill::default()
+        }),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

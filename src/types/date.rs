@@ -3,6 +3,7 @@
 //! ## What it checks
 //! V401: a value in a date field that is not a real calendar date in one of the accepted forms.
 
+use super::{FieldCtx, Fill, Parsed, Value};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 /// Rule code of an invalid date.
@@ -98,6 +99,11 @@ pub fn age_at(birth: NaiveDate, as_of: NaiveDate) -> i32 {
     } else {
         years
     }
+}
+
+/// V401 (registered in [`super::BUILTINS`]): a date field's value is no date.
+pub(super) fn check_invalid(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    matches!(v.parsed, Parsed::Date(None)).then(Fill::default)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
 
+use super::{FieldCtx, Fill, Parsed, Value};
 use crate::finding::Lang;
 
 /// ISO 7064 MOD 11-2 weights of the first 17 digits.
@@ -294,6 +295,13 @@ impl IdCheck {
 /// Normalise as V106 allows: drop white space (anywhere) and zero-width characters, full-width
 /// digits and letters to ASCII, lower-case x and b (残疾人证 suffix) to upper case. Idempotent.
 pub fn normalize_id(raw: &str) -> String {
+    // Almost every ID is digits and an upper-case X already: one copy, no per-char mapping.
+    if raw
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    {
+        return raw.to_string();
+    }
     raw.chars()
         .filter(|&c| !super::whitespace::is_edge_space(c))
         .map(|c| {
@@ -411,6 +419,15 @@ fn is_placeholder(body: &str) -> bool {
 
 /// Shape check: the kind, or why it is malformed.
 fn classify(s: &str) -> Result<IdKind, MalformedReason> {
+    if s.is_ascii() {
+        classify_ascii(s.as_bytes())
+    } else {
+        classify_chars(s)
+    }
+}
+
+/// [`classify`] for any text.
+fn classify_chars(s: &str) -> Result<IdKind, MalformedReason> {
     let chars: Vec<char> = s.chars().collect();
     let bad = |position: usize| {
         let ch = chars.get(position).copied().unwrap_or('?');
@@ -461,6 +478,62 @@ fn classify(s: &str) -> Result<IdKind, MalformedReason> {
     Ok(kind)
 }
 
+/// [`classify`] for ASCII text (every well-formed ID, and most malformed ones): the same
+/// verdicts, read from the bytes without collecting characters.
+fn classify_ascii(b: &[u8]) -> Result<IdKind, MalformedReason> {
+    let bad = |position: usize| MalformedReason::Character {
+        ch: b.get(position).map_or('?', |&c| char::from(c)),
+        position: position + 1,
+    };
+    let kind = match b.len() {
+        15 => IdKind::Old15,
+        18 => IdKind::Resident18,
+        20 => IdKind::Disability20,
+        22 => IdKind::Disability22,
+        n => return Err(MalformedReason::Length(n)),
+    };
+    let body_len = if kind == IdKind::Old15 { 15 } else { 17 };
+    if let Some(i) = b[..body_len].iter().position(|c| !c.is_ascii_digit()) {
+        return Err(bad(i));
+    }
+    if kind != IdKind::Old15 && !(b[17].is_ascii_digit() || b[17] == b'X') {
+        return Err(bad(17));
+    }
+    let suffix = b.get(18..).unwrap_or_default();
+    let suffix_ok = match kind {
+        IdKind::Disability20 | IdKind::Disability22 => {
+            let category = suffix.first().is_some_and(|c| (b'1'..=b'7').contains(c));
+            let grade = suffix.get(1).is_some_and(|c| (b'1'..=b'4').contains(c));
+            let tail = kind == IdKind::Disability20
+                || (suffix.get(2) == Some(&b'B')
+                    && suffix.get(3).is_some_and(|c| (b'1'..=b'9').contains(c)));
+            category && grade && tail
+        }
+        _ => true,
+    };
+    if !suffix_ok {
+        return Err(MalformedReason::DisabilitySuffix);
+    }
+    // `body_len` ASCII digits: a valid str boundary.
+    if is_placeholder(std::str::from_utf8(&b[..body_len]).unwrap_or_default()) {
+        return Err(MalformedReason::Placeholder);
+    }
+    Ok(kind)
+}
+
+/// The date of 8 ASCII digits `YYYYMMDD` (what an ID carries once classified), as
+/// `NaiveDate::parse_from_str(_, "%Y%m%d")` reads them, without its format interpreter (a
+/// million IDs each carry one).
+fn ymd8(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 8 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n =
+        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |a, &c| a * 10 + u32::from(c - b'0'));
+    NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8))
+}
+
 /// Check one ID value. `raw` is the text as the clerk sees it ([`super::cell_text`]);
 /// `from_numeric_cell` says the spreadsheet stored it as a number ([`super::is_numeric`]);
 /// `as_of` is the reference date a birth date may not pass.
@@ -500,9 +573,9 @@ pub fn check_id(raw: &str, from_numeric_cell: bool, as_of: NaiveDate) -> IdCheck
     let id18 = if kind == IdKind::Old15 {
         check.issues.push(IdIssue::OldForm);
         check.upgraded = upgrade15(&check.normalized);
-        check.upgraded.clone()
+        check.upgraded.as_deref()
     } else {
-        check.normalized.get(..18).map(str::to_string)
+        check.normalized.get(..18)
     };
     let Some(id18) = id18 else {
         // classify() guarantees the shape; this is only a guard against a broken invariant.
@@ -525,7 +598,7 @@ pub fn check_id(raw: &str, from_numeric_cell: bool, as_of: NaiveDate) -> IdCheck
 
     let birth = id18
         .get(6..14)
-        .and_then(|ymd| NaiveDate::parse_from_str(ymd, "%Y%m%d").ok())
+        .and_then(ymd8)
         .filter(|d| d.year() >= 1900 && *d <= as_of);
     if birth.is_none() {
         check.issues.push(IdIssue::BirthDate);
@@ -548,6 +621,84 @@ pub fn check_id(raw: &str, from_numeric_cell: bool, as_of: NaiveDate) -> IdCheck
     }
     check.issues.sort_by_key(IdIssue::code);
     check
+}
+
+impl IdCheck {
+    /// Usable to compare one person with another (D101, exclusion lists): neither malformed
+    /// (V101) nor with digits lost (V105).
+    pub fn is_comparable(&self) -> bool {
+        !self
+            .issues
+            .iter()
+            .any(|i| matches!(i, IdIssue::Malformed(_) | IdIssue::DigitsLost))
+    }
+
+    /// The issue this check found with rule code `code`.
+    fn issue(&self, code: &str) -> Option<&IdIssue> {
+        self.issues.iter().find(|i| i.code() == code)
+    }
+}
+
+/// The ID check's issue with rule code `code`, for the value checks below: one `check_id` per
+/// value, each of V101–V107 reading its own issue from it.
+fn id_issue<'v>(v: &'v Value<'_>, code: &str) -> Option<&'v IdIssue> {
+    match v.parsed {
+        Parsed::Id(chk) => chk.issue(code),
+        _ => None,
+    }
+}
+
+/// V101 (registered in [`super::BUILTINS`]), with why in `{reason}`.
+pub(super) fn check_malformed(v: &Value<'_>, cx: &FieldCtx) -> Option<Fill> {
+    match id_issue(v, "V101")? {
+        IdIssue::Malformed(r) => Some(Fill {
+            reason: Some(r.text(cx.lang)),
+            ..Fill::default()
+        }),
+        _ => None,
+    }
+}
+
+/// V102 (registered in [`super::BUILTINS`]), with the right character in `{expected}`.
+pub(super) fn check_checksum(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    match id_issue(v, "V102")? {
+        IdIssue::Checksum { expected } => Some(Fill {
+            expected: Some(expected.to_string()),
+            ..Fill::default()
+        }),
+        _ => None,
+    }
+}
+
+/// V103 (registered in [`super::BUILTINS`]).
+pub(super) fn check_birth_date(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    id_issue(v, "V103").map(|_| Fill::default())
+}
+
+/// V104 (registered in [`super::BUILTINS`]).
+pub(super) fn check_region(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    id_issue(v, "V104").map(|_| Fill::default())
+}
+
+/// V105 (registered in [`super::BUILTINS`]).
+pub(super) fn check_digits_lost(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    id_issue(v, "V105").map(|_| Fill::default())
+}
+
+/// V106 (registered in [`super::BUILTINS`]).
+pub(super) fn check_normalized(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    id_issue(v, "V106").map(|_| Fill::default())
+}
+
+/// V107 (registered in [`super::BUILTINS`]), with the 18-digit form in `{upgraded}`.
+pub(super) fn check_old_form(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    let Parsed::Id(chk) = v.parsed else {
+        return None;
+    };
+    chk.issue("V107").map(|_| Fill {
+        upgraded: chk.upgraded.clone(),
+        ..Fill::default()
+    })
 }
 
 #[cfg(test)]
@@ -841,6 +992,56 @@ mod tests {
         // Bad input gives an ID that fails, never a panic.
         assert!(!check_id(&make_id("44", birth, 1), false, as_of()).is_valid());
         assert!(!check_id(&make_id("44081x", birth, 1), false, as_of()).is_valid());
+    }
+
+    #[test]
+    fn compact_dates_read_as_chronos_format_parser_reads_them() {
+        let mut cases: Vec<String> = Vec::new();
+        for y in [
+            "0000", "0001", "1899", "1900", "1970", "2000", "2004", "2100", "9999",
+        ] {
+            for m in ["00", "01", "02", "09", "12", "13", "99"] {
+                for d in ["00", "01", "28", "29", "30", "31", "32", "99"] {
+                    cases.push(format!("{y}{m}{d}"));
+                }
+            }
+        }
+        // Only 8 ASCII digits reach it (classify checked them); a wrong length is no date.
+        cases.extend(["1990010", "199001011"].map(String::from));
+        for c in &cases {
+            assert_eq!(
+                ymd8(c),
+                NaiveDate::parse_from_str(c, "%Y%m%d").ok(),
+                "{c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ascii_ids_classify_as_any_text_does() {
+        let ids = [
+            "440811197003150116",
+            "44081119700315011X",
+            "4408111970031501X6",
+            "440811700315011",
+            "44081170031501",
+            "4408111970031501160",
+            "44081119700315011613",
+            "44081119700315011683",
+            "4408111970031501161B1",
+            "4408111970031501161B3X",
+            "4408111970031501161C3",
+            "111111111111111111",
+            "123456789012345678",
+            "44081119700315011a",
+            "",
+            "X",
+            "4408111970031501161B",
+            "440811197003150116133",
+        ];
+        for id in ids {
+            assert_eq!(classify_ascii(id.as_bytes()), classify_chars(id), "{id}");
+        }
     }
 
     #[test]

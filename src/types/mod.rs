@@ -16,7 +16,10 @@ pub mod number;
 pub mod phone;
 pub mod whitespace;
 
+use chrono::NaiveDate;
 use serde::Deserialize;
+
+use crate::finding::Lang;
 
 pub use bank_card::{CardIssue, check_bank_card, is_valid_bank_card, luhn_valid};
 pub use cell::{cell_text, is_numeric, number_text};
@@ -28,7 +31,8 @@ pub use id_number::{
 };
 pub use name::{NameIssue, check_name, is_plausible_name};
 pub use number::{
-    NumberIssue, Range, cell_number, check_number, check_range, is_integer, parse_number,
+    NumberIssue, Range, cell_number, check_number, check_range, convert_number, fmt_num,
+    is_integer, parse_number,
 };
 pub use phone::is_valid_phone;
 pub use whitespace::{Trimmed, trim_value};
@@ -61,17 +65,89 @@ impl FieldType {
     }
 }
 
-/// What a built-in check looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// What a built-in value check is given and gives back, so each check is a plain function
+// registered in BUILTINS and the typing pass needs no arm per check: the pass converts each
+// cell once per field type (trimming, number and date parsing, code canonicalisation, ID
+// normalisation: `Parsed`); the value checks registered for the field's type then look at that
+// result and say whether they fire, with the placeholder values of their message (`Fill`).
+
+/// One value of a field, as every value check of the field sees it.
+#[derive(Debug)]
+pub struct Value<'a> {
+    /// The cell's text as the clerk sees it; None for a number or date cell typed from its value
+    /// (such a cell has no white space to report).
+    pub text: Option<&'a str>,
+    /// `text` without surrounding and invisible white space; empty when `text` is None.
+    pub trimmed: &'a str,
+    /// What the field type's conversion made of it.
+    pub parsed: &'a Parsed<'a>,
+}
+
+/// A value converted for its field type: what the typed column holds, or why it cannot.
+#[derive(Debug)]
+pub enum Parsed<'a> {
+    /// Nothing left after trimming: the field's empty rule follows, not a value check.
+    Blank,
+    /// Text, digits, name, phone and bank card fields: the trimmed text itself.
+    Text,
+    /// Integer and decimal fields: the number, or why the field cannot use it (V301).
+    Number(Result<f64, NumberIssue>),
+    /// Date fields: None when it is no date (V401).
+    Date(Option<NaiveDate>),
+    /// Code fields: the canonical code, or the suggestion for a value not in the list (V201).
+    Code(Result<&'a str, Option<String>>),
+    /// ID number fields: the whole check, whose issues are V101–V107.
+    Id(IdCheck),
+}
+
+/// What a value check knows about the field besides the value.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldCtx {
+    pub ty: FieldType,
+    pub range: Range,
+    /// Language of the reasons a check writes into `{reason}`.
+    pub lang: Lang,
+}
+
+/// Placeholder values a fired built-in check fills in its message and hint, beyond those of the
+/// cell it lands on ([`CELL_PLACEHOLDERS`]). Which of them a check may fill is its
+/// `placeholders` in [`BUILTINS`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Fill {
+    pub reason: Option<String>,
+    pub expected: Option<String>,
+    pub upgraded: Option<String>,
+    pub suggestion: Option<String>,
+    pub min: Option<String>,
+    pub max: Option<String>,
+}
+
+impl Fill {
+    /// The field's valid range, for V302 and V303.
+    pub fn range(range: &Range) -> Self {
+        Fill {
+            min: range.min.map(fmt_num),
+            max: range.max.map(fmt_num),
+            ..Fill::default()
+        }
+    }
+}
+
+/// A built-in check of one value: `Some` when it fires.
+pub type ValueCheck = fn(&Value<'_>, &FieldCtx) -> Option<Fill>;
+
+/// What a built-in check looks at; a value check carries its function, which the typing pass
+/// calls on every value of a field of a matching type.
+#[derive(Debug, Clone, Copy)]
 pub enum Target {
     /// The file's columns: one finding per missing column (dataset scope).
     Columns,
     /// A required field's empty cell (the field's `empty_rule`).
     Empty,
     /// Each value of a field of one of these types.
-    Values(&'static [FieldType]),
-    /// Each value of every field.
-    AnyValue,
+    Values(&'static [FieldType], ValueCheck),
+    /// Each value of every field but those of these types.
+    ValuesExcept(&'static [FieldType], ValueCheck),
     /// A household field's values across the household's rows (household scope).
     Household,
 }
@@ -79,16 +155,21 @@ pub enum Target {
 impl Target {
     /// Whether the check looks at each value of a field of type `ty`.
     pub fn checks_values_of(self, ty: FieldType) -> bool {
+        self.value_check(ty).is_some()
+    }
+
+    /// The check to call on each value of a field of type `ty`, if it looks at them.
+    pub fn value_check(self, ty: FieldType) -> Option<ValueCheck> {
         match self {
-            Target::Values(types) => types.contains(&ty),
-            Target::AnyValue => true,
-            _ => false,
+            Target::Values(types, check) if types.contains(&ty) => Some(check),
+            Target::ValuesExcept(types, check) if !types.contains(&ty) => Some(check),
+            _ => None,
         }
     }
 }
 
 /// One built-in check (written in Rust, `kind = "builtin"` in the schema).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Builtin {
     /// The rule code of rules.md.
     pub code: &'static str,
@@ -123,9 +204,10 @@ const NUMBERS: &[FieldType] = &[T::Integer, T::Decimal];
 const REASON: &[&str] = &["reason"];
 
 /// Every built-in check: the schema loader accepts `kind = "builtin"` only for these codes and
-/// their placeholders, the typing pass takes a broken value's code from here, and the tests
-/// check the default schema against it. Adding a check: an entry here, its function in this
-/// module, the call in the typing pass, and its `[[rule]]` in the schema.
+/// their placeholders, the typing pass calls the value checks registered for each field's type
+/// (and takes a broken value's code from here), and the tests check the default schema against
+/// it. Adding a value check: an entry here, its function in its type's module, and its
+/// `[[rule]]` in the schema (docs/schema.md, "Adding a built-in check").
 pub const BUILTINS: &[Builtin] = &[
     builtin_check(
         "C001",
@@ -143,97 +225,101 @@ pub const BUILTINS: &[Builtin] = &[
     builtin_check("C106", Target::Empty, &[], "an insurance field is empty"),
     builtin_check(
         "V101",
-        Target::Values(&[T::IdNumber]),
+        Target::Values(&[T::IdNumber], id_number::check_malformed),
         REASON,
         "ID number malformed: wrong length or characters, or a placeholder",
     ),
     builtin_check(
         "V102",
-        Target::Values(&[T::IdNumber]),
+        Target::Values(&[T::IdNumber], id_number::check_checksum),
         &["expected"],
         "ID number check character wrong (ISO 7064 MOD 11-2)",
     ),
     builtin_check(
         "V103",
-        Target::Values(&[T::IdNumber]),
+        Target::Values(&[T::IdNumber], id_number::check_birth_date),
         &[],
         "ID number birth date impossible, after the reference date, or before 1900",
     ),
     builtin_check(
         "V104",
-        Target::Values(&[T::IdNumber]),
+        Target::Values(&[T::IdNumber], id_number::check_region),
         &[],
         "ID number address code has no real province or city",
     ),
     builtin_check(
         "V105",
-        Target::Values(&[T::IdNumber]),
+        Target::Values(&[T::IdNumber], id_number::check_digits_lost),
         &[],
         "ID number stored as a number; Excel lost its last digits",
     ),
     builtin_check(
         "V106",
-        Target::Values(&[T::IdNumber]),
+        Target::Values(&[T::IdNumber], id_number::check_normalized),
         &[],
         "ID number written non-standardly (x, full-width, spaces) and normalised",
     ),
     builtin_check(
         "V107",
-        Target::Values(&[T::IdNumber]),
+        Target::Values(&[T::IdNumber], id_number::check_old_form),
         &["upgraded"],
         "15-digit old-form ID number; the 18-digit form is in the hint",
     ),
     builtin_check(
         "V201",
-        Target::Values(&[T::Code]),
+        Target::Values(&[T::Code], code_list::check),
         &["suggestion", "reason"],
         "value not in the field's code list; nearest allowed value suggested",
     ),
     builtin_check(
         "V301",
-        Target::Values(&[T::Integer, T::Decimal, T::Digits]),
+        Target::Values(
+            &[T::Integer, T::Decimal, T::Digits],
+            number::check_not_a_number,
+        ),
         REASON,
         "not a number in a numeric field (or a fraction in an integer field)",
     ),
     builtin_check(
         "V302",
-        Target::Values(NUMBERS),
+        Target::Values(NUMBERS, number::check_out_of_range),
         &["min", "max", "range"],
         "number outside the field's valid range",
     ),
     builtin_check(
         "V303",
-        Target::Values(NUMBERS),
+        Target::Values(NUMBERS, number::check_implausible),
         &["min", "max", "range"],
         "number inside the valid range but implausible",
     ),
     builtin_check(
         "V401",
-        Target::Values(&[T::Date]),
+        Target::Values(&[T::Date], date::check_invalid),
         REASON,
         "not a valid date",
     ),
     builtin_check(
         "V501",
-        Target::Values(&[T::Phone]),
+        Target::Values(&[T::Phone], phone::check),
         REASON,
         "phone number neither a mobile nor a landline with area code",
     ),
     builtin_check(
         "V502",
-        Target::Values(&[T::BankCard]),
+        Target::Values(&[T::BankCard], bank_card::check),
         REASON,
         "bank card number not 16-19 digits or failing the Luhn check",
     ),
     builtin_check(
         "V601",
-        Target::Values(&[T::Name]),
+        Target::Values(&[T::Name], name::check),
         REASON,
         "name implausible: digits, Latin letters, placeholder or too long",
     ),
     builtin_check(
         "V602",
-        Target::AnyValue,
+        // An ID's white space is V106's (its check reads the untrimmed text).
+        Target::ValuesExcept(&[T::IdNumber], whitespace::check),
         REASON,
         "leading/trailing or invisible white space in a value",
     ),
@@ -328,10 +414,12 @@ mod tests {
         for code in issue_codes {
             assert!(builtin(code).is_some(), "{code} missing from BUILTINS");
         }
+        // The other way round holds by construction: a value check is the function its entry
+        // carries, and every V code is one.
         for b in BUILTINS.iter().filter(|b| b.code.starts_with('V')) {
             assert!(
-                issue_codes.contains(&b.code),
-                "{} documented but never produced",
+                matches!(b.target, Target::Values(..) | Target::ValuesExcept(..)),
+                "{} is no value check",
                 b.code
             );
         }

@@ -6,6 +6,9 @@
 //! minority names (阿卜杜拉·买买提, also written with ・ or •) is fine. A warning, because a rare
 //! real name can look odd; the clerk confirms it.
 
+use super::{FieldCtx, Fill, Parsed, Value};
+use crate::finding::Lang;
+
 /// Rule code of an implausible name.
 pub const CODE: &str = "V601";
 
@@ -53,6 +56,33 @@ fn is_latin(c: char) -> bool {
     c.is_ascii_alphabetic()
         || ('\u{FF21}'..='\u{FF3A}').contains(&c)
         || ('\u{FF41}'..='\u{FF5A}').contains(&c)
+}
+
+impl NameIssue {
+    /// Why, for V601's `{reason}`.
+    pub fn text(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (NameIssue::Digits, Lang::Zh) => "含有数字",
+            (NameIssue::Latin, Lang::Zh) => "含有拉丁字母",
+            (NameIssue::Placeholder, Lang::Zh) => "是占位词",
+            (NameIssue::TooLong, Lang::Zh) => "超过 20 个字",
+            (NameIssue::Digits, Lang::En) => "contains digits",
+            (NameIssue::Latin, Lang::En) => "contains Latin letters",
+            (NameIssue::Placeholder, Lang::En) => "is a placeholder",
+            (NameIssue::TooLong, Lang::En) => "is longer than 20 characters",
+        }
+    }
+}
+
+/// V601 (registered in [`super::BUILTINS`]): an implausible name, with why in `{reason}`.
+pub(super) fn check(v: &Value<'_>, cx: &FieldCtx) -> Option<Fill> {
+    if !matches!(v.parsed, Parsed::Text) {
+        return None;
+    }
+    check_name(v.trimmed).map(|issue| Fill {
+        reason: Some(issue.text(cx.lang).to_string()),
+        ..Fill::default()
+    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //!   Only values inside V302's range get V303 (rules.md "Overlaps").
 
 use super::FieldType;
+use super::{FieldCtx, Fill, Parsed, Value};
 #[cfg(test)]
 use crate::cell::Cell;
 use crate::cell::CellRef;
@@ -109,6 +110,60 @@ pub fn check_number(value: f64, ty: FieldType, range: &Range) -> Option<NumberIs
         return Some(NumberIssue::NotInteger);
     }
     check_range(value, range)
+}
+
+/// Format a number as a clerk writes it: no trailing ".0", at most two decimals.
+pub fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// A number converted for a field of type `ty`: usable, or why not (V301). Range checks come
+/// after, on a usable number.
+pub fn convert_number(parsed: Option<f64>, ty: FieldType) -> Result<f64, NumberIssue> {
+    match parsed {
+        None => Err(NumberIssue::NotANumber),
+        Some(v) => match check_number(v, ty, &Range::default()) {
+            Some(issue) => Err(issue),
+            None => Ok(v),
+        },
+    }
+}
+
+/// V301 (registered in [`super::BUILTINS`]): a numeric field's value is no number, or a fraction
+/// in an integer field; a digits field's value has something other than ASCII digits.
+pub(super) fn check_not_a_number(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    let fires = match &v.parsed {
+        Parsed::Number(n) => n.is_err(),
+        Parsed::Text => !v.trimmed.bytes().all(|b| b.is_ascii_digit()),
+        _ => false,
+    };
+    fires.then(Fill::default)
+}
+
+/// V302 (registered in [`super::BUILTINS`]): a usable number outside the field's valid range.
+pub(super) fn check_out_of_range(v: &Value<'_>, cx: &FieldCtx) -> Option<Fill> {
+    match v.parsed {
+        Parsed::Number(Ok(x)) if check_range(*x, &cx.range) == Some(NumberIssue::OutOfRange) => {
+            Some(Fill::range(&cx.range))
+        }
+        _ => None,
+    }
+}
+
+/// V303 (registered in [`super::BUILTINS`]): a usable number inside the valid range but
+/// implausible.
+pub(super) fn check_implausible(v: &Value<'_>, cx: &FieldCtx) -> Option<Fill> {
+    match v.parsed {
+        Parsed::Number(Ok(x)) if check_range(*x, &cx.range) == Some(NumberIssue::Implausible) => {
+            Some(Fill::range(&cx.range))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

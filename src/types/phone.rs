@@ -7,6 +7,8 @@
 //! cell, a landline without its area code, or `+86` are invalid: a 联系电话 must be dialled as
 //! written.
 
+use super::{FieldCtx, Fill, Parsed, Value};
+
 /// Rule code of an invalid phone number.
 pub const CODE: &str = "V501";
 
@@ -59,6 +61,11 @@ fn strip_extension(text: &str) -> &str {
 
 fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// V501 (registered in [`super::BUILTINS`]): neither a mobile nor a landline number.
+pub(super) fn check(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
+    (matches!(v.parsed, Parsed::Text) && !is_valid_phone(v.trimmed)).then(Fill::default)
 }
 
 #[cfg(test)]
