@@ -400,7 +400,10 @@ fn type_field<'s>(
             Some(CellRef::Error(e)) => {
                 emit(
                     types::broken_value_code(f.ty),
-                    Extra::reason(format!("单元格是错误值 {e}")),
+                    Extra::reason(format!(
+                        "{}{e}",
+                        lang.pick("单元格是错误值 ", "the cell holds the error value ")
+                    )),
                 );
                 null(&mut strs, &mut nums, &mut dates);
                 continue;
