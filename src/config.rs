@@ -507,27 +507,36 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// `--record PERIOD` / `--ledger FILE` as a plan: nothing is opened here, so a bad period
+/// leaves no ledger file behind.
+fn ledger_plan(
+    record: Option<&str>,
+    ledger: Option<&Path>,
+    lang: Lang,
+) -> Result<Option<LedgerPlan>, UsageError> {
+    if record.is_none() && ledger.is_none() {
+        return Ok(None);
+    }
+    let period = match record {
+        Some(s) => Some(crate::ledger::parse_period(s).map_err(|_| {
+            Usage::BadPeriod {
+                value: s.to_string(),
+            }
+            .in_lang(lang)
+        })?),
+        None => None,
+    };
+    Ok(Some(LedgerPlan {
+        path: crate::ledger::resolve_path(ledger),
+        period,
+    }))
+}
+
 /// Validate a `check` request. Checks run in the order a clerk most needs to hear about them;
 /// the first failure is returned.
 pub fn check(req: CheckRequest) -> Result<CheckConfig, ConfigError> {
     let lang = req.lang;
-    let ledger = if req.record.is_none() && req.ledger.is_none() {
-        None
-    } else {
-        let period = match req.record.as_deref() {
-            Some(s) => Some(crate::ledger::parse_period(s).map_err(|_| {
-                Usage::BadPeriod {
-                    value: s.to_string(),
-                }
-                .in_lang(lang)
-            })?),
-            None => None,
-        };
-        Some(LedgerPlan {
-            path: crate::ledger::resolve_path(req.ledger.as_deref()),
-            period,
-        })
-    };
+    let ledger = ledger_plan(req.record.as_deref(), req.ledger.as_deref(), lang)?;
     let schema = load_schema(req.schema.as_deref())?;
     validate_rule_codes(&schema, &req.select, &req.ignore, lang)?;
     if let Some(out) = req
@@ -737,23 +746,7 @@ pub fn dataset(req: DatasetRequest) -> Result<DatasetConfig, ConfigError> {
     if engine != Engine::Local && !cfg!(feature = "distributed") {
         return Err(Usage::NoDistributedEngine.in_lang(lang).into());
     }
-    let ledger = if req.record.is_none() && req.ledger.is_none() {
-        None
-    } else {
-        let period = match req.record.as_deref() {
-            Some(s) => Some(crate::ledger::parse_period(s).map_err(|_| {
-                Usage::BadPeriod {
-                    value: s.to_string(),
-                }
-                .in_lang(lang)
-            })?),
-            None => None,
-        };
-        Some(LedgerPlan {
-            path: crate::ledger::resolve_path(req.ledger.as_deref()),
-            period,
-        })
-    };
+    let ledger = ledger_plan(req.record.as_deref(), req.ledger.as_deref(), lang)?;
     let schema = load_schema(req.schema.as_deref())?;
     validate_rule_codes(&schema, &req.select, &req.ignore, lang)?;
     let as_of = match req.as_of.as_deref().or(schema.as_of.as_deref()) {

@@ -57,17 +57,9 @@ pub fn run_named(config: CheckConfig, names: Vec<String>, stdout: &mut dyn Write
     } = config;
     // The ledger is opened before any input is read, so a foreign or mismatched ledger is
     // refused before the long part of the run.
-    let mut session = match ledger {
-        Some(plan) => match crate::ledger::Session::open(&plan.path, plan.period) {
-            Ok(s) => Some(s),
-            Err(error) => {
-                return RunOutcome {
-                    worst: None,
-                    diagnostics: vec![miette::Report::new(LedgerError { error, lang })],
-                };
-            }
-        },
-        None => None,
+    let mut session = match open_session(ledger, lang) {
+        Ok(s) => s,
+        Err(outcome) => return outcome,
     };
     let matcher = HeaderMatcher::from_schema(&schema);
     let mut diagnostics = Vec::new();
@@ -580,17 +572,9 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
         ledger,
         quiet: _,
     } = config;
-    let mut session = match ledger {
-        Some(plan) => match crate::ledger::Session::open(&plan.path, plan.period) {
-            Ok(s) => Some(s),
-            Err(error) => {
-                return RunOutcome {
-                    worst: None,
-                    diagnostics: vec![miette::Report::new(LedgerError { error, lang })],
-                };
-            }
-        },
-        None => None,
+    let mut session = match open_session(ledger, lang) {
+        Ok(s) => s,
+        Err(outcome) => return outcome,
     };
     let sql = |q: &str| -> Result<polars::prelude::DataFrame, String> {
         match &engine {
@@ -790,4 +774,20 @@ fn distributed_text(
         Some(h) => format!("{text} ({h})"),
         None => text,
     }
+}
+
+/// The ledger session of a run, or the outcome that ends the run when the ledger is refused.
+fn open_session(
+    ledger: Option<crate::config::LedgerPlan>,
+    lang: crate::finding::Lang,
+) -> Result<Option<crate::ledger::Session>, RunOutcome> {
+    let Some(plan) = ledger else {
+        return Ok(None);
+    };
+    crate::ledger::Session::open(&plan.path, plan.period)
+        .map(Some)
+        .map_err(|error| RunOutcome {
+            worst: None,
+            diagnostics: vec![miette::Report::new(LedgerError { error, lang })],
+        })
 }

@@ -63,19 +63,19 @@ pub fn selected(code: &str, select: &[String], ignore: &[String]) -> bool {
     (select.is_empty() || select.iter().any(matches)) && !ignore.iter().any(matches)
 }
 
-/// Run every enabled rule of `schema` over `tables` (one dataset).
-///
-/// The schema must have been validated (`schema::load`); a rule whose SQL does not compile here
-/// is an internal error and is reported as skipped rather than aborting the run.
-pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckResult {
-    let enabled: HashSet<String> = schema
+/// The codes of the rules a run evaluates: enabled in the schema and chosen by --select/--ignore.
+pub(crate) fn enabled_rules(schema: &Schema, opts: &CheckOptions) -> HashSet<String> {
+    schema
         .rules
         .iter()
         .filter(|r| r.enabled && selected(&r.code, &opts.select, &opts.ignore))
         .map(|r| r.code.clone())
-        .collect();
-    let exclusions: HashMap<String, String> = opts
-        .exclusions
+        .collect()
+}
+
+/// Each excluded ID with the reason X101 gives, naming the list's department when it has one.
+pub(crate) fn exclusion_reasons(opts: &CheckOptions) -> HashMap<String, String> {
+    opts.exclusions
         .iter()
         .map(|e| {
             let reason = if e.source.is_empty() {
@@ -85,7 +85,16 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
             };
             (e.id.clone(), reason)
         })
-        .collect();
+        .collect()
+}
+
+/// Run every enabled rule of `schema` over `tables` (one dataset).
+///
+/// The schema must have been validated (`schema::load`); a rule whose SQL does not compile here
+/// is an internal error and is reported as skipped rather than aborting the run.
+pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckResult {
+    let enabled = enabled_rules(schema, opts);
+    let exclusions = exclusion_reasons(opts);
     let mut emit = emit::Emitter::new(schema, opts.lang, enabled.clone());
     let mut skipped = Vec::new();
     let compiled = engine::compile_all(schema, &|c| enabled.contains(c));

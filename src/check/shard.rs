@@ -110,24 +110,8 @@ pub fn check_shard(
     spec: &ShardSpec,
     units: &mut UnitRegistry,
 ) -> PolarsResult<(CheckResult, ShardKeys)> {
-    let enabled: HashSet<String> = schema
-        .rules
-        .iter()
-        .filter(|r| r.enabled && selected(&r.code, &opts.select, &opts.ignore))
-        .map(|r| r.code.clone())
-        .collect();
-    let exclusions: HashMap<String, String> = opts
-        .exclusions
-        .iter()
-        .map(|e| {
-            let reason = if e.source.is_empty() {
-                e.reason.clone()
-            } else {
-                format!("{}（{}）", e.reason, e.source)
-            };
-            (e.id.clone(), reason)
-        })
-        .collect();
+    let enabled = super::enabled_rules(schema, opts);
+    let exclusions = super::exclusion_reasons(opts);
     let mut emit = emit::Emitter::new(schema, opts.lang, enabled.clone());
     let mut skipped = Vec::new();
     let mut skip_order: Vec<SkipOrder> = Vec::new();
