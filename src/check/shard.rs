@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use polars::prelude::*;
 
 use super::dataset::{Dataset, TypedCol};
-use super::{CheckOptions, CheckResult, columns, emit, engine, population, selected, typing};
+use super::{CheckOptions, CheckResult, columns, emit, engine, population, typing};
 use crate::read::Table;
 use crate::schema::{RuleKind, Schema};
 
