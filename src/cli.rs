@@ -80,6 +80,9 @@ pub struct DatasetArgs {
     /// engine: local (polars), standalone (Ballista in-process) or df://HOST:PORT (a Ballista scheduler)
     #[arg(long, default_value = "local", value_name = "ENGINE")]
     pub engine: String,
+    /// Ballista 引擎最多等待作业多少秒，超时即报错退出 / seconds to wait for a Ballista job before giving up
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub job_timeout: u64,
     /// 规则方案 TOML（默认：内置方案） / schema TOML (default: embedded)
     #[arg(long)]
     pub schema: Option<PathBuf>,
@@ -562,6 +565,7 @@ fn run_dataset(args: DatasetArgs, stdout: &mut dyn Write) -> Outcome {
     let request = config::DatasetRequest {
         inputs: args.inputs,
         engine: args.engine,
+        job_timeout: std::time::Duration::from_secs(args.job_timeout),
         schema: args.schema,
         format: args.format,
         output: args.output,

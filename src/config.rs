@@ -705,6 +705,8 @@ pub struct DatasetRequest {
     /// Folders of key tables (their `*.parquet`, in name order) or key tables.
     pub inputs: Vec<PathBuf>,
     pub engine: String,
+    /// How long a Ballista engine may take before the run gives up (unused by `local`).
+    pub job_timeout: std::time::Duration,
     pub schema: Option<PathBuf>,
     pub format: Format,
     pub output: Option<PathBuf>,
@@ -723,6 +725,7 @@ pub struct DatasetConfig {
     /// The key tables, in order.
     pub files: Vec<PathBuf>,
     pub engine: Engine,
+    pub job_timeout: std::time::Duration,
     pub schema: Schema,
     pub format: Format,
     pub output: Option<PathBuf>,
@@ -768,6 +771,7 @@ pub fn dataset(req: DatasetRequest) -> Result<DatasetConfig, ConfigError> {
     Ok(DatasetConfig {
         files,
         engine,
+        job_timeout: req.job_timeout,
         schema,
         format: req.format,
         output: req.output,

@@ -562,6 +562,7 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
     let crate::config::DatasetConfig {
         files,
         engine,
+        job_timeout,
         schema,
         format,
         output,
@@ -572,6 +573,9 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
         ledger,
         quiet: _,
     } = config;
+    // Only the Ballista engines wait on a cluster.
+    #[cfg(not(feature = "distributed"))]
+    let _ = job_timeout;
     let mut session = match open_session(ledger, lang) {
         Ok(s) => s,
         Err(outcome) => return outcome,
@@ -582,10 +586,13 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
                 dataset::local::run(&files, q).map_err(|e| e.to_string())
             }
             #[cfg(feature = "distributed")]
-            crate::config::Engine::Standalone => {
-                dataset::distributed::run(&dataset::distributed::Cluster::Standalone, &files, q)
-                    .map_err(|e| distributed_text(&e, lang))
-            }
+            crate::config::Engine::Standalone => dataset::distributed::run(
+                &dataset::distributed::Cluster::Standalone,
+                &files,
+                q,
+                job_timeout,
+            )
+            .map_err(|e| distributed_text(&e, lang)),
             #[cfg(feature = "distributed")]
             crate::config::Engine::Remote { host, port } => dataset::distributed::run(
                 &dataset::distributed::Cluster::Remote {
@@ -594,6 +601,7 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
                 },
                 &files,
                 q,
+                job_timeout,
             )
             .map_err(|e| distributed_text(&e, lang)),
             // Refused by the config step in a build without the feature.

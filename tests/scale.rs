@@ -256,6 +256,9 @@ fn dataset_engines_and_inputs_are_checked_up_front() {
     let r = povcheck(d.path(), &["dataset", "empty", "--engine", "df://nohost"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("无法识别"), "{}", r.stderr);
+    let r = povcheck(d.path(), &["dataset", "empty", "--job-timeout", "0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--job-timeout"), "{}", r.stderr);
     if !cfg!(feature = "distributed") {
         let r = povcheck(
             d.path(),

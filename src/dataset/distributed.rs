@@ -114,6 +114,14 @@ pub enum DistributedError {
         help("检查各执行器是否在运行、能否读到全部密钥表；没有结果写出，可直接重新运行")
     )]
     JobFailed { reason: String },
+    #[error("Ballista 作业在 {seconds} 秒内没有完成，已放弃等待")]
+    #[diagnostic(
+        code(povcheck::dataset::job_timed_out),
+        help(
+            "执行器中途退出时调度器可能一直等待；检查各执行器和调度器日志，必要时用更大的 --job-timeout 重新运行；没有结果写出"
+        )
+    )]
+    JobTimedOut { seconds: u64 },
     #[error("数据集规则查询失败: {reason}")]
     #[diagnostic(code(povcheck::dataset::query_failed))]
     QueryFailed { reason: String },
@@ -141,6 +149,9 @@ impl DistributedError {
             DistributedError::JobFailed { reason } => {
                 format!("the Ballista job failed (executor lost or task failed): {reason}")
             }
+            DistributedError::JobTimedOut { seconds } => {
+                format!("the Ballista job did not finish within {seconds} s; stopped waiting")
+            }
             DistributedError::QueryFailed { reason } => {
                 format!("the dataset rules' query failed: {reason}")
             }
@@ -166,6 +177,9 @@ impl DistributedError {
             DistributedError::JobFailed { .. } => Some(
                 "check that every executor is running and can read all key tables; nothing was written, so the run can simply be repeated",
             ),
+            DistributedError::JobTimedOut { .. } => Some(
+                "a scheduler can wait for ever after an executor dies mid-job; check the executors' and the scheduler's logs, or run again with a larger --job-timeout; nothing was written",
+            ),
             _ => None,
         }
     }
@@ -174,6 +188,10 @@ impl DistributedError {
 /// Runs `sql` — standard SQL over one table named `keys`, the union of `key_files` — on
 /// Ballista and returns the result as a polars DataFrame (column names and order as the SQL's).
 ///
+/// `timeout` bounds the wait for the cluster's answer: Ballista's client polls the job's status
+/// with no deadline, and a scheduler that lost an executor mid-job was seen to keep the job
+/// "running" for ever (tests/distributed.rs), which would hang a scheduled run.
+///
 /// Blocking: it builds its own tokio runtime, so it must not be called from inside one.
 /// Unquoted identifiers are folded to lower case by DataFusion (not by polars), so portable
 /// SQL names its result columns in lower case.
@@ -181,6 +199,7 @@ pub fn run(
     cluster: &Cluster,
     key_files: &[PathBuf],
     sql: &str,
+    timeout: Duration,
 ) -> Result<DataFrame, DistributedError> {
     if key_files.is_empty() {
         return Err(DistributedError::NoKeyTables);
@@ -198,7 +217,13 @@ pub fn run(
         .map_err(|e| DistributedError::Runtime {
             reason: e.to_string(),
         })?;
-    let result = runtime.block_on(query(cluster, urls, sql));
+    let result = runtime.block_on(async {
+        tokio::time::timeout(timeout, query(cluster, urls, sql))
+            .await
+            .unwrap_or(Err(DistributedError::JobTimedOut {
+                seconds: timeout.as_secs(),
+            }))
+    });
     // Also stops a standalone scheduler and executor; bounded, as their loops never finish.
     runtime.shutdown_timeout(SHUTDOWN_TIMEOUT);
     let (schema, batches) = result?;
