@@ -56,7 +56,13 @@ impl CellRef<'_> {
             CellRef::Empty => true,
             // Blank when it is all white space: the first non-space character settles it, so
             // only the start is trimmed (every cell of a million rows passes here, often twice).
-            CellRef::Text(s) => s.trim_start().is_empty(),
+            // A printable ASCII first byte or a CJK lead byte (E4–E9) cannot start white
+            // space: settled without decoding a character, as for almost every cell.
+            CellRef::Text(s) => match s.as_bytes().first() {
+                None => true,
+                Some(&b) if b.is_ascii_graphic() || (0xE4..=0xE9).contains(&b) => false,
+                Some(_) => s.trim_start().is_empty(),
+            },
             _ => false,
         }
     }
