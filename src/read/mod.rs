@@ -224,10 +224,12 @@ fn read_any(path: &Path, display: &str, opts: &ReadOptions, matcher: &HeaderMatc
             if WORKBOOK_EXTS.contains(&ext.as_str()) {
                 return format_err(Reason::NotAWorkbook { ext });
             }
+            let t0 = std::time::Instant::now();
             let bytes = match read_bounded(reader, len, opts) {
                 Ok(b) => b,
                 Err(e) => return unreadable(e.into_error(file)),
             };
+            crate::timing::timing("read: file into memory", t0);
             return read_csv_file(&bytes, display, opts, matcher);
         }
     };
