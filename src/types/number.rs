@@ -56,8 +56,14 @@ pub fn parse_number(text: &str) -> Option<f64> {
     if int.contains(',') && (first.len() > 3 || !groups.all(|g| g.len() == 3 && all_digits(g))) {
         return None;
     }
-    let plain: String = text.chars().filter(|&c| c != ',').collect();
-    plain.parse::<f64>().ok().filter(|x| x.is_finite())
+    // Only a grouped number needs a copy without its commas; every cell of a numeric column
+    // passes here.
+    let parsed = if int.contains(',') {
+        text.replace(',', "").parse::<f64>()
+    } else {
+        text.parse::<f64>()
+    };
+    parsed.ok().filter(|x| x.is_finite())
 }
 
 /// The number in a cell: a numeric cell's value, or text parsed with [`parse_number`].
