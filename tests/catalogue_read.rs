@@ -409,3 +409,48 @@ fn a_wrong_file_given_as_a_list_is_refused_naming_it() {
         );
     }
 }
+
+#[test]
+fn a_list_id_stored_as_a_long_number_is_refused_naming_its_cell() {
+    let d = tmp();
+    let f = export(d.path(), "a.csv", &[]);
+    let list = |name: &str, id: f64| {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.set_name("名单").unwrap();
+        ws.write_string(0, 0, "姓名").unwrap();
+        ws.write_string(0, 1, "身份证号码").unwrap();
+        ws.write_string(1, 0, "陈丙").unwrap();
+        ws.write_string(1, 1, CHEN).unwrap();
+        ws.write_string(2, 0, "李甲").unwrap();
+        ws.write_number(2, 1, id).unwrap();
+        wb.save(d.path().join(name)).unwrap();
+    };
+    // What Excel keeps of an 18-digit ID typed into a number cell: 15–16 significant digits.
+    let lossy: f64 = LI.parse().unwrap();
+    list("lossy.xlsx", lossy);
+    for lang in ["zh", "en"] {
+        let r = povcheck(
+            d.path(),
+            &["check", &f, "--exclude-list", "lossy.xlsx", "--lang", lang],
+        );
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stdout.is_empty(), "nothing is checked: {}", r.stdout);
+        assert!(r.stderr.contains("lossy.xlsx [名单]"), "{}", r.stderr);
+        assert!(r.stderr.contains("B3"), "{}", r.stderr);
+        let words = if lang == "zh" {
+            "末几位已丢失"
+        } else {
+            "lost its last digits"
+        };
+        assert!(r.stderr.contains(words), "{}", r.stderr);
+    }
+    // A 15-digit ID fits a number cell exactly: read as usual.
+    list("fifteen.xlsx", 110_101_800_101_001.0);
+    let (code, doc) = json(
+        d.path(),
+        &[&f, "--select", "X101", "--exclude-list", "fifteen.xlsx"],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(doc.exclusion_lists.iter().map(|l| l.ids).sum::<usize>(), 2);
+}

@@ -79,6 +79,12 @@ pub enum Reason {
     ColumnTooLarge,
     RowsOutOfOrder,
     RecordsOutOfOrder,
+    /// An exclusion list's ID cell is a number too long for a spreadsheet number to hold: its
+    /// last digits are lost, so it would silently match nobody.
+    ListIdAsNumber {
+        cell: String,
+        shown: String,
+    },
     NoHeader,
     EmptySheet,
     /// Every sheet was skipped: each sheet with its reason.
@@ -244,6 +250,14 @@ impl Reason {
                 "记录顺序错乱".into(),
                 "the records are out of order".into(),
             ),
+            Reason::ListIdAsNumber { cell, shown } => pick(
+                format!(
+                    "比对名单 {cell} 的证件号码以数字保存（{shown}），末几位已丢失，无法比对；请把证件号码列设为文本格式、重新填写后再用"
+                ),
+                format!(
+                    "the exclusion list's ID number in {cell} is stored as a number ({shown}) and has lost its last digits, so it cannot be matched; format the ID column as text, re-enter the IDs and use the list again"
+                ),
+            ),
             Reason::NoHeader => pick(
                 format!("没有找到表头（前 {HEADER_SCAN_ROWS} 行中没有与字段名匹配的行）"),
                 format!(
@@ -344,6 +358,10 @@ mod tests {
                 unit: Unit::File,
             },
             Reason::NoSheetHasHeader(vec![("notes".into(), Reason::EmptySheet)]),
+            Reason::ListIdAsNumber {
+                cell: "B5".into(),
+                shown: "410101199001011000".into(),
+            },
         ];
         for r in all {
             let (zh, en) = (r.text(Lang::Zh), r.text(Lang::En));
