@@ -97,6 +97,12 @@ fn unknown_columns_are_listed_in_json_ndjson_terminal_and_xlsx() {
     let texts: Vec<String> = sheet.rows().flatten().map(|c| c.to_string()).collect();
     assert!(texts.iter().any(|t| t == "未识别的列"), "{texts:?}");
     assert!(texts.iter().any(|t| t.contains("备注说明")), "{texts:?}");
+
+    let r = povcheck(d.path(), &["check", &f, "--format", "html", "-o", "r.html"]);
+    assert!(r.code <= 1, "{}", r.stderr);
+    let html = std::fs::read_to_string(d.path().join("r.html")).expect("html");
+    assert!(html.contains("未识别的列（未检查）"), "{html}");
+    assert!(html.contains("<li>a.csv: 备注说明</li>"), "{html}");
 }
 
 #[test]

@@ -115,6 +115,37 @@ fn summary(run: &Run, h: &mut String) -> std::fmt::Result {
 
 fn inputs(run: &Run, h: &mut String) -> std::fmt::Result {
     let lang = run.lang;
+    // The same section as the terminal and the xlsx 汇总: a column the clerk filled but no rule
+    // read must not look checked.
+    let unmapped: Vec<_> = run
+        .inputs
+        .iter()
+        .filter(|i| !i.unmapped_columns.is_empty())
+        .collect();
+    if !unmapped.is_empty() {
+        writeln!(
+            h,
+            "<h2>{}</h2>\n<ul>",
+            t(
+                lang,
+                "未识别的列（未检查）",
+                "Unrecognised columns (not checked)"
+            )
+        )?;
+        for i in unmapped {
+            let name = match &i.sheet {
+                Some(s) => format!("{}:{}", i.file, s),
+                None => i.file.clone(),
+            };
+            writeln!(
+                h,
+                "<li>{}: {}</li>",
+                escape(&name),
+                escape(&i.unmapped_columns.join(t(lang, "、", ", ")))
+            )?;
+        }
+        writeln!(h, "</ul>")?;
+    }
     let bad: Vec<_> = run
         .inputs
         .iter()
