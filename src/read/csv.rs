@@ -169,17 +169,19 @@ fn read_csv_in(
             opts.max_cells,
         )
         .with_progress(opts.progress.clone());
-        let part = text.get(range.clone()).unwrap_or_default();
-        let mut rdr = csv_reader(part, delimiter);
-        let at = |p: Option<&csv::Position>| {
-            line_at_byte(p.map_or(0, |p| p.byte()) + range.start as u64)
+        // The csv crate drops a UTF-8 BOM at the start of its input as the file's own; the
+        // file's BOM is gone with decoding, so one at a part's start is a cell's text (a
+        // zero-width no-break space). Such a part is read from the line break before it.
+        let start = match text.get(range.start.saturating_sub(1)..range.start + 3) {
+            Some([b'\n' | b'\r', 0xEF, 0xBB, 0xBF]) => range.start - 1,
+            _ => range.start,
         };
+        let part = text.get(start..range.end).unwrap_or_default();
+        let mut rdr = csv_reader(part, delimiter);
+        let at = |p: Option<&csv::Position>| line_at_byte(p.map_or(0, |p| p.byte()) + start as u64);
         // One record buffer per part: a million records, no allocation each.
         let mut rec = csv::StringRecord::new();
-        while rdr
-            .read_record(&mut rec)
-            .map_err(parse_err_from(range.start))?
-        {
+        while rdr.read_record(&mut rec).map_err(parse_err_from(start))? {
             let line = at(rec.position());
             if rec.len() != width && !is_blank(&rec) {
                 return Err(CsvProblem::Bad(Reason::CsvWidth {
@@ -411,6 +413,8 @@ mod tests {
     /// and white-space-only lines, empty trailing fields and totals rows.
     fn plain_csv(rows: usize, sep: &str) -> String {
         let mut s = format!("某县花名册\r\n户编号{sep}姓名{sep}证件号码{sep}备注\n");
+        // A zero-width no-break space leading the first record: data, not a BOM.
+        s.push_str(&format!("\u{feff}{sep}{sep}{sep} \n"));
         for i in 0..rows {
             let line = match i % 13 {
                 0 => format!("{i}{sep}甲{i}{sep}x{i}{sep}\r\n"),
