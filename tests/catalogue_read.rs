@@ -414,6 +414,20 @@ fn a_wrong_file_given_as_a_list_is_refused_naming_it() {
             r.stdout
         );
     }
+    // The reason in the run's language.
+    let r = povcheck(
+        d.path(),
+        &["check", &f, "--exclude-list", "names.csv", "--lang", "en"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the exclusion list has no ID number column"),
+        "{}",
+        r.stderr
+    );
+    let r = povcheck(d.path(), &["check", &f, "--exclude-list", "names.csv"]);
+    assert!(r.stderr.contains("没有找到证件号码列"), "{}", r.stderr);
 }
 
 #[test]

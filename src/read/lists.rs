@@ -193,7 +193,7 @@ fn refused(file: &str) -> Error {
     Error::Content {
         file: file.to_string(),
         sheet: None,
-        reason: "比对名单中没有找到证件号码列或有效的证件号码（表头应有 证件号码、身份证号码 或 公民身份号码 等列名），不予使用".into(),
+        reason: super::Reason::ListWithoutIds,
     }
 }
 

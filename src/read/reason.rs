@@ -85,6 +85,8 @@ pub enum Reason {
         cell: String,
         shown: String,
     },
+    /// An exclusion list with no ID column and no ID number of a known form.
+    ListWithoutIds,
     NoHeader,
     EmptySheet,
     /// Every sheet was skipped: each sheet with its reason.
@@ -250,6 +252,10 @@ impl Reason {
                 "记录顺序错乱".into(),
                 "the records are out of order".into(),
             ),
+            Reason::ListWithoutIds => pick(
+                "比对名单中没有找到证件号码列或有效的证件号码（表头应有 证件号码、身份证号码 或 公民身份号码 等列名），不予使用".into(),
+                "the exclusion list has no ID number column and no valid ID number (its header should name the ID column as the export's does); not used".into(),
+            ),
             Reason::ListIdAsNumber { cell, shown } => pick(
                 format!(
                     "比对名单 {cell} 的证件号码以数字保存（{shown}），末几位已丢失，无法比对；请把证件号码列设为文本格式、重新填写后再用"
@@ -358,6 +364,7 @@ mod tests {
                 unit: Unit::File,
             },
             Reason::NoSheetHasHeader(vec![("notes".into(), Reason::EmptySheet)]),
+            Reason::ListWithoutIds,
             Reason::ListIdAsNumber {
                 cell: "B5".into(),
                 shown: "410101199001011000".into(),
