@@ -346,13 +346,22 @@ fn quoted_spans(text: &[u8], delimiter: u8) -> Option<Vec<(usize, usize)>> {
 /// Comma, unless the first lines hold more tabs than commas: exports saved as "文本文件(制表符分隔)"
 /// arrive as .txt or .csv with tabs.
 pub(crate) fn sniff_delimiter(text: &str) -> u8 {
+    // Semicolons are what spreadsheet programs write as "CSV" where the decimal mark is a comma;
+    // the delimiter with the most separators in the first lines wins, a comma on a tie.
     let head = text.lines().take(HEADER_SCAN_ROWS);
-    let (mut commas, mut tabs) = (0usize, 0usize);
+    let (mut commas, mut tabs, mut semicolons) = (0usize, 0usize, 0usize);
     for line in head {
         commas += line.matches(',').count();
         tabs += line.matches('\t').count();
+        semicolons += line.matches(';').count();
     }
-    if tabs > commas { b'\t' } else { b',' }
+    if tabs > commas && tabs >= semicolons {
+        b'\t'
+    } else if semicolons > commas {
+        b';'
+    } else {
+        b','
+    }
 }
 
 #[cfg(test)]
@@ -367,6 +376,12 @@ mod tests {
             b','
         );
         assert_eq!(sniff_delimiter("只有一列\n"), b',');
+        assert_eq!(sniff_delimiter("户编号;姓名;证件号码\n1;\"a,b\";x\n"), b';');
+        // Values with a few semicolons do not outvote the commas between fields.
+        assert_eq!(
+            sniff_delimiter("户编号,姓名,其他致贫原因\n1,甲,缺技术;缺资金\n"),
+            b','
+        );
     }
 
     fn matcher() -> HeaderMatcher {
@@ -521,6 +536,23 @@ mod tests {
         .unwrap();
         assert_eq!(t.len(), 1);
         assert_eq!(t.cell(0, 1), CellRef::Text("甲"));
+    }
+
+    #[test]
+    fn semicolon_separated_is_read() {
+        let none: &[String] = &[];
+        let m = HeaderMatcher::new([("户编号", none), ("姓名", none), ("证件号码", none)]);
+        let t = read_csv(
+            "标题\n户编号;姓名;证件号码\n1;\"甲,乙\";x\n2;丙;y\n".as_bytes(),
+            "a.csv",
+            &ReadOptions::default(),
+            &m,
+        )
+        .unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.cell(0, 1), CellRef::Text("甲,乙"));
+        assert_eq!(t.cell(1, 2), CellRef::Text("y"));
+        assert_eq!(t.row_numbers(), &[3, 4]);
     }
 
     #[test]
