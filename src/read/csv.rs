@@ -129,12 +129,15 @@ fn read_csv_in(
     // are no records.
     let plain =
         split_plain && memchr::memchr(b'"', text.get(data_start..).unwrap_or_default()).is_none();
-    let read_plain = |range: &std::ops::Range<usize>| -> Result<Table, CsvProblem> {
-        let mut builder = TableBuilder::new(
+    let new_builder = || {
+        TableBuilder::new(
             Table::new(display, None, header_line, columns.clone()),
             opts.max_cells,
         )
-        .with_progress(opts.progress.clone());
+        .with_progress(opts.progress.clone())
+    };
+    let read_plain = |range: &std::ops::Range<usize>| -> Result<Table, CsvProblem> {
+        let mut builder = new_builder();
         let part = decoded.text.get(range.clone()).unwrap_or_default();
         let bytes = part.as_bytes();
         let mut pos = 0;
@@ -164,11 +167,7 @@ fn read_csv_in(
         if plain {
             return read_plain(range);
         }
-        let mut builder = TableBuilder::new(
-            Table::new(display, None, header_line, columns.clone()),
-            opts.max_cells,
-        )
-        .with_progress(opts.progress.clone());
+        let mut builder = new_builder();
         // The csv crate drops a UTF-8 BOM at the start of its input as the file's own; the
         // file's BOM is gone with decoding, so one at a part's start is a cell's text (a
         // zero-width no-break space). Such a part is read from the line break before it.

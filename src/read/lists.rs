@@ -136,20 +136,20 @@ pub fn read_exclusion_list(path: &Path, opts: &ReadOptions) -> Result<ExclusionL
             // An 18-digit ID typed into a number cell keeps only ~16 digits: it would match
             // nobody, and the person it names would be checked as if not on the list. A list is
             // configuration, so this stops the run like a list without IDs does.
-            if let super::CellRef::Number(x) = t.cell(r, id_col)
+            let id_cell = t.cell(r, id_col);
+            if let super::CellRef::Number(x) = id_cell
                 && x.abs() > F64_EXACT
             {
-                let cell = crate::finding::a1(t.columns[id_col].index, t.row_number(r));
                 return Err(Error::Content {
                     file,
                     sheet: t.sheet.clone(),
                     reason: super::Reason::ListIdAsNumber {
-                        cell,
-                        shown: text(t.cell(r, id_col)),
+                        cell: crate::finding::a1(t.columns[id_col].index, t.row_number(r)),
+                        shown: text(id_cell),
                     },
                 });
             }
-            let id = normalize_id(&text(t.cell(r, id_col)));
+            let id = normalize_id(&text(id_cell));
             if id.is_empty() {
                 continue;
             }
@@ -185,8 +185,8 @@ pub fn read_exclusion_list(path: &Path, opts: &ReadOptions) -> Result<ExclusionL
     Ok(ExclusionList { file, entries, ids })
 }
 
-/// The largest integer every larger one of which a spreadsheet number (an f64) may not hold
-/// exactly: 2^53. 15-digit IDs are below it; 18-digit ones are not.
+/// 2^53: above it a spreadsheet number (an f64) no longer holds every integer exactly. 15-digit
+/// IDs are below it; 18-digit ones are not.
 const F64_EXACT: f64 = 9_007_199_254_740_992.0;
 
 fn refused(file: &str) -> Error {

@@ -17,8 +17,8 @@ use crate::read::InputStatus;
 
 use super::escape::html as escape;
 use super::{
-    Destination, Reporter, Run, category_label, rule_counts, rule_text, severity_label, t,
-    unit_cells_label, unit_label,
+    Destination, Reporter, Run, category_label, input_name, rule_counts, rule_text, severity_label,
+    t, unit_cells_label, unit_label,
 };
 
 pub struct Html;
@@ -133,10 +133,7 @@ fn inputs(run: &Run, h: &mut String) -> std::fmt::Result {
             )
         )?;
         for i in unmapped {
-            let name = match &i.sheet {
-                Some(s) => format!("{}:{}", i.file, s),
-                None => i.file.clone(),
-            };
+            let name = input_name(i);
             writeln!(
                 h,
                 "<li>{}: {}</li>",
@@ -162,10 +159,7 @@ fn inputs(run: &Run, h: &mut String) -> std::fmt::Result {
                 InputStatus::Skipped => t(lang, "已跳过", "skipped"),
                 _ => t(lang, "无法读取", "unreadable"),
             };
-            let name = match &i.sheet {
-                Some(s) => format!("{}:{}", i.file, s),
-                None => i.file.clone(),
-            };
+            let name = input_name(i);
             writeln!(
                 h,
                 "<li>{}: {status} — {}</li>",

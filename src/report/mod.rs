@@ -90,6 +90,14 @@ pub fn write(run: &Run, format: Format, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Picks the Chinese or English form of a piece of report text.
+/// An input as the reports name it: `file:sheet`, or the file alone.
+pub(crate) fn input_name(i: &crate::read::InputEntry) -> String {
+    match &i.sheet {
+        Some(s) => format!("{}:{}", i.file, s),
+        None => i.file.clone(),
+    }
+}
+
 pub(crate) fn t(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
     match lang {
         Lang::Zh => zh,

@@ -12,7 +12,8 @@ use crate::read::InputStatus;
 
 use super::escape::terminal as one_line;
 use super::{
-    Destination, Reporter, Run, location, rule_counts, rule_text, severity_label, t, unit_label,
+    Destination, Reporter, Run, input_name, location, rule_counts, rule_text, severity_label, t,
+    unit_label,
 };
 
 pub struct Terminal;
@@ -37,13 +38,6 @@ impl Reporter for Terminal {
         per_rule(run, out)?;
         per_unit(run, out)?;
         summary(run, out)
-    }
-}
-
-fn input_name(i: &crate::read::InputEntry) -> String {
-    match &i.sheet {
-        Some(s) => format!("{}:{}", i.file, s),
-        None => i.file.clone(),
     }
 }
 

@@ -24,8 +24,8 @@ use crate::finding::{Lang, Severity};
 use crate::schema::Rule;
 
 use super::{
-    Destination, Reporter, Run, category_label, rule_counts, severity_label, t, unit_cells_label,
-    unit_label,
+    Destination, Reporter, Run, category_label, input_name, rule_counts, severity_label, t,
+    unit_cells_label, unit_label,
 };
 
 pub struct Xlsx;
@@ -281,10 +281,7 @@ fn summary_sheet(run: &Run, ws: &mut Worksheet) -> Result<(), XlsxError> {
     // Columns no field matched: listed with the units so the recipient sees what went unchecked.
     let sep = t(lang, "、", ", ");
     for i in run.inputs.iter().filter(|i| !i.unmapped_columns.is_empty()) {
-        let name = match &i.sheet {
-            Some(sh) => format!("{}:{}", i.file, sh),
-            None => i.file.clone(),
-        };
+        let name = input_name(i);
         let label = t(lang, "未识别的列", "unrecognised columns");
         let text = format!("{name}: {}", i.unmapped_columns.join(sep));
         if !s.row(&[V::S(label), V::O(text)])? {
