@@ -83,6 +83,9 @@ pub struct DatasetArgs {
     /// Ballista 引擎最多等待作业多少秒，超时即报错退出 / seconds to wait for a Ballista job before giving up
     #[arg(long, default_value_t = 3600, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub job_timeout: u64,
+    /// local 引擎每批比对的键行数上限，越小越省内存 / rows per bucket of the local engine (fewer: less memory)
+    #[arg(long, default_value_t = crate::dataset::local::BUCKET_ROWS as u64, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub bucket_rows: u64,
     /// 规则方案 TOML（默认：内置方案） / schema TOML (default: embedded)
     #[arg(long)]
     pub schema: Option<PathBuf>,
@@ -242,6 +245,10 @@ pub struct CheckArgs {
     /// 键表散列的密钥文件（至少 16 字节；或用环境变量 POVCHECK_KEY） / secret for the key tables' hashes (16+ bytes; or POVCHECK_KEY)
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
+    /// 多个文件时，跨文件规则分几批比对（默认：每个文件一批，内存不超过最大文件所需） /
+    /// buckets of the cross-file pass over many files (default: one per file)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub buckets: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -534,6 +541,7 @@ fn run_check(args: CheckArgs, stdout: &mut dyn Write) -> Outcome {
             .and_then(|v| Some((v.first()?.clone(), PathBuf::from(v.get(1)?)))),
         keys_out: args.keys_out,
         key_file: args.key_file,
+        buckets: args.buckets.map(|n| n as usize),
     };
     let config = match config::check(request) {
         Ok(c) => c,
@@ -566,6 +574,7 @@ fn run_dataset(args: DatasetArgs, stdout: &mut dyn Write) -> Outcome {
         inputs: args.inputs,
         engine: args.engine,
         job_timeout: std::time::Duration::from_secs(args.job_timeout),
+        bucket_rows: args.bucket_rows as usize,
         schema: args.schema,
         format: args.format,
         output: args.output,

@@ -411,6 +411,8 @@ pub struct CheckConfig {
     pub split_by: Option<SplitBy>,
     /// `--keys-out DIR` with its secret: a key table per input (docs/scale.md).
     pub keys_out: Option<KeysOut>,
+    /// `--buckets`: buckets of the cross-file pass over many files (None: one per file).
+    pub buckets: Option<usize>,
 }
 
 /// `--split-by LEVEL DIR`, validated: a unit level of the schema and a directory that is no
@@ -453,6 +455,7 @@ pub struct CheckRequest {
     /// `--keys-out DIR` and `--key-file FILE`.
     pub keys_out: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
+    pub buckets: Option<usize>,
 }
 
 /// The schema at `path`, or the embedded default.
@@ -598,6 +601,7 @@ pub fn check(req: CheckRequest) -> Result<CheckConfig, ConfigError> {
         quiet: req.quiet,
         split_by,
         keys_out,
+        buckets: req.buckets,
     })
 }
 
@@ -707,6 +711,8 @@ pub struct DatasetRequest {
     pub engine: String,
     /// How long a Ballista engine may take before the run gives up (unused by `local`).
     pub job_timeout: std::time::Duration,
+    /// Rows per bucket of the local engine.
+    pub bucket_rows: usize,
     pub schema: Option<PathBuf>,
     pub format: Format,
     pub output: Option<PathBuf>,
@@ -726,6 +732,7 @@ pub struct DatasetConfig {
     pub files: Vec<PathBuf>,
     pub engine: Engine,
     pub job_timeout: std::time::Duration,
+    pub bucket_rows: usize,
     pub schema: Schema,
     pub format: Format,
     pub output: Option<PathBuf>,
@@ -772,6 +779,7 @@ pub fn dataset(req: DatasetRequest) -> Result<DatasetConfig, ConfigError> {
         files,
         engine,
         job_timeout: req.job_timeout,
+        bucket_rows: req.bucket_rows,
         schema,
         format: req.format,
         output: req.output,

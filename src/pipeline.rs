@@ -54,6 +54,7 @@ pub fn run_named(config: CheckConfig, names: Vec<String>, stdout: &mut dyn Write
         quiet,
         split_by,
         keys_out,
+        buckets,
     } = config;
     // The ledger is opened before any input is read, so a foreign or mismatched ledger is
     // refused before the long part of the run.
@@ -99,6 +100,7 @@ pub fn run_named(config: CheckConfig, names: Vec<String>, stdout: &mut dyn Write
             keys_out: keys_out.as_ref(),
             keep_tables,
             progress: &progress,
+            buckets,
         };
         check_sharded(&shards, &groups, &mut diagnostics)
     } else {
@@ -345,6 +347,7 @@ struct Shards<'a> {
     keys_out: Option<&'a crate::config::KeysOut>,
     keep_tables: bool,
     progress: &'a crate::progress::Progress,
+    buckets: Option<usize>,
 }
 
 /// Check the files group by group (each group's tables held only while it is checked), keep
@@ -369,7 +372,11 @@ fn check_sharded(
     let mut population: BTreeMap<crate::finding::UnitCells, (usize, BTreeSet<String>)> =
         BTreeMap::new();
     let (mut rows, mut households) = (0usize, 0usize);
+    // Key rows: held when the run is one group; else each group's written to a private temporary
+    // folder as it is checked, so the run holds one group's tables at a time and no key rows.
     let mut frame: Option<DataFrame> = None;
+    // Per group cut: its `seq` range and the file of its rows' finding columns.
+    let mut sides: Vec<(u64, u64, std::path::PathBuf)> = Vec::new();
     let mut metas = Vec::new();
     let mut allowed: HashMap<String, Vec<u32>> = HashMap::new();
     let (mut table_offset, mut row_offset) = (0usize, 0u64);
@@ -383,6 +390,35 @@ fn check_sharded(
                 "the dataset rules could not run: "
             )
         )
+    };
+    // Key rows: held when the run is one group; else each group's cut into buckets on disk as
+    // it is checked (one bucket per group unless told), so the run holds one group's tables at a
+    // time and no key rows, and the dataset pass one bucket's.
+    let mut cutter = if groups.len() > 1 && !s.plan.rules.is_empty() {
+        let by: Vec<&str> = {
+            let mut v: Vec<&str> = s
+                .plan
+                .rules
+                .iter()
+                .map(|(_, k)| k.partition_column())
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        // A key row is a small part of what checking its table row holds (about 1/10 in the
+        // measurements of docs/scale.md), so a bucket of four groups' key rows stays under the
+        // largest group's check; fewer buckets, fewer small writes.
+        let buckets = s.buckets.unwrap_or(groups.len().div_ceil(4));
+        match crate::dataset::local::Partitioned::cutter(&by, buckets) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                diagnostics.push(internal(&e));
+                None
+            }
+        }
+    } else {
+        None
     };
     for group in groups {
         let (tables, group_inputs, counts) = read_files(
@@ -453,11 +489,40 @@ fn check_sharded(
             allowed.entry(code).or_default().extend(t);
         }
         metas.extend(keys.tables);
-        match &mut frame {
-            None => frame = Some(keys.frame),
-            Some(f) => {
-                if let Err(e) = f.vstack_mut(&keys.frame) {
-                    diagnostics.push(internal(&e));
+        if let Some(cut) = &mut cutter {
+            let t1 = std::time::Instant::now();
+            // The rules' SQL reads the key columns; a finding's cell texts are read only for
+            // the rows found, from the group's side file.
+            let (sql_cols, side_cols): (Vec<_>, Vec<_>) = keys
+                .frame
+                .get_column_names_owned()
+                .into_iter()
+                .partition(|c| crate::dataset::keys::COLUMNS.contains(&c.as_str()));
+            let side_path = cut.dir().join(format!("side-{:06}.parquet", sides.len()));
+            let pushed = keys
+                .frame
+                .select(sql_cols)
+                .and_then(|f| cut.push(&f))
+                .and_then(|()| {
+                    let mut side = keys
+                        .frame
+                        .select(std::iter::once("seq".into()).chain(side_cols))?;
+                    polars::prelude::ParquetWriter::new(std::fs::File::create(&side_path)?)
+                        .with_compression(polars::prelude::ParquetCompression::Uncompressed)
+                        .finish(&mut side)
+                });
+            match pushed {
+                Ok(_) => sides.push((row_offset, row_offset + result.rows as u64, side_path)),
+                Err(e) => diagnostics.push(internal(&e)),
+            }
+            timing("check: key rows cut", t1);
+        } else if !s.plan.rules.is_empty() {
+            match &mut frame {
+                None => frame = Some(keys.frame),
+                Some(f) => {
+                    if let Err(e) = f.vstack_mut(&keys.frame) {
+                        diagnostics.push(internal(&e));
+                    }
                 }
             }
         }
@@ -472,19 +537,19 @@ fn check_sharded(
         "检查跨文件规则",
         "checking rules across files",
     ));
-    // Not rechunked: a copy of every key row would double the run's peak for nothing.
-    if let Some(frame) = frame {
-        let t0 = std::time::Instant::now();
+    let t0 = std::time::Instant::now();
+    if let Some(frame) = &frame {
+        // Not rechunked: a copy of every key row would double the run's peak for nothing.
         for (rule, kind) in &s.plan.rules {
             let Some(allowed) = allowed.get(&rule.code) else {
                 continue;
             };
             let found =
                 crate::dataset::local::run_lazy(frame.clone().lazy(), &kind.sql(&rule.code))
-                    .and_then(|df| crate::dataset::hits(&df))
+                    .and_then(|hits| crate::dataset::hits(&hits))
                     .and_then(|hits| {
                         let rows = crate::dataset::InMemory {
-                            frame: &frame,
+                            frame,
                             tables: &metas,
                             units: &units,
                         };
@@ -497,8 +562,67 @@ fn check_sharded(
                 Err(e) => diagnostics.push(internal(&e)),
             }
         }
-        timing("check: dataset rules", t0);
+    } else if let Some(cut) = cutter {
+        // Every rule's hits first (few), then each group's finding columns once.
+        let mut found: Vec<(&crate::schema::Rule, crate::dataset::Kind, &[u32], Vec<_>)> =
+            Vec::new();
+        match cut.finish() {
+            Ok(parts) => {
+                for (rule, kind) in &s.plan.rules {
+                    let Some(allowed) = allowed.get(&rule.code) else {
+                        continue;
+                    };
+                    let sql = kind.sql(&rule.code);
+                    let mut hits = Vec::new();
+                    for r in parts.each(kind.partition_column(), &sql) {
+                        match r.and_then(|df| crate::dataset::hits(&df)) {
+                            Ok(h) => hits.extend(h),
+                            Err(e) => diagnostics.push(internal(&e)),
+                        }
+                    }
+                    found.push((rule, *kind, allowed, hits));
+                }
+                for (lo, hi, path) in &sides {
+                    let here = |h: &&crate::dataset::Hit| (*lo..*hi).contains(&h.seq);
+                    if !found
+                        .iter()
+                        .any(|(_, _, _, hits)| hits.iter().any(|h| here(&h)))
+                    {
+                        continue;
+                    }
+                    let side = std::fs::File::open(path)
+                        .map_err(polars::prelude::PolarsError::from)
+                        .and_then(|f| {
+                            use polars::prelude::SerReader;
+                            polars::prelude::ParquetReader::new(f).finish()
+                        });
+                    let side = match side {
+                        Ok(f) => f,
+                        Err(e) => {
+                            diagnostics.push(internal(&e));
+                            continue;
+                        }
+                    };
+                    let rows = crate::dataset::InMemory {
+                        frame: &side,
+                        tables: &metas,
+                        units: &units,
+                    };
+                    for (rule, kind, allowed, hits) in &found {
+                        let hits: Vec<_> = hits.iter().filter(here).cloned().collect();
+                        match crate::dataset::findings_in_memory(
+                            s.schema, rule, *kind, lang, &hits, &rows, allowed,
+                        ) {
+                            Ok(f) => findings.extend(f),
+                            Err(e) => diagnostics.push(internal(&e)),
+                        }
+                    }
+                }
+            }
+            Err(e) => diagnostics.push(internal(&e)),
+        }
     }
+    timing("check: dataset rules", t0);
     s.progress.inc();
     check::shard::sort(&mut findings);
     // A whole run without rows evaluates no rule and so reports no missing column.
@@ -563,6 +687,7 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
         files,
         engine,
         job_timeout,
+        bucket_rows,
         schema,
         format,
         output,
@@ -621,26 +746,86 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
         )],
     };
     let plan = dataset::plan(&schema, &select, &ignore);
+    // More key rows than a bucket holds: cut them into buckets by each column a query groups
+    // on, and run each query bucket by bucket (dataset::local).
+    let parts = match &engine {
+        crate::config::Engine::Local => {
+            let cut = dataset::local::count_rows(&files).and_then(|rows| {
+                let buckets = dataset::local::buckets_for(rows, bucket_rows);
+                if buckets < 2 {
+                    return Ok(None);
+                }
+                let mut by: Vec<&str> = plan
+                    .rules
+                    .iter()
+                    .map(|(_, k)| k.partition_column())
+                    .chain(["household"])
+                    .collect();
+                by.sort_unstable();
+                by.dedup();
+                dataset::local::Partitioned::from_files(&files, &by, buckets).map(Some)
+            });
+            match cut {
+                Ok(p) => p,
+                Err(e) => return fail(e.to_string()),
+            }
+        }
+        _ => None,
+    };
+    // `q` grouped and joined on `by`: per bucket where the rows are cut.
+    let sql_by = |by: &str, q: &str| -> Result<polars::prelude::DataFrame, String> {
+        match &parts {
+            Some(p) => p.run(by, q).map_err(|e| e.to_string()),
+            None => sql(q),
+        }
+    };
+    // Counts of households add up over buckets cut by household (a household is in one).
+    let summed = |df: polars::prelude::DataFrame,
+                  keys: &[&str]|
+     -> Result<polars::prelude::DataFrame, String> {
+        use polars::prelude::*;
+        if parts.is_none() {
+            return Ok(df);
+        }
+        let sums = [col("n_rows").sum(), col("households").sum()];
+        let lf = df.lazy();
+        let lf = if keys.is_empty() {
+            lf.select(sums)
+        } else {
+            lf.group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())
+                .agg(sums)
+        };
+        lf.collect().map_err(|e| e.to_string())
+    };
     // What was read: rows per input and sheet, rows and households per unit, and in all.
     let counts = sql(
         "SELECT input, sheet, CAST(COUNT(*) AS BIGINT) AS n_rows FROM keys GROUP BY input, sheet",
     )
     .and_then(|inputs| {
-        let units = sql(&format!(
-            "SELECT unit_path, CAST(COUNT(*) AS BIGINT) AS n_rows, {} AS households \
-             FROM keys GROUP BY unit_path",
-            dataset::HOUSEHOLDS
-        ))?;
-        let total = sql(&format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS n_rows, {} AS households FROM keys",
-            dataset::HOUSEHOLDS
-        ))?;
+        let units = sql_by(
+            "household",
+            &format!(
+                "SELECT unit_path, CAST(COUNT(*) AS BIGINT) AS n_rows, {} AS households \
+                 FROM keys GROUP BY unit_path",
+                dataset::HOUSEHOLDS
+            ),
+        )
+        .and_then(|df| summed(df, &["unit_path"]))?;
+        let total = sql_by(
+            "household",
+            &format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n_rows, {} AS households FROM keys",
+                dataset::HOUSEHOLDS
+            ),
+        )
+        .and_then(|df| summed(df, &[]))?;
         Ok((inputs, units, total))
     });
     let (input_df, unit_df, total_df) = match counts {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    let recording = session.is_some();
     let counted = (|| -> polars::prelude::PolarsResult<_> {
         use polars::prelude::DataType;
         let mut inputs: Vec<(String, Option<String>, usize)> = Vec::new();
@@ -665,8 +850,18 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
             population.push(check::Population {
                 unit: dataset::parse_unit(path.get(i).unwrap_or_default()),
                 rows: n.get(i).unwrap_or(0) as usize,
-                // Only their number is read (attribute); the names stay in the key tables.
-                households: vec![String::new(); hh.get(i).unwrap_or(0) as usize],
+                // The report reads only their number; the ledger unites them per unit level, so
+                // there each stands for itself (one unit's never meet another's: a household
+                // in two units counts in both, as D102 reports it). The names stay in the key
+                // tables.
+                households: {
+                    let n = hh.get(i).unwrap_or(0) as usize;
+                    if recording {
+                        (0..n).map(|k| format!("{i}:{k}")).collect()
+                    } else {
+                        vec![String::new(); n]
+                    }
+                },
             });
         }
         population.sort_by(|a, b| a.unit.cmp(&b.unit));
@@ -693,7 +888,7 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
     };
     let mut findings = Vec::new();
     for (rule, kind) in &plan.rules {
-        let found = sql(&kind.sql(&rule.code)).and_then(|df| {
+        let found = sql_by(kind.partition_column(), &kind.sql(&rule.code)).and_then(|df| {
             let hits = dataset::hits(&df).map_err(|e| e.to_string())?;
             Ok(dataset::findings_from_keys(
                 &schema, rule, *kind, lang, &hits, &order,

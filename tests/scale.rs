@@ -57,6 +57,20 @@ fn sharded_check_reports_what_a_whole_run_reports() {
         &args(&["check"], &files, &["--format", "json", "--lang", "en"]),
     );
     assert!(whole.stdout == sharded.stdout, "en: sharded JSON differs");
+    // The cross-file pass cut into many buckets (a national run's shape) finds the same.
+    let bucketed = povcheck(
+        d.path(),
+        &args(
+            &["check"],
+            &files,
+            &["--format", "json", "--lang", "en", "--buckets", "13"],
+        ),
+    );
+    assert_eq!(bucketed.code, 1, "{}", bucketed.stderr);
+    assert!(
+        whole.stdout == bucketed.stdout,
+        "sharded JSON in buckets differs"
+    );
 }
 
 #[test]
@@ -110,6 +124,61 @@ fn dataset_over_key_tables_finds_the_d_findings_of_one_check() {
     );
     assert_eq!(d_findings(&json(&r)), expected);
     assert!(r.stdout.contains("not in the key table"), "{}", r.stdout);
+    // Key rows cut into buckets (how 100 M rows fit): the same findings, rows and households.
+    let one = povcheck(d.path(), &["dataset", "keys2", "--format", "json"]);
+    let cut = povcheck(
+        d.path(),
+        &[
+            "dataset",
+            "keys2",
+            "--format",
+            "json",
+            "--bucket-rows",
+            "100",
+        ],
+    );
+    assert_eq!(cut.code, 1, "{}", cut.stderr);
+    assert_eq!(d_findings(&json(&cut)), expected);
+    let value = |s: &str| -> serde_json::Value { serde_json::from_str(s).expect("json") };
+    let (one, cut) = (value(&one.stdout), value(&cut.stdout));
+    for part in ["summary", "units", "inputs"] {
+        assert!(one[part].is_object() || one[part].is_array(), "{part}");
+        assert_eq!(one[part], cut[part], "{part}");
+    }
+    // Recorded in a ledger, each unit keeps its households (not one placeholder for all):
+    // close to what a check of the same rows records (check counts a household split over two
+    // files twice).
+    let rec = |args: &[&str]| {
+        let r = povcheck(d.path(), args);
+        assert!(r.code <= 1, "{}", r.stderr);
+    };
+    rec(&args(
+        &["check"],
+        &files,
+        &["--record", "2026-01", "--ledger", "c.sqlite", "-q"],
+    ));
+    rec(&[
+        "dataset", "keys2", "--record", "2026-01", "--ledger", "d.sqlite", "-q",
+    ]);
+    let townships = |ledger: &str| -> Vec<(String, i64)> {
+        let db = rusqlite::Connection::open(d.path().join(ledger)).expect("ledger");
+        let mut q = db
+            .prepare("SELECT path, households FROM unit_results WHERE level = '乡镇' ORDER BY path")
+            .expect("query");
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .map(|r| r.expect("row"))
+            .collect()
+    };
+    let (c, k) = (townships("c.sqlite"), townships("d.sqlite"));
+    assert!(!c.is_empty() && c.len() == k.len(), "{c:?} {k:?}");
+    for ((cp, ch), (kp, kh)) in c.iter().zip(&k) {
+        assert_eq!(cp, kp);
+        assert!(
+            *kh > 1 && (ch - kh).abs() * 50 <= *ch,
+            "{cp}: check {ch}, dataset {kh}"
+        );
+    }
 }
 
 /// Every ID (also its 15-digit form) and phone number of the inputs.

@@ -69,6 +69,16 @@ fn norm(s: Option<&str>) -> String {
 }
 
 impl Kind {
+    /// The key column this rule groups and joins on: rows it compares share it, so the local
+    /// engine can run it bucket by bucket ([`local::Partitioned`]).
+    pub fn partition_column(self) -> &'static str {
+        match self {
+            Kind::SharedId => "id_hash",
+            Kind::SplitLocation => "household",
+            Kind::SharedPhone => "phone_hash",
+        }
+    }
+
     /// The kind of a dataset-scope SQL rule, None when the key rows cannot express it.
     pub fn of(rule: &Rule) -> Option<Kind> {
         if rule.kind != RuleKind::Sql || rule.scope != RuleScope::Dataset {
@@ -205,6 +215,10 @@ pub struct Hit {
 /// The rows of a result frame with [`RESULT_COLUMNS`] (types cast, so an engine that gives
 /// `Int32` counts or `LargeUtf8` text is read the same).
 pub fn hits(df: &DataFrame) -> PolarsResult<Vec<Hit>> {
+    // An empty bucket set gives a frame without columns.
+    if df.height() == 0 {
+        return Ok(Vec::new());
+    }
     let s = |name: &str| -> PolarsResult<StringChunked> {
         Ok(df.column(name)?.cast(&DataType::String)?.str()?.clone())
     };
@@ -270,15 +284,16 @@ fn number_var(kind: Kind, name: &str, hit: &Hit) -> Option<Option<String>> {
 
 /// In-memory key rows of a run and what their findings are built from.
 pub struct InMemory<'a> {
-    /// Every shard's [`crate::check::shard::ShardKeys::frame`], in run order.
+    /// Key rows ([`crate::check::shard::ShardKeys::frame`] columns) holding at least every
+    /// hit's row: all of a run's, or one bucket's.
     pub frame: &'a DataFrame,
     /// Every table of the run, in order.
     pub tables: &'a [TableMeta],
     pub units: &'a UnitRegistry,
 }
 
-/// The findings of one rule from its hits over in-memory key rows (`frame`: every shard's
-/// [`crate::check::shard::ShardKeys::frame`] in run order, so `seq` is the frame row). Built as
+/// The findings of one rule from its hits over in-memory key rows (`frame`: rows of
+/// [`crate::check::shard::ShardKeys::frame`] holding every hit's `seq`). Built as
 /// the check's emitter builds a rule finding, so a sharded run reports what a whole run does.
 /// Rows of tables outside `allowed` (a column the rule needs is missing there) are dropped.
 pub fn findings_in_memory(
@@ -308,10 +323,20 @@ pub fn findings_in_memory(
             );
         }
     }
+    // A hit names its row by `seq`; where that row sits in this frame.
+    let wanted: std::collections::HashSet<u64> = hits.iter().map(|h| h.seq).collect();
+    let mut at: HashMap<u64, usize> = HashMap::with_capacity(wanted.len());
+    for (i, s) in frame.column("seq")?.u64()?.iter().enumerate() {
+        if let Some(s) = s
+            && wanted.contains(&s)
+        {
+            at.insert(s, i);
+        }
+    }
     let (m, h) = texts(rule, lang);
     let mut out = Vec::with_capacity(hits.len());
     for hit in hits {
-        let g = hit.seq as usize;
+        let Some(&g) = at.get(&hit.seq) else { continue };
         let Some(t) = t_col.get(g) else { continue };
         if !allowed.contains(&t) {
             continue;

@@ -321,6 +321,7 @@ fn execute(
         split_by: None,
         keys_out: None,
         key_file: None,
+        buckets: None,
     };
     let config = config::check(request).map_err(|e| ApiError::Config(with_help(&e)))?;
     let mut stdout = Vec::new();
