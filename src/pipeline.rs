@@ -748,6 +748,7 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
     let plan = dataset::plan(&schema, &select, &ignore);
     // More key rows than a bucket holds: cut them into buckets by each column a query groups
     // on, and run each query bucket by bucket (dataset::local).
+    let t0 = std::time::Instant::now();
     let parts = match &engine {
         crate::config::Engine::Local => {
             let cut = dataset::local::count_rows(&files).and_then(|rows| {
@@ -797,6 +798,8 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
         };
         lf.collect().map_err(|e| e.to_string())
     };
+    timing("dataset: buckets cut", t0);
+    let t0 = std::time::Instant::now();
     // What was read: rows per input and sheet, rows and households per unit, and in all.
     let counts = sql(
         "SELECT input, sheet, CAST(COUNT(*) AS BIGINT) AS n_rows FROM keys GROUP BY input, sheet",
@@ -887,6 +890,8 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
             .collect()
     };
     let mut findings = Vec::new();
+    timing("dataset: counts", t0);
+    let t0 = std::time::Instant::now();
     for (rule, kind) in &plan.rules {
         let found = sql_by(kind.partition_column(), &kind.sql(&rule.code)).and_then(|df| {
             let hits = dataset::hits(&df).map_err(|e| e.to_string())?;
@@ -909,6 +914,8 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
             reason: "键表中没有这条数据集规则读取的列（只能在 check 中检查）".into(),
         })
         .collect();
+    timing("dataset: rules", t0);
+    let t0 = std::time::Instant::now();
     let summary = attribute::summarize(&findings, rows, households);
     let mut units = attribute::attribute(&schema, &findings, &population);
     let worst = findings.iter().map(|f| f.severity).max();
@@ -954,9 +961,12 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
         findings,
         lang,
     };
+    timing("dataset: attribute", t0);
+    let t0 = std::time::Instant::now();
     if let Err(e) = write_report(&run, format, output.as_deref(), stdout) {
         diagnostics.push(miette::Report::new(e.in_lang(lang)));
     }
+    timing("dataset: report", t0);
     RunOutcome { worst, diagnostics }
 }
 
