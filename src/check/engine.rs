@@ -119,9 +119,40 @@ fn fact_column(
         Fact::Table => Column::new(name, &ds.t),
         // The household as a number: every window groups by it, and hashing an integer is far
         // cheaper than hashing the key text. A row without 户编号 is a household of its own.
+        // Numbered in order of first appearance: an export lists a household's members
+        // together, so the numbers then ascend, and a column flagged sorted lets each of the
+        // plan's household windows take contiguous slices instead of hashing every row.
         Fact::Household => {
-            let hh: Vec<u64> = (0..n).map(|g| ds.household_number(g)).collect();
-            Column::new(name, hh)
+            let mut rank: Vec<u32> = vec![u32::MAX; ds.households];
+            let mut next = 0u32;
+            let mut sorted = true;
+            let mut last = 0u32;
+            let hh: Vec<u32> = (0..n)
+                .map(|g| {
+                    let r = match ds.hh_index[g] {
+                        Some(i) => {
+                            let slot = &mut rank[i as usize];
+                            if *slot == u32::MAX {
+                                *slot = next;
+                                next += 1;
+                            }
+                            *slot
+                        }
+                        None => {
+                            next += 1;
+                            next - 1
+                        }
+                    };
+                    sorted &= r >= last;
+                    last = r;
+                    r
+                })
+                .collect();
+            let mut ca = UInt32Chunked::from_vec(name, hh);
+            if sorted {
+                ca.set_sorted_flag(polars::series::IsSorted::Ascending);
+            }
+            ca.into_column()
         }
         // Across files a household is its 户编号 (one household may be split over two files); a
         // row without one stays a household of its own.
