@@ -1,8 +1,7 @@
 //! Household rules do not depend on the order of a household's rows: the rule frame numbers
-//! households by first appearance and tells polars the numbers are sorted when they ascend
-//! (members listed together, as exports list them), which makes the household windows group by
-//! slices. When members are scattered the numbers do not ascend and the windows must hash: the
-//! same households must be found either way.
+//! households by first appearance (members listed together, as exports list them, give
+//! ascending numbers; scattered members do not). The same households must be found either way;
+//! a polars sorted flag set on that column regardless of order makes this test fail.
 
 #[path = "cli/common.rs"]
 mod common;

@@ -117,42 +117,31 @@ fn fact_column(
     };
     Ok(match fact {
         Fact::Table => Column::new(name, &ds.t),
-        // The household as a number: every window groups by it, and hashing an integer is far
-        // cheaper than hashing the key text. A row without 户编号 is a household of its own.
-        // Numbered in order of first appearance: an export lists a household's members
-        // together, so the numbers then ascend, and a column flagged sorted lets each of the
-        // plan's household windows take contiguous slices instead of hashing every row.
+        // A row without 户编号 is a household of its own. The household as a dense 32-bit number in order of first appearance: every window
+        // groups by it (28 household windows), and hashing a small integer of a dense range is
+        // the cheapest key (1M rows: the rules' plan 1.72 s → 1.58 s against the 64-bit
+        // `household_number`). Flagging the column sorted where the numbers ascend was tried:
+        // polars' slice grouping made the plan slower (2.1 s).
         Fact::Household => {
             let mut rank: Vec<u32> = vec![u32::MAX; ds.households];
             let mut next = 0u32;
-            let mut sorted = true;
-            let mut last = 0u32;
             let hh: Vec<u32> = (0..n)
-                .map(|g| {
-                    let r = match ds.hh_index[g] {
-                        Some(i) => {
-                            let slot = &mut rank[i as usize];
-                            if *slot == u32::MAX {
-                                *slot = next;
-                                next += 1;
-                            }
-                            *slot
-                        }
-                        None => {
+                .map(|g| match ds.hh_index[g] {
+                    Some(i) => {
+                        let slot = &mut rank[i as usize];
+                        if *slot == u32::MAX {
+                            *slot = next;
                             next += 1;
-                            next - 1
                         }
-                    };
-                    sorted &= r >= last;
-                    last = r;
-                    r
+                        *slot
+                    }
+                    None => {
+                        next += 1;
+                        next - 1
+                    }
                 })
                 .collect();
-            let mut ca = UInt32Chunked::from_vec(name, hh);
-            if sorted {
-                ca.set_sorted_flag(polars::series::IsSorted::Ascending);
-            }
-            ca.into_column()
+            Column::new(name, hh)
         }
         // Across files a household is its 户编号 (one household may be split over two files); a
         // row without one stays a household of its own.
