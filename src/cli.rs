@@ -245,8 +245,8 @@ pub struct CheckArgs {
     /// 键表散列的密钥文件（至少 16 字节；或用环境变量 POVCHECK_KEY） / secret for the key tables' hashes (16+ bytes; or POVCHECK_KEY)
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
-    /// 多个文件时，跨文件规则分几批比对（默认：每个文件一批，内存不超过最大文件所需） /
-    /// buckets of the cross-file pass over many files (default: one per file)
+    /// 多个文件时，跨文件规则分几批比对（默认：每两个文件一批，内存不超过最大文件所需） /
+    /// buckets of the cross-file pass over many files (default: one per two files)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub buckets: Option<u64>,
 }

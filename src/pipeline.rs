@@ -406,10 +406,11 @@ fn check_sharded(
             v.dedup();
             v
         };
-        // A key row is a small part of what checking its table row holds (about 1/10 in the
-        // measurements of docs/scale.md), so a bucket of four groups' key rows stays under the
-        // largest group's check; fewer buckets, fewer small writes.
-        let buckets = s.buckets.unwrap_or(groups.len().div_ceil(4));
+        // The cross-file pass holds ~0.5 KB a key row, checking a table ~3 KB a row: a bucket
+        // of two groups' key rows stays under the largest group's check (docs/scale.md: ten
+        // 100 000-row files peaked at 492 MB with 3 buckets, 414 with 5, one file alone 299),
+        // and fewer buckets mean fewer small writes.
+        let buckets = s.buckets.unwrap_or(groups.len().div_ceil(2));
         match crate::dataset::local::Partitioned::cutter(&by, buckets) {
             Ok(c) => Some(c),
             Err(e) => {
