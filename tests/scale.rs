@@ -71,6 +71,23 @@ fn sharded_check_reports_what_a_whole_run_reports() {
         whole.stdout == bucketed.stdout,
         "sharded JSON in buckets differs"
     );
+    // No temporary folder to be had: the key rows stay in memory, the report is the same.
+    let no_tmp = ran(std::process::Command::new(bin())
+        .args(args(
+            &["check"],
+            &files,
+            &["--format", "json", "--lang", "en"],
+        ))
+        .current_dir(d.path())
+        .env("TMPDIR", d.path().join("no such folder"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("spawn povcheck"));
+    assert_eq!(no_tmp.code, 1, "{}", no_tmp.stderr);
+    assert!(
+        whole.stdout == no_tmp.stdout,
+        "without TMPDIR: JSON differs"
+    );
 }
 
 #[test]
