@@ -83,7 +83,7 @@ pub struct DatasetArgs {
     /// Ballista 引擎最多等待作业多少秒，超时即报错退出 / seconds to wait for a Ballista job before giving up
     #[arg(long, default_value_t = 3600, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub job_timeout: u64,
-    /// local 引擎每批比对的键行数上限，越小越省内存 / rows per bucket of the local engine (fewer: less memory)
+    /// local 引擎每批比对的键行数；键行更多时分批比对（见 docs/scale.md） / rows per bucket of the local engine; more key rows are cut into buckets (docs/scale.md)
     #[arg(long, default_value_t = crate::dataset::local::BUCKET_ROWS as u64, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..))]
     pub bucket_rows: u64,
     /// 规则方案 TOML（默认：内置方案） / schema TOML (default: embedded)
