@@ -411,7 +411,7 @@ pub struct CheckConfig {
     pub split_by: Option<SplitBy>,
     /// `--keys-out DIR` with its secret: a key table per input (docs/scale.md).
     pub keys_out: Option<KeysOut>,
-    /// `--buckets`: buckets of the cross-file pass over many files (None: one per file).
+    /// `--buckets`: buckets of the cross-file pass over many files (None: one per two files).
     pub buckets: Option<usize>,
 }
 

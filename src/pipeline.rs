@@ -372,11 +372,7 @@ fn check_sharded(
     let mut population: BTreeMap<crate::finding::UnitCells, (usize, BTreeSet<String>)> =
         BTreeMap::new();
     let (mut rows, mut households) = (0usize, 0usize);
-    // Key rows: held when the run is one group; else each group's written to a private temporary
-    // folder as it is checked, so the run holds one group's tables at a time and no key rows.
     let mut frame: Option<DataFrame> = None;
-    // Per group cut: its `seq` range and the file of its rows' finding columns.
-    let mut sides: Vec<(u64, u64, std::path::PathBuf)> = Vec::new();
     let mut metas = Vec::new();
     let mut allowed: HashMap<String, Vec<u32>> = HashMap::new();
     let (mut table_offset, mut row_offset) = (0usize, 0u64);
@@ -392,20 +388,9 @@ fn check_sharded(
         )
     };
     // Key rows: held when the run is one group; else each group's cut into buckets on disk as
-    // it is checked (one bucket per group unless told), so the run holds one group's tables at a
-    // time and no key rows, and the dataset pass one bucket's.
+    // it is checked, so the run holds one group's tables at a time and no key rows, and the
+    // dataset pass one bucket's.
     let mut cutter = if groups.len() > 1 && !s.plan.rules.is_empty() {
-        let by: Vec<&str> = {
-            let mut v: Vec<&str> = s
-                .plan
-                .rules
-                .iter()
-                .map(|(_, k)| k.partition_column())
-                .collect();
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
         // The cross-file pass holds ~0.5 KB a key row, checking a table ~3 KB a row: a bucket
         // of two groups' key rows stays under the largest group's check (docs/scale.md: ten
         // 100 000-row files peaked at 492 MB with 3 buckets, 414 with 5, one file alone 299),
@@ -413,7 +398,7 @@ fn check_sharded(
         let buckets = s.buckets.unwrap_or(groups.len().div_ceil(2));
         // No temporary folder to be had (TMPDIR unwritable): the key rows stay in memory, as
         // for one file; the findings are the same, only the memory bound is lost.
-        crate::dataset::local::Partitioned::cutter(&by, buckets).ok()
+        crate::dataset::local::Partitioned::cutter(&s.plan.partition_columns(), buckets).ok()
     } else {
         None
     };
@@ -490,27 +475,8 @@ fn check_sharded(
             let t1 = std::time::Instant::now();
             // The rules' SQL reads the key columns; a finding's cell texts are read only for
             // the rows found, from the group's side file.
-            let (sql_cols, side_cols): (Vec<_>, Vec<_>) = keys
-                .frame
-                .get_column_names_owned()
-                .into_iter()
-                .partition(|c| crate::dataset::keys::COLUMNS.contains(&c.as_str()));
-            let side_path = cut.dir().join(format!("side-{:06}.parquet", sides.len()));
-            let pushed = keys
-                .frame
-                .select(sql_cols)
-                .and_then(|f| cut.push(&f))
-                .and_then(|()| {
-                    let mut side = keys
-                        .frame
-                        .select(std::iter::once("seq".into()).chain(side_cols))?;
-                    polars::prelude::ParquetWriter::new(std::fs::File::create(&side_path)?)
-                        .with_compression(polars::prelude::ParquetCompression::Uncompressed)
-                        .finish(&mut side)
-                });
-            match pushed {
-                Ok(_) => sides.push((row_offset, row_offset + result.rows as u64, side_path)),
-                Err(e) => diagnostics.push(internal(&e)),
+            if let Err(e) = cut.push_with_side(&keys.frame, crate::dataset::keys::COLUMNS) {
+                diagnostics.push(internal(&e));
             }
             timing("check: key rows cut", t1);
         } else if !s.plan.rules.is_empty() {
@@ -579,21 +545,15 @@ fn check_sharded(
                     }
                     found.push((rule, *kind, allowed, hits));
                 }
-                for (lo, hi, path) in &sides {
-                    let here = |h: &&crate::dataset::Hit| (*lo..*hi).contains(&h.seq);
+                for (range, path) in parts.sides() {
+                    let here = |h: &&crate::dataset::Hit| range.contains(&h.seq);
                     if !found
                         .iter()
                         .any(|(_, _, _, hits)| hits.iter().any(|h| here(&h)))
                     {
                         continue;
                     }
-                    let side = std::fs::File::open(path)
-                        .map_err(polars::prelude::PolarsError::from)
-                        .and_then(|f| {
-                            use polars::prelude::SerReader;
-                            polars::prelude::ParquetReader::new(f).finish()
-                        });
-                    let side = match side {
+                    let side = match crate::dataset::local::read_parquet(path) {
                         Ok(f) => f,
                         Err(e) => {
                             diagnostics.push(internal(&e));
@@ -753,14 +713,11 @@ pub fn run_dataset(config: crate::config::DatasetConfig, stdout: &mut dyn Write)
                 if buckets < 2 {
                     return Ok(None);
                 }
-                let mut by: Vec<&str> = plan
-                    .rules
-                    .iter()
-                    .map(|(_, k)| k.partition_column())
-                    .chain(["household"])
-                    .collect();
-                by.sort_unstable();
-                by.dedup();
+                // The household counts run on the 户编号 buckets too.
+                let mut by = plan.partition_columns();
+                if !by.contains(&"household") {
+                    by.push("household");
+                }
                 dataset::local::Partitioned::from_files(&files, &by, buckets).map(Some)
             });
             match cut {

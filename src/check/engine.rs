@@ -117,9 +117,9 @@ fn fact_column(
     };
     Ok(match fact {
         Fact::Table => Column::new(name, &ds.t),
-        // A row without 户编号 is a household of its own. The household as a dense 32-bit number in order of first appearance: every window
-        // groups by it (28 household windows), and hashing a small integer of a dense range is
-        // the cheapest key (1M rows: the rules' plan 1.72 s → 1.58 s against the 64-bit
+        // The household as a dense 32-bit number in order of first appearance (a row without
+        // 户编号 is a household of its own): every window groups by it (28 household windows),
+        // and hashing a small integer of a dense range is the cheapest key (1M rows: the rules' plan 1.72 s → 1.58 s against the 64-bit
         // `household_number`). Flagging the column sorted where the numbers ascend was tried:
         // polars' slice grouping made the plan slower (2.1 s).
         Fact::Household => {

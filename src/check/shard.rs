@@ -131,9 +131,8 @@ pub fn check_shard(
     let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &keep, &mut emit);
     let population = population(&ds);
     let households = ds.households + ds.hh_index.iter().filter(|i| i.is_none()).count();
-    let mut frame = key_frame(&ds, spec, units)?;
-    // Held until every shard is checked: drop the builders' spare capacity.
-    frame.shrink_to_fit();
+    // Cut into buckets on disk right away in a many-file run; held (one shard) otherwise.
+    let frame = key_frame(&ds, spec, units)?;
     let mut deferred = Vec::new();
     let tag = |skipped: &Vec<_>, phase: u8, order: &mut Vec<SkipOrder>| {
         while order.len() < skipped.len() {

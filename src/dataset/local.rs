@@ -9,7 +9,7 @@
 //! union of the buckets' results is the result over all rows; memory is one bucket's, whatever
 //! the number of rows (a spilled Grace hash join, with the rule's SQL as the join).
 //!
-//! Rows whose key is null are dropped from a bucket set by [`Partitioned::build`], except for
+//! Rows whose key is null are dropped from a bucket set by [`Cutter::push`], except for
 //! [`KEEP_NULLS`] columns: the rules' SQL never matches a null key, but a household count
 //! counts each row without a 户编号 as a household of its own.
 
@@ -65,6 +65,11 @@ pub fn run(files: &[PathBuf], sql: &str) -> PolarsResult<DataFrame> {
     run_lazy(scan(files)?, sql)
 }
 
+/// A Parquet file read whole.
+pub fn read_parquet(path: &Path) -> PolarsResult<DataFrame> {
+    ParquetReader::new(File::open(path)?).finish()
+}
+
 /// Rows in the Parquet files `files`, from their footers.
 pub fn count_rows(files: &[PathBuf]) -> PolarsResult<usize> {
     let mut n = 0;
@@ -86,6 +91,8 @@ pub struct Partitioned {
     buckets: usize,
     /// Per column: the bucket files written (a bucket no row fell into has none).
     files: HashMap<String, Vec<Option<PathBuf>>>,
+    /// Side files ([`Cutter::push_with_side`]): the `seq` range of their rows, and the file.
+    sides: Vec<(std::ops::Range<u64>, PathBuf)>,
 }
 
 // SipHash with fixed keys: the same bucket for the same bytes in every file and every run.
@@ -131,38 +138,32 @@ pub struct Cutter {
     by: Vec<String>,
     buckets: usize,
     writers: Writers,
+    sides: Vec<(std::ops::Range<u64>, PathBuf)>,
 }
 
 impl Cutter {
-    /// The private folder the buckets are written in (removed with them), for a caller's own
-    /// files that belong with them.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
     /// Cut `frame` into the buckets (every frame given has the same columns).
     pub fn push(&mut self, frame: &DataFrame) -> PolarsResult<()> {
         for (k, col) in self.by.iter().enumerate() {
-            let keep = KEEP_NULLS.contains(&col.as_str());
-            let rows = row_buckets(frame.column(col)?, self.buckets, keep)?;
+            let nulls = KEEP_NULLS.contains(&col.as_str());
+            let rows = row_buckets(frame.column(col)?, self.buckets, nulls)?;
             let mut idx: Vec<Vec<IdxSize>> = vec![Vec::new(); self.buckets];
             for (i, b) in rows.into_iter().enumerate() {
                 if let Some(b) = b {
                     idx[b].push(i as IdxSize);
                 }
             }
+            let carried = frame.select(
+                frame
+                    .get_column_names_owned()
+                    .into_iter()
+                    .filter(|c| carries(col, c)),
+            )?;
             for (b, rows) in idx.into_iter().enumerate() {
                 if rows.is_empty() {
                     continue;
                 }
-                let keep: Vec<PlSmallStr> = frame
-                    .get_column_names_owned()
-                    .into_iter()
-                    .filter(|c| carries(col, c))
-                    .collect();
-                let part = frame
-                    .select(keep)?
-                    .take(&IdxCa::from_vec("".into(), rows))?;
+                let part = carried.take(&IdxCa::from_vec("".into(), rows))?;
                 let (_, w) = match self.writers.entry((k, b)) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => {
@@ -184,6 +185,30 @@ impl Cutter {
         Ok(())
     }
 
+    /// Cut the columns `in_buckets` of `frame` into the buckets; its other columns, with `seq`,
+    /// go to a side file of their own, read back by `seq` ([`Partitioned::sides`]) only for the
+    /// rows a rule finds.
+    pub fn push_with_side(&mut self, frame: &DataFrame, in_buckets: &[&str]) -> PolarsResult<()> {
+        let (keys, rest): (Vec<PlSmallStr>, Vec<PlSmallStr>) = frame
+            .get_column_names_owned()
+            .into_iter()
+            .partition(|c| in_buckets.contains(&c.as_str()));
+        self.push(&frame.select(keys)?)?;
+        let seq = frame.column("seq")?.u64()?;
+        let range = seq.min().unwrap_or(0)..seq.max().map_or(0, |m| m + 1);
+        let path = self
+            .dir
+            .path()
+            .join(format!("side-{:06}.parquet", self.sides.len()));
+        let mut side = frame.select(std::iter::once("seq".into()).chain(rest))?;
+        // Read back once, and only where a rule found a row: not worth compressing.
+        ParquetWriter::new(File::create(&path)?)
+            .with_compression(ParquetCompression::Uncompressed)
+            .finish(&mut side)?;
+        self.sides.push((range, path));
+        Ok(())
+    }
+
     /// Every frame is cut: the buckets, ready to run on.
     pub fn finish(self) -> PolarsResult<Partitioned> {
         let mut files: HashMap<String, Vec<Option<PathBuf>>> = self
@@ -201,6 +226,7 @@ impl Cutter {
             _dir: self.dir,
             buckets: self.buckets,
             files,
+            sides: self.sides,
         })
     }
 }
@@ -217,6 +243,7 @@ impl Partitioned {
             by: by.iter().map(|s| s.to_string()).collect(),
             buckets: buckets.max(1),
             writers: HashMap::new(),
+            sides: Vec::new(),
         })
     }
 
@@ -235,17 +262,16 @@ impl Partitioned {
 
     /// Cut the key tables `files` (read one at a time) into buckets by `by`.
     pub fn from_files(files: &[PathBuf], by: &[&str], buckets: usize) -> PolarsResult<Partitioned> {
-        Self::build(
-            files
-                .iter()
-                .map(|f| ParquetReader::new(File::open(f)?).finish()),
-            by,
-            buckets,
-        )
+        Self::build(files.iter().map(|f| read_parquet(f)), by, buckets)
     }
 
     pub fn buckets(&self) -> usize {
         self.buckets
+    }
+
+    /// The side files, in the order pushed: the `seq` range of their rows, and the file.
+    pub fn sides(&self) -> &[(std::ops::Range<u64>, PathBuf)] {
+        &self.sides
     }
 
     /// The bucket files of column `by`, in bucket order (buckets without rows left out).

@@ -157,6 +157,18 @@ pub struct Plan<'s> {
 }
 
 impl Plan<'_> {
+    /// The key columns these rules group and join on, each once ([`Kind::partition_column`]).
+    pub fn partition_columns(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = self
+            .rules
+            .iter()
+            .map(|(_, k)| k.partition_column())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// Fields whose cell text the in-memory key rows keep for these rules' findings.
     pub fn texts(&self, schema: &Schema) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();

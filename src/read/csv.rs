@@ -153,11 +153,9 @@ fn read_csv_in(
                 if found != width && !fields.clone().all(|s| s.trim().is_empty()) {
                     return Err(CsvProblem::Bad(Reason::CsvWidth { line, found, width }));
                 }
-                let cells = fields
-                    .enumerate()
-                    .filter(|(_, s)| !s.is_empty())
-                    .map(|(c, s)| (u32::try_from(c).unwrap_or(u32::MAX), CellRef::Text(s)));
-                builder.add(line, cells).map_err(add_problem)?;
+                builder
+                    .add(line, record_cells(fields))
+                    .map_err(add_problem)?;
             }
             pos = end + 1;
         }
@@ -189,12 +187,9 @@ fn read_csv_in(
                     width,
                 }));
             }
-            let cells = rec
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| !s.is_empty())
-                .map(|(c, s)| (u32::try_from(c).unwrap_or(u32::MAX), CellRef::Text(s)));
-            builder.add(line, cells).map_err(add_problem)?;
+            builder
+                .add(line, record_cells(rec.iter()))
+                .map_err(add_problem)?;
         }
         Ok(builder.finish())
     };
@@ -255,6 +250,16 @@ impl<'a> Lines<'a> {
     pub(super) fn at(&self, pos: Option<&csv::Position>) -> u32 {
         self.at_byte(pos.map_or(0, |p| p.byte()))
     }
+}
+
+/// A record's non-empty fields as cells, by column.
+fn record_cells<'a>(
+    fields: impl Iterator<Item = &'a str> + Clone,
+) -> impl Iterator<Item = (u32, CellRef<'a>)> + Clone {
+    fields
+        .enumerate()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(c, s)| (u32::try_from(c).unwrap_or(u32::MAX), CellRef::Text(s)))
 }
 
 pub(super) fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {

@@ -18,7 +18,7 @@ use crate::read::InputStatus;
 use super::escape::html as escape;
 use super::{
     Destination, Reporter, Run, category_label, input_name, rule_counts, rule_text, severity_label,
-    t, unit_cells_label, unit_label,
+    t, unit_cells_label, unit_label, with_unmapped_columns,
 };
 
 pub struct Html;
@@ -115,13 +115,8 @@ fn summary(run: &Run, h: &mut String) -> std::fmt::Result {
 
 fn inputs(run: &Run, h: &mut String) -> std::fmt::Result {
     let lang = run.lang;
-    // The same section as the terminal and the xlsx 汇总: a column the clerk filled but no rule
-    // read must not look checked.
-    let unmapped: Vec<_> = run
-        .inputs
-        .iter()
-        .filter(|i| !i.unmapped_columns.is_empty())
-        .collect();
+    // The same section as the terminal and the xlsx 汇总.
+    let unmapped = with_unmapped_columns(run);
     if !unmapped.is_empty() {
         writeln!(
             h,

@@ -89,7 +89,6 @@ pub fn write(run: &Run, format: Format, out: &mut dyn Write) -> io::Result<()> {
     reporter(format).write(run, out)
 }
 
-/// Picks the Chinese or English form of a piece of report text.
 /// An input as the reports name it: `file:sheet`, or the file alone.
 pub(crate) fn input_name(i: &crate::read::InputEntry) -> String {
     match &i.sheet {
@@ -98,6 +97,16 @@ pub(crate) fn input_name(i: &crate::read::InputEntry) -> String {
     }
 }
 
+/// The inputs with columns no field matched, which every report lists: a column the clerk
+/// filled but no rule read must not look checked.
+pub(crate) fn with_unmapped_columns<'a>(run: &'a Run) -> Vec<&'a crate::read::InputEntry> {
+    run.inputs
+        .iter()
+        .filter(|i| !i.unmapped_columns.is_empty())
+        .collect()
+}
+
+/// Picks the Chinese or English form of a piece of report text.
 pub(crate) fn t(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
     match lang {
         Lang::Zh => zh,

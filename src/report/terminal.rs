@@ -13,7 +13,7 @@ use crate::read::InputStatus;
 use super::escape::terminal as one_line;
 use super::{
     Destination, Reporter, Run, input_name, location, rule_counts, rule_text, severity_label, t,
-    unit_label,
+    unit_label, with_unmapped_columns,
 };
 
 pub struct Terminal;
@@ -43,11 +43,7 @@ impl Reporter for Terminal {
 
 fn inputs(run: &Run, out: &mut dyn Write) -> io::Result<()> {
     let lang = run.lang;
-    let unmapped: Vec<_> = run
-        .inputs
-        .iter()
-        .filter(|i| !i.unmapped_columns.is_empty())
-        .collect();
+    let unmapped = with_unmapped_columns(run);
     if !unmapped.is_empty() {
         writeln!(
             out,

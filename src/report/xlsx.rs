@@ -25,7 +25,7 @@ use crate::schema::Rule;
 
 use super::{
     Destination, Reporter, Run, category_label, input_name, rule_counts, severity_label, t,
-    unit_cells_label, unit_label,
+    unit_cells_label, unit_label, with_unmapped_columns,
 };
 
 pub struct Xlsx;
@@ -280,7 +280,7 @@ fn summary_sheet(run: &Run, ws: &mut Worksheet) -> Result<(), XlsxError> {
     }
     // Columns no field matched: listed with the units so the recipient sees what went unchecked.
     let sep = t(lang, "、", ", ");
-    for i in run.inputs.iter().filter(|i| !i.unmapped_columns.is_empty()) {
+    for i in with_unmapped_columns(run) {
         let name = input_name(i);
         let label = t(lang, "未识别的列", "unrecognised columns");
         let text = format!("{name}: {}", i.unmapped_columns.join(sep));
