@@ -465,6 +465,14 @@ pub(crate) fn run_rules_deferring(
     let t0 = std::time::Instant::now();
     let mut select: Vec<Expr> = fired_exprs;
     select.extend(placeholder_cols.iter().map(|p| col(p.as_str())));
+    // The plan once more with polars' per-node profile, for docs/performance.md: which layer
+    // of computed columns costs what.
+    if std::env::var_os("POVCHECK_PROFILE").is_some() {
+        let (_, profile) = computed(df.clone().lazy(), ds.schema)?
+            .select(select.clone())
+            .profile()?;
+        eprintln!("povcheck profile of the rules' plan (µs):\n{profile}");
+    }
     let out = computed(df.lazy(), ds.schema)?.select(select).collect()?;
     crate::timing::timing("check: rules (polars)", t0);
     let ph: Vec<(String, Column)> = placeholder_cols
