@@ -10,7 +10,10 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
-use polars::prelude::{Float64Chunked, NewChunkedArray, PlHashMap, StringChunked};
+use polars::prelude::{
+    ChunkedBuilder, Float64Type, PlHashMap, PlSmallStr, PrimitiveChunkedBuilder,
+    StringChunkedBuilder,
+};
 use rayon::prelude::*;
 
 use crate::read::{CellRef, Table};
@@ -307,15 +310,18 @@ fn type_field<'s>(
     };
     // Values borrow from the tables (or the schema's code list) wherever they can: only an ID
     // normalised or a value cut of invisible characters is a new string.
-    let mut strs: Vec<Option<Cow<'s, str>>> = Vec::new();
-    let mut nums: Vec<Option<f64>> = Vec::new();
+    // Kept values go straight into polars' builders: no vector of every row's value first
+    // (32 bytes a row, fresh pages for each of ~40 fields).
+    let name: PlSmallStr = f.name.as_str().into();
+    let is_num = matches!(f.ty, FieldType::Integer | FieldType::Decimal);
+    let is_date = f.ty == FieldType::Date;
+    let mut strs =
+        (keep && !is_num && !is_date).then(|| StringChunkedBuilder::new(name.clone(), n));
+    let mut nums =
+        (keep && is_num).then(|| PrimitiveChunkedBuilder::<Float64Type>::new(name.clone(), n));
     let mut dates: Vec<Option<NaiveDate>> = Vec::new();
-    if keep {
-        match f.ty {
-            FieldType::Integer | FieldType::Decimal => nums.reserve(n),
-            FieldType::Date => dates.reserve(n),
-            _ => strs.reserve(n),
-        }
+    if keep && is_date {
+        dates.reserve(n);
     }
     let empty_rule: &'s str = f.empty_rule.as_deref().unwrap_or("C101");
     let source: Option<&Vec<u32>> = ds.source.get(&f.name);
@@ -333,15 +339,17 @@ fn type_field<'s>(
         }
     }
     let findings = &mut out.findings;
-    let null = |strs: &mut Vec<Option<Cow<'s, str>>>,
-                nums: &mut Vec<Option<f64>>,
+    let null = |strs: &mut Option<StringChunkedBuilder>,
+                nums: &mut Option<PrimitiveChunkedBuilder<Float64Type>>,
                 dates: &mut Vec<Option<NaiveDate>>| {
-        if keep {
-            match f.ty {
-                FieldType::Integer | FieldType::Decimal => nums.push(None),
-                FieldType::Date => dates.push(None),
-                _ => strs.push(None),
-            }
+        if let Some(b) = strs {
+            b.append_null();
+        }
+        if let Some(b) = nums {
+            b.append_null();
+        }
+        if keep && is_date {
+            dates.push(None);
         }
     };
     for g in 0..n {
@@ -390,7 +398,11 @@ fn type_field<'s>(
                 parsed: &parsed,
             });
             match parsed {
-                types::Parsed::Number(v) if keep => nums.push(v.ok()),
+                types::Parsed::Number(v) => {
+                    if let Some(b) = &mut nums {
+                        b.append_option(v.ok());
+                    }
+                }
                 types::Parsed::Date(d) if keep => dates.push(d),
                 _ => {}
             }
@@ -484,8 +496,8 @@ fn type_field<'s>(
             types::Parsed::Text => Some(trimmed),
             types::Parsed::Code(c) => c.ok().map(Cow::Borrowed),
             types::Parsed::Number(v) => {
-                if keep {
-                    nums.push(v.ok());
+                if let Some(b) = &mut nums {
+                    b.append_option(v.ok());
                 }
                 continue;
             }
@@ -518,23 +530,15 @@ fn type_field<'s>(
                 })
             }
         };
-        if keep {
-            strs.push(value);
+        if let Some(b) = &mut strs {
+            b.append_option(value.as_deref());
         }
     }
-    if keep {
-        let name = f.name.as_str().into();
-        out.col = Some(match f.ty {
-            FieldType::Integer | FieldType::Decimal => {
-                TypedCol::Num(Float64Chunked::from_iter_options(name, nums.into_iter()))
-            }
-            FieldType::Date => TypedCol::Date(dates),
-            _ => TypedCol::Str(StringChunked::from_iter_options(
-                name,
-                strs.iter().map(|v| v.as_deref()),
-            )),
-        });
-    }
+    out.col = match (strs, nums) {
+        (Some(b), _) => Some(TypedCol::Str(b.finish())),
+        (_, Some(b)) => Some(TypedCol::Num(b.finish())),
+        _ => (keep && is_date).then_some(TypedCol::Date(dates)),
+    };
     out
 }
 
