@@ -256,6 +256,13 @@ pub(crate) fn type_tables<'a>(
     ds
 }
 
+/// A code text's canonical value (None when not in the list) and the findings its checks gave.
+type Memo<'s> = (Option<&'s str>, Vec<(&'static str, Extra)>);
+
+/// Distinct texts remembered per code field; a column of free text typed as a code stops
+/// being remembered there (memory stays bounded, results are the same).
+const MEMO_MAX: usize = 4096;
+
 /// What typing one field produced, applied to the dataset in schema order.
 struct FieldOut<'s> {
     col: Option<TypedCol>,
@@ -338,6 +345,8 @@ fn type_field<'s>(
             codes.insert(c, c);
         }
     }
+    let mut memo: Option<PlHashMap<&'s str, Memo<'s>>> =
+        (f.ty == FieldType::Code).then(PlHashMap::default);
     let findings = &mut out.findings;
     let null = |strs: &mut Option<StringChunkedBuilder>,
                 nums: &mut Option<PrimitiveChunkedBuilder<Float64Type>>,
@@ -432,6 +441,24 @@ fn type_field<'s>(
                 continue;
             }
         };
+        // A code cell's verdict depends on its text alone, and a code column holds a few
+        // dozen distinct texts: the second time a text is seen its value and findings are
+        // replayed instead of trimmed, looked up and checked again.
+        let memo_key = match (&text, &memo) {
+            (&Cow::Borrowed(s), Some(_)) => Some(s),
+            _ => None,
+        };
+        if let (Some(key), Some(memo)) = (memo_key, &memo)
+            && let Some((value, found)) = memo.get(key)
+        {
+            for (code, extra) in found {
+                emit(code, extra.clone());
+            }
+            if let Some(b) = &mut strs {
+                b.append_option(*value);
+            }
+            continue;
+        }
         let trimmed: Cow<'s, str> = match &text {
             &Cow::Borrowed(s) => types::trim_value(s).value,
             Cow::Owned(s) => Cow::Owned(types::trim_value(s).value.into_owned()),
@@ -486,11 +513,29 @@ fn type_field<'s>(
             // White space in or around an ID is V106's: the check reads the untrimmed text.
             FieldType::IdNumber => types::Parsed::Id(types::check_id(&text, numeric, ds.as_of)),
         };
-        run(&types::Value {
+        let value = types::Value {
             text: Some(&text),
             trimmed: &trimmed,
             parsed: &parsed,
-        });
+        };
+        if let (Some(key), Some(memo), types::Parsed::Code(c)) = (memo_key, &mut memo, &parsed) {
+            let found: Vec<(&'static str, Extra)> = checks
+                .iter()
+                .filter_map(|&(code, check)| Some((code, check(&value, &cx)?.into())))
+                .collect();
+            for (code, extra) in &found {
+                emit(code, extra.clone());
+            }
+            let canonical = c.as_ref().ok().copied();
+            if let Some(b) = &mut strs {
+                b.append_option(canonical);
+            }
+            if memo.len() < MEMO_MAX {
+                memo.insert(key, (canonical, found));
+            }
+            continue;
+        }
+        run(&value);
         let value: Option<Cow<'s, str>> = match parsed {
             types::Parsed::Blank => None,
             types::Parsed::Text => Some(trimmed),
@@ -728,7 +773,11 @@ mod tests {
     use std::collections::HashSet;
 
     fn table(rows: &[[&str; 2]]) -> Table {
-        let columns = ["姓名", "联系电话"]
+        table_of(["姓名", "联系电话"], rows)
+    }
+
+    fn table_of(headers: [&str; 2], rows: &[[&str; 2]]) -> Table {
+        let columns = headers
             .iter()
             .enumerate()
             .map(|(index, h)| Column {
@@ -806,5 +855,68 @@ mod tests {
         let out = type_field(&ds, name, false, &registered, Lang::En);
         assert_eq!(codes(&out), vec![(2, "V601".to_string())]);
         assert_eq!(out.findings[0].2.reason.as_deref(), Some("contains digits"));
+    }
+
+    /// A code text seen before has its value and findings replayed, not checked again: every
+    /// row with the same text gets the same findings and the same typed value.
+    #[test]
+    fn repeated_code_texts_get_the_same_verdict_on_every_row() {
+        let schema = crate::schema::load_str("default", crate::schema::DEFAULT_TOML)
+            .expect("default schema");
+        let texts = ["男", " 男", "男人", "女", " 男", "男人", "", "男人"];
+        let rows: Vec<[&str; 2]> = texts.iter().map(|t| ["张三", *t]).collect();
+        let tables = [table_of(["姓名", "性别"], &rows)];
+        let mut emit = Emitter::new(&schema, Lang::En, HashSet::new());
+        let as_of = NaiveDate::from_ymd_opt(2017, 12, 31).expect("date");
+        let ds = type_tables(
+            &tables,
+            &schema,
+            as_of,
+            &HashMap::new(),
+            &BTreeSet::new(),
+            &mut emit,
+        );
+        let sex = schema.field("性别").expect("field");
+        let registered: Vec<(&'static str, types::ValueCheck)> = types::BUILTINS
+            .iter()
+            .filter_map(|b| Some((b.code, b.target.value_check(sex.ty)?)))
+            .collect();
+        let out = type_field(&ds, sex, true, &registered, Lang::En);
+        let of_row = |g: u32| -> Vec<(String, Option<String>)> {
+            out.findings
+                .iter()
+                .filter(|(r, _, _)| *r == g)
+                .map(|(_, code, extra)| (code.to_string(), extra.suggestion.clone()))
+                .collect()
+        };
+        // White space around a code (V602) on both padded rows; an unknown code with its
+        // suggestion on all three 男人 rows.
+        assert!(
+            of_row(1).iter().any(|(c, _)| c == "V602"),
+            "{:?}",
+            of_row(1)
+        );
+        assert_eq!(of_row(1), of_row(4));
+        assert!(!of_row(2).is_empty());
+        assert_eq!(of_row(2), of_row(5));
+        assert_eq!(of_row(2), of_row(7));
+        assert!(of_row(0).is_empty() && of_row(3).is_empty());
+        let Some(TypedCol::Str(col)) = &out.col else {
+            panic!("a kept code field is a text column");
+        };
+        let typed: Vec<Option<&str>> = col.iter().collect();
+        assert_eq!(
+            typed,
+            [
+                Some("男"),
+                Some("男"),
+                None,
+                Some("女"),
+                Some("男"),
+                None,
+                None,
+                None
+            ]
+        );
     }
 }
