@@ -358,9 +358,55 @@ fn first_of_household(value: Expr) -> Expr {
 
 /// Distinct households across files among rows sharing `key` (null where `key` is).
 fn households_sharing(key: &str) -> PolarsResult<Expr> {
-    Ok(when(c(key).is_not_null())
-        .then(c("_hhid").n_unique().cast(DataType::Int32).over([c(key)])?)
-        .otherwise(null_of(DataType::Int32)))
+    Ok(sharing_text(c(key), true))
+}
+
+/// Per row, how many rows share its text `key` (`households`: how many distinct `_hhid`
+/// among them); null where `key` is. What `count().over([key])` / `_hhid.n_unique().over([key])`
+/// give, but each text is hashed once into a dense number and the counts are arrays: a window
+/// also builds a list of rows per distinct ID or phone (a million, nearly all of one row).
+fn sharing_text(key: Expr, households: bool) -> Expr {
+    key.apply_many(
+        move |cols: &mut [Column]| {
+            let key = cols[0].str()?;
+            let hhid = cols[1].u64()?.rechunk();
+            let mut slot_of: PlHashMap<&str, u32> = PlHashMap::default();
+            let slots: Vec<Option<u32>> = key
+                .iter()
+                .map(|k| {
+                    k.map(|k| {
+                        let next = slot_of.len() as u32;
+                        *slot_of.entry(k).or_insert(next)
+                    })
+                })
+                .collect();
+            let mut rows = vec![0i32; slot_of.len()];
+            for s in slots.iter().flatten() {
+                rows[*s as usize] += 1;
+            }
+            let counts = if households {
+                // A text on one row is one household; only shared texts need the set.
+                let mut seen: PlHashSet<(u32, Option<u64>)> = PlHashSet::default();
+                let mut distinct = vec![0i32; rows.len()];
+                for (s, h) in slots.iter().zip(hhid.iter()) {
+                    let Some(s) = *s else { continue };
+                    if rows[s as usize] == 1 || seen.insert((s, h)) {
+                        distinct[s as usize] += 1;
+                    }
+                }
+                distinct
+            } else {
+                rows
+            };
+            let out: Int32Chunked = slots
+                .iter()
+                .map(|s| s.map(|s| counts[s as usize]))
+                .collect();
+            Ok(out.with_name(cols[0].name().clone()).into_column())
+        },
+        &[c("_hhid")],
+        |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Int32)),
+    )
 }
 
 const ID: &[&str] = &["证件号码"];
@@ -793,11 +839,7 @@ pub const COMPUTED: &[Computed] = &[
         "_id_count",
         Stage::Dataset,
         "rows in the dataset with the same (valid) 证件号码",
-        |_| {
-            Ok(when(c("_idkey").is_not_null())
-                .then(c("_t").count().cast(DataType::Int32).over([c("_idkey")])?)
-                .otherwise(null_of(DataType::Int32)))
-        },
+        |_| Ok(sharing_text(c("_idkey"), false)),
     ),
     public(
         "_id_households",
@@ -1137,6 +1179,21 @@ mod tests {
                         &df,
                         of_head(c(v), dtype.clone()).unwrap(),
                         when(head_row()).then(c(v)).otherwise(null_of(dtype)).max().over([c("_hh")]).unwrap(),
+                    );
+                }
+                for households in [false, true] {
+                    let window = if households {
+                        c("_hhid").n_unique()
+                    } else {
+                        c("_hhid").count()
+                    };
+                    // Texts shared by rows of different households, and null texts.
+                    same(
+                        &df,
+                        sharing_text(c("s"), households),
+                        when(c("s").is_not_null())
+                            .then(window.cast(DataType::Int32).over([c("s")]).unwrap())
+                            .otherwise(null_of(DataType::Int32)),
                     );
                 }
                 let filled = |e: Expr| when(c("户编号").is_not_null()).then(e).otherwise(null_of(DataType::String));
