@@ -127,11 +127,14 @@ pub(crate) fn type_tables<'a>(
     t0 = std::time::Instant::now();
     // Inheritance of household fields: blanks take the household's first non-blank value.
     // Fields are independent, so they are resolved in parallel.
+    // A field no row inherits gets no source map (every reader takes a missing one as "each
+    // row is its own source"): an export that writes household fields on every row allocates
+    // none of these 4-byte-a-row maps.
     let sources: Vec<(String, Vec<u32>)> = schema
         .fields
         .par_iter()
         .filter(|f| f.household)
-        .map(|f| {
+        .filter_map(|f| {
             let pos = field_pos(&ds, &f.name);
             let blank: Vec<bool> = (0..n).map(|g| blank_at(&ds, g, &pos)).collect();
             let mut first_value: Vec<u32> = vec![u32::MAX; ds.households];
@@ -144,17 +147,17 @@ pub(crate) fn type_tables<'a>(
                     *v = g as u32;
                 }
             }
-            let mut src: Vec<u32> = (0..n as u32).collect();
-            for (g, s) in src.iter_mut().enumerate() {
-                if let Some(i) = ds.hh_index[g]
-                    && blank[g]
+            let mut src: Option<Vec<u32>> = None;
+            for (g, (idx, &is_blank)) in ds.hh_index.iter().zip(&blank).enumerate() {
+                if let Some(i) = *idx
+                    && is_blank
                     && let Some(&v) = first_value.get(i as usize)
                     && v != u32::MAX
                 {
-                    *s = v;
+                    src.get_or_insert_with(|| (0..n as u32).collect())[g] = v;
                 }
             }
-            (f.name.clone(), src)
+            src.map(|src| (f.name.clone(), src))
         })
         .collect();
     ds.source.extend(sources);
