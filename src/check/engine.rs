@@ -236,7 +236,9 @@ fn other_causes(ds: &Dataset) -> OtherCauses {
         };
         let main = main.and_then(|m| m.str_at(g));
         let parts = text
-            .split(|c: char| c.is_whitespace() || "、,，;；/".contains(c))
+            // A match, not `"、,，;；/".contains(c)`: that searched the string for every
+            // character of every row (1.4 % of a whole check).
+            .split(|c: char| c.is_whitespace() || matches!(c, '、' | ',' | '，' | ';' | '；' | '/'))
             .filter(|s| !s.is_empty());
         for item in parts {
             items[g] += 1;
