@@ -798,6 +798,28 @@ mod tests {
         t
     }
 
+    /// The tables typed with the default options (built-in findings dropped).
+    fn typed<'a>(tables: &'a [Table], schema: &'a Schema) -> Dataset<'a> {
+        let mut emit = Emitter::new(schema, Lang::En, HashSet::new());
+        let as_of = NaiveDate::from_ymd_opt(2017, 12, 31).expect("date");
+        type_tables(
+            tables,
+            schema,
+            as_of,
+            &HashMap::new(),
+            &BTreeSet::new(),
+            &mut emit,
+        )
+    }
+
+    /// Every registered value check for a field type, as the typing pass builds the list.
+    fn checks_for(ty: FieldType) -> Vec<(&'static str, types::ValueCheck)> {
+        types::BUILTINS
+            .iter()
+            .filter_map(|b| Some((b.code, b.target.value_check(ty)?)))
+            .collect()
+    }
+
     /// A check that exists only as a (code, function) pair, as a registry entry carries it.
     fn placeholder_phone(v: &Value<'_>, _: &FieldCtx) -> Option<Fill> {
         (v.trimmed == "00000000").then(|| Fill {
@@ -817,16 +839,7 @@ mod tests {
             ["李四", "00000000"],
             ["王五1", " 13800138000"],
         ])];
-        let mut emit = Emitter::new(&schema, Lang::En, HashSet::new());
-        let as_of = NaiveDate::from_ymd_opt(2017, 12, 31).expect("date");
-        let ds = type_tables(
-            &tables,
-            &schema,
-            as_of,
-            &HashMap::new(),
-            &BTreeSet::new(),
-            &mut emit,
-        );
+        let ds = typed(&tables, &schema);
         let phone = schema.field("联系电话").expect("field");
         let codes = |out: &FieldOut| -> Vec<(u32, String)> {
             out.findings
@@ -840,10 +853,7 @@ mod tests {
         assert_eq!(out.findings[0].2.reason.as_deref(), Some("all zeros"));
 
         // What the pass itself runs on a phone field: every registered check for its type.
-        let registered: Vec<(&'static str, types::ValueCheck)> = types::BUILTINS
-            .iter()
-            .filter_map(|b| Some((b.code, b.target.value_check(phone.ty)?)))
-            .collect();
+        let registered = checks_for(phone.ty);
         let out = type_field(&ds, phone, false, &registered, Lang::En);
         let found = codes(&out);
         assert!(found.contains(&(1, "V501".to_string())), "{found:?}");
@@ -851,10 +861,7 @@ mod tests {
         assert!(found.iter().all(|(g, _)| *g != 0), "{found:?}");
 
         let name = schema.field("姓名").expect("field");
-        let registered: Vec<(&'static str, types::ValueCheck)> = types::BUILTINS
-            .iter()
-            .filter_map(|b| Some((b.code, b.target.value_check(name.ty)?)))
-            .collect();
+        let registered = checks_for(name.ty);
         let out = type_field(&ds, name, false, &registered, Lang::En);
         assert_eq!(codes(&out), vec![(2, "V601".to_string())]);
         assert_eq!(out.findings[0].2.reason.as_deref(), Some("contains digits"));
@@ -869,21 +876,9 @@ mod tests {
         let texts = ["男", " 男", "男人", "女", " 男", "男人", "", "男人"];
         let rows: Vec<[&str; 2]> = texts.iter().map(|t| ["张三", *t]).collect();
         let tables = [table_of(["姓名", "性别"], &rows)];
-        let mut emit = Emitter::new(&schema, Lang::En, HashSet::new());
-        let as_of = NaiveDate::from_ymd_opt(2017, 12, 31).expect("date");
-        let ds = type_tables(
-            &tables,
-            &schema,
-            as_of,
-            &HashMap::new(),
-            &BTreeSet::new(),
-            &mut emit,
-        );
+        let ds = typed(&tables, &schema);
         let sex = schema.field("性别").expect("field");
-        let registered: Vec<(&'static str, types::ValueCheck)> = types::BUILTINS
-            .iter()
-            .filter_map(|b| Some((b.code, b.target.value_check(sex.ty)?)))
-            .collect();
+        let registered = checks_for(sex.ty);
         let out = type_field(&ds, sex, true, &registered, Lang::En);
         let of_row = |g: u32| -> Vec<(String, Option<String>)> {
             out.findings
