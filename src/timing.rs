@@ -13,8 +13,19 @@ pub fn timing(stage: &str, since: std::time::Instant) {
             .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
             .map(|pages| format!(", RSS {} MB", (pages * 4096) >> 20))
             .unwrap_or_default();
+        // The process's CPU time so far (user + system, all threads): where it grows less than
+        // the wall time between two stages, a core sat idle.
+        let cpu = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|s| {
+                let after = s.rsplit_once(')')?.1;
+                let f: Vec<&str> = after.split_whitespace().collect();
+                let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+                Some(format!(", CPU {:.2} s", ticks as f64 / 100.0))
+            })
+            .unwrap_or_default();
         eprintln!(
-            "povcheck timing: {stage} {:.3} s{rss}",
+            "povcheck timing: {stage} {:.3} s{rss}{cpu}",
             since.elapsed().as_secs_f64()
         );
     }
