@@ -140,25 +140,48 @@ fn read_csv_in(
         let mut builder = new_builder();
         let part = decoded.text.get(range.clone()).unwrap_or_default();
         let bytes = part.as_bytes();
-        let mut pos = 0;
-        while pos < bytes.len() {
-            let end = memchr::memchr2(b'\n', b'\r', bytes.get(pos..).unwrap_or_default())
-                .map_or(bytes.len(), |i| pos + i);
-            // Cut at ASCII bytes, so always on a character boundary.
-            let record = part.get(pos..end).unwrap_or_default();
-            if !record.is_empty() {
-                let line = line_at_byte((range.start + pos) as u64);
-                let fields = record.split(char::from(delimiter));
-                let found = memchr::memchr_iter(delimiter, record.as_bytes()).count() + 1;
-                if found != width && !fields.clone().all(|s| s.trim().is_empty()) {
+        // One pass over the part finds every delimiter and line break: the fields of a record
+        // are gathered as it goes (one buffer for the whole part), so a record is never split
+        // a second time to count its fields or to skip it when blank.
+        let mut fields: Vec<&str> = Vec::with_capacity(width + 1);
+        // Rows admitted but not yet in the table, pushed a block at a time.
+        let mut numbers: Vec<u32> = Vec::with_capacity(BLOCK_ROWS);
+        let mut block: Vec<CellRef<'_>> = Vec::with_capacity(BLOCK_ROWS * columns.len());
+        let mut lines_before = LineCursor::new(&lines, range.start);
+        let mut field_start = 0;
+        let mut record_start = 0;
+        let ends = memchr::memchr3_iter(delimiter, b'\n', b'\r', bytes)
+            .chain(std::iter::once(bytes.len()));
+        for at in ends {
+            fields.push(part.get(field_start..at).unwrap_or_default());
+            field_start = at + 1;
+            if bytes.get(at) == Some(&delimiter) {
+                continue;
+            }
+            // A record's end. One empty field: an empty line, which is no record.
+            if !matches!(fields.as_slice(), [""]) {
+                let line = lines_before.line_at((range.start + record_start) as u64);
+                let found = fields.len();
+                if found != width && !fields.iter().all(|s| s.trim().is_empty()) {
                     return Err(CsvProblem::Bad(Reason::CsvWidth { line, found, width }));
                 }
-                builder
-                    .add(line, record_cells(fields))
-                    .map_err(add_problem)?;
+                let cells = record_cells(fields.iter().copied());
+                if builder
+                    .admit(line, cells, numbers.len(), &mut block)
+                    .map_err(add_problem)?
+                {
+                    numbers.push(line);
+                    if numbers.len() == BLOCK_ROWS {
+                        builder.push_rows(&numbers, &block).map_err(add_problem)?;
+                        numbers.clear();
+                        block.clear();
+                    }
+                }
             }
-            pos = end + 1;
+            fields.clear();
+            record_start = at + 1;
         }
+        builder.push_rows(&numbers, &block).map_err(add_problem)?;
         Ok(builder.finish())
     };
     let read_part = |range: &std::ops::Range<usize>| -> Result<Table, CsvProblem> {
@@ -252,6 +275,36 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// [`Lines::at_byte`] for records met front to back: the line is found by walking the line
+/// index from the previous record's, not by a search per record.
+struct LineCursor<'l, 'a> {
+    lines: &'l Lines<'a>,
+    /// Line breaks before the last byte asked about.
+    before: usize,
+}
+
+impl<'l, 'a> LineCursor<'l, 'a> {
+    fn new(lines: &'l Lines<'a>, start: usize) -> Self {
+        let before = lines.newlines.partition_point(|&n| n < start);
+        LineCursor { lines, before }
+    }
+
+    /// The line of the record starting at `byte`, which is at or after `start` and the last
+    /// one asked about, and is no line break itself (a plain record: its first byte is its first field's).
+    fn line_at(&mut self, byte: u64) -> u32 {
+        let byte = usize::try_from(byte).unwrap_or(usize::MAX);
+        while self
+            .lines
+            .newlines
+            .get(self.before)
+            .is_some_and(|&n| n < byte)
+        {
+            self.before += 1;
+        }
+        u32::try_from(self.before + 1).unwrap_or(u32::MAX)
+    }
+}
+
 /// A record's non-empty fields as cells, by column.
 fn record_cells<'a>(
     fields: impl Iterator<Item = &'a str> + Clone,
@@ -269,6 +322,10 @@ pub(super) fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
         .delimiter(delimiter)
         .from_reader(bytes)
 }
+
+/// Rows gathered before they are pushed into the table's columns: enough that each column is
+/// written in a run, few enough that the block stays in cache.
+const BLOCK_ROWS: usize = 256;
 
 /// Smallest part worth a thread of its own.
 const MIN_PART_BYTES: usize = 1 << 20;
@@ -477,6 +534,33 @@ mod tests {
             a,
             read_csv_in(csv.as_bytes(), "a.csv", &opts, &matcher(), 4, true)
         );
+    }
+
+    #[test]
+    fn the_cell_limit_gives_the_same_verdict_on_the_plain_read() {
+        // The plain read admits rows a block at a time; the limit counts the rows of the block.
+        let csv = plain_csv(3_000, ",");
+        let crate_read = |max_cells| {
+            let opts = ReadOptions {
+                max_cells,
+                ..ReadOptions::default()
+            };
+            let plain = read_csv_in(csv.as_bytes(), "a.csv", &opts, &matcher(), 1, true);
+            let crate_read = read_csv_in(csv.as_bytes(), "a.csv", &opts, &matcher(), 1, false);
+            assert_eq!(plain, crate_read, "max_cells {max_cells}");
+            plain
+        };
+        let rows = crate_read(u64::MAX).unwrap().len() as u64;
+        assert!(rows > 2 * BLOCK_ROWS as u64);
+        assert!(crate_read(rows * 4).is_ok());
+        assert_eq!(
+            crate_read(rows * 4 - 1),
+            Err(CsvProblem::Bad(Reason::TooManyCells {
+                max: rows * 4 - 1,
+                unit: Unit::File
+            }))
+        );
+        assert!(crate_read(BLOCK_ROWS as u64 * 2).is_err());
     }
 
     #[test]

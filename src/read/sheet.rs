@@ -412,6 +412,41 @@ impl TableBuilder {
         number: u32,
         cells: impl Iterator<Item = (u32, CellRef<'c>)> + Clone,
     ) -> Result<bool, SheetProblem> {
+        let mut row = Vec::with_capacity(self.table.columns.len());
+        if !self.admit(number, cells, 0, &mut row)? {
+            return Ok(false);
+        }
+        self.table
+            .push_row(number, row)
+            .map_err(|_| SheetProblem::ColumnTooLarge)?;
+        Ok(true)
+    }
+
+    /// Rows admitted with [`TableBuilder::admit`], pushed into the table together: `cells`
+    /// holds one cell per column for each row of `numbers`, row after row. A column at a time,
+    /// so each column's buffers are written in one run rather than one cell per row in turn.
+    pub fn push_rows(
+        &mut self,
+        numbers: &[u32],
+        cells: &[CellRef<'_>],
+    ) -> Result<(), SheetProblem> {
+        self.table
+            .push_rows(numbers, cells)
+            .map_err(|_| SheetProblem::ColumnTooLarge)
+    }
+
+    /// Decide what the row shown as `number` is (its non-empty cells as (0-based column, cell)
+    /// in column order): a data row gets one cell per column appended to `out` (true); a blank
+    /// row, a row with data only outside the header's columns or a totals row appends nothing
+    /// (false; the last two are reported as skipped). `pending`: rows admitted but not yet in
+    /// the table, counted against the cell limit.
+    pub fn admit<'c>(
+        &mut self,
+        number: u32,
+        cells: impl Iterator<Item = (u32, CellRef<'c>)> + Clone,
+        pending: usize,
+        out: &mut Vec<CellRef<'c>>,
+    ) -> Result<bool, SheetProblem> {
         if let Some(p) = &self.progress {
             self.unreported += 1;
             if self.unreported == RowProgress::EVERY {
@@ -425,7 +460,7 @@ impl TableBuilder {
         // Walk the row's sorted cells alongside the sorted header columns; cells between
         // header columns have no header.
         let columns = &self.table.columns;
-        let mut row_cells: Vec<CellRef<'c>> = Vec::with_capacity(columns.len());
+        let from = out.len();
         let mut headerless: Option<u32> = None;
         let mut it = cells.peekable();
         for col in columns {
@@ -434,13 +469,14 @@ impl TableBuilder {
                 headerless.get_or_insert(c);
             }
             match it.next_if(|(c, _)| *c == idx) {
-                Some((_, v)) => row_cells.push(v),
-                None => row_cells.push(CellRef::Empty),
+                Some((_, v)) => out.push(v),
+                None => out.push(CellRef::Empty),
             }
         }
         if let Some((c, _)) = it.next() {
             headerless.get_or_insert(c);
         }
+        let row_cells = out.get(from..).unwrap_or_default();
         if row_cells.iter().all(CellRef::is_blank) {
             let where_ = headerless
                 .map(|c| crate::finding::a1(c as usize, number))
@@ -449,6 +485,7 @@ impl TableBuilder {
                 number,
                 reason: format!("数据只出现在没有表头的列（{where_}），未检查"),
             });
+            out.truncate(from);
             return Ok(false);
         }
         let blank_at = |i: Option<usize>| {
@@ -467,16 +504,16 @@ impl TableBuilder {
                     number,
                     reason: format!("{t}行，不作为人员记录检查"),
                 });
+                out.truncate(from);
                 return Ok(false);
             }
         }
-        let dense = (self.table.len() as u64 + 1).saturating_mul(self.table.columns.len() as u64);
+        let rows = self.table.len() as u64 + pending as u64 + 1;
+        let dense = rows.saturating_mul(self.table.columns.len() as u64);
         if dense > self.max_cells {
+            out.truncate(from);
             return Err(SheetProblem::TooManyCells(self.max_cells));
         }
-        self.table
-            .push_row(number, row_cells)
-            .map_err(|_| SheetProblem::ColumnTooLarge)?;
         Ok(true)
     }
 

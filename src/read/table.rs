@@ -308,6 +308,37 @@ impl Table {
         Ok(())
     }
 
+    /// Add data rows: `cells` holds one cell per column for each of `numbers`, row after row.
+    /// Filled a column at a time (see [`super::sheet::TableBuilder::push_rows`]).
+    pub(crate) fn push_rows(
+        &mut self,
+        numbers: &[u32],
+        cells: &[CellRef<'_>],
+    ) -> Result<(), ColumnTooLarge> {
+        let width = self.cells.len();
+        if width == 0 {
+            self.numbers.extend_from_slice(numbers);
+            return Ok(());
+        }
+        for (j, col) in self.cells.iter_mut().enumerate() {
+            let column = cells.iter().skip(j).step_by(width).take(numbers.len());
+            let bytes: usize = column
+                .clone()
+                .map(|c| match c {
+                    CellRef::Text(s) => s.len(),
+                    _ => 0,
+                })
+                .sum();
+            col.text.reserve(bytes);
+            col.ends.reserve(numbers.len());
+            for c in column {
+                col.push(*c)?;
+            }
+        }
+        self.numbers.extend_from_slice(numbers);
+        Ok(())
+    }
+
     /// Join tables with the same columns read from consecutive parts of one file, in order.
     pub(crate) fn concat(parts: Vec<Table>) -> Result<Option<Table>, ColumnTooLarge> {
         let mut it = parts.into_iter();
