@@ -655,11 +655,20 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
             let mut first = vec![u32::MAX; ds.households];
             let mut differs = vec![u32::MAX; ds.households];
             let mut first_value: Vec<Option<Shown>> = vec![None; ds.households];
+            // The cell the household's first value came from. A cell written the same is the
+            // same value (the value is a function of the cell, and a blank cell's is the one
+            // it inherits, the same in the whole household): compared as written, most rows
+            // are settled without trimming or a code lookup.
+            let mut first_cell: Vec<Option<CellRef>> = vec![None; ds.households];
             for g in 0..n {
                 let Some(k) = ds.hh_index[g].map(|i| i as usize) else {
                     continue;
                 };
                 if differs[k] != u32::MAX {
+                    continue;
+                }
+                let cell = cell_at(ds, g, &pos);
+                if cell.is_some() && first_cell[k] == cell {
                     continue;
                 }
                 let Some(v) = conflict_value(ds, f, typed, &pos, g) else {
@@ -669,6 +678,7 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
                     None => {
                         first_value[k] = Some(v);
                         first[k] = g as u32;
+                        first_cell[k] = cell;
                     }
                     Some(a) if *a != v => differs[k] = g as u32,
                     Some(_) => {}
