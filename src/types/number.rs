@@ -37,6 +37,49 @@ impl NumberIssue {
 /// three ("1,234,567"), optional decimal part ("2952.5"). Nothing else: no white space (trimmed
 /// by the caller), no exponent, no full-width digits, no currency or unit ("3000元" is V301).
 pub fn parse_number(text: &str) -> Option<f64> {
+    simple_number(text).or_else(|| grouped_number(text))
+}
+
+/// Exact powers of ten up to 10^15.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// The common case in one pass, without the full decimal parser: an optional sign, at most 15
+/// digits with at most one point between them. Its digits as an integer and the power of ten
+/// that scales them are both exact in an f64, so one division rounds to the same value the
+/// full parse gives (the fast path of every correct decimal parser). None: not this form,
+/// which [`grouped_number`] then decides.
+fn simple_number(text: &str) -> Option<f64> {
+    let bytes = text.as_bytes();
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, bytes),
+    };
+    if digits.len() > 16 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut point: Option<usize> = None;
+    for (i, &b) in digits.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => mantissa = mantissa * 10 + u64::from(b - b'0'),
+            b'.' if point.is_none() && i > 0 && i + 1 < digits.len() => point = Some(i),
+            _ => return None,
+        }
+    }
+    let count = digits.len() - usize::from(point.is_some());
+    if count == 0 || count > 15 {
+        return None;
+    }
+    let scale = point.map_or(0, |p| digits.len() - p - 1);
+    let x = mantissa as f64 / POW10.get(scale).copied()?;
+    Some(if negative { -x } else { x })
+}
+
+/// [`parse_number`]'s full form: thousands separators, and more digits than an f64 holds.
+fn grouped_number(text: &str) -> Option<f64> {
     let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
     let (int, frac) = match unsigned.split_once('.') {
         Some((i, f)) => (i, Some(f)),
@@ -175,6 +218,21 @@ pub(super) fn check_implausible(v: &Value<'_>, cx: &FieldCtx) -> Option<Fill> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The one-pass parse gives what the full parse gives, bit for bit, wherever it answers.
+        #[test]
+        fn simple_numbers_parse_as_the_full_parser_does(
+            text in "[+-]?[0-9]{0,18}(\\.[0-9]{0,10})?|[+-]?[0-9.,]{0,12}",
+        ) {
+            let full = grouped_number(&text);
+            match simple_number(&text) {
+                Some(x) => prop_assert_eq!(Some(x.to_bits()), full.map(f64::to_bits), "{}", text),
+                None => prop_assert_eq!(parse_number(&text).map(f64::to_bits), full.map(f64::to_bits)),
+            }
+        }
+    }
 
     #[test]
     fn parses_numbers_as_written() {
