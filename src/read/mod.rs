@@ -225,7 +225,7 @@ fn read_any(path: &Path, display: &str, opts: &ReadOptions, matcher: &HeaderMatc
                 return format_err(Reason::NotAWorkbook { ext });
             }
             let t0 = std::time::Instant::now();
-            let bytes = match read_bounded(reader, len, opts) {
+            let bytes = match read_whole(reader, len, opts) {
                 Ok(b) => b,
                 Err(e) => return unreadable(e.into_error(file)),
             };
@@ -274,6 +274,52 @@ fn read_bounded(
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     r.read_to_end(&mut bytes).map_err(ReadFail::Io)?;
     Ok(bytes)
+}
+
+/// [`read_bounded`] for a large file, read by every core at once: each reads its own part of
+/// the file into its own part of the buffer, so the kernel's copying and the fresh pages'
+/// faults are shared out (a quarter of a second, on one core, for a 435 MB CSV).
+fn read_whole(
+    mut reader: std::io::BufReader<std::fs::File>,
+    len: u64,
+    opts: &ReadOptions,
+) -> Result<Vec<u8>, ReadFail> {
+    /// Smallest part worth a thread of its own.
+    const MIN_PART: usize = 8 << 20;
+    #[cfg(unix)]
+    if len <= opts.max_inflated_bytes
+        && let Ok(size) = usize::try_from(len)
+        && size >= 2 * MIN_PART
+    {
+        use rayon::prelude::*;
+        use std::io::{Read, Seek};
+        use std::os::unix::fs::FileExt;
+        let parts = rayon::current_num_threads().clamp(1, size / MIN_PART);
+        let chunk = size.div_ceil(parts);
+        let mut bytes = vec![0u8; size];
+        let file = reader.get_ref();
+        let read = bytes
+            .par_chunks_mut(chunk)
+            .enumerate()
+            .try_for_each(|(i, buf)| file.read_exact_at(buf, (i * chunk) as u64));
+        match read {
+            Ok(()) => {
+                // Whatever was appended since the length was taken, as a plain read would.
+                reader
+                    .seek(std::io::SeekFrom::Start(len))
+                    .and_then(|_| reader.read_to_end(&mut bytes))
+                    .map_err(ReadFail::Io)?;
+                return Ok(bytes);
+            }
+            // Shorter than its length said (cut while being read): read as it is now.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                drop(bytes);
+                reader.rewind().map_err(ReadFail::Io)?;
+            }
+            Err(e) => return Err(ReadFail::Io(e)),
+        }
+    }
+    read_bounded(reader, len, opts)
 }
 
 fn read_csv_file(
@@ -391,4 +437,38 @@ fn tables_of(sheets: Vec<workbook::SheetRead>, display: &str, matcher: &HeaderMa
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_file_read_in_parts_is_the_file() {
+        // Big enough to be cut into parts; a length that no part size divides.
+        let data: Vec<u8> = (0..(40u32 << 20) + 12_345)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        std::fs::write(&path, &data).unwrap();
+        let (reader, _, len) = limits::open_head(&path).unwrap();
+        let opts = ReadOptions::default();
+        let read = read_whole(reader, len, &opts).ok().unwrap();
+        assert!(read == data, "the bytes read differ from the file");
+        // A length taken before the file grew: the rest is read too.
+        let (reader, _, len) = limits::open_head(&path).unwrap();
+        let read = read_whole(reader, len - 1_000_000, &opts).ok().unwrap();
+        assert!(
+            read == data,
+            "the bytes appended after the length was taken are missing"
+        );
+        // A length taken before the file was cut: read as it is now.
+        let (reader, _, len) = limits::open_head(&path).unwrap();
+        let read = read_whole(reader, len + 1_000_000, &opts).ok().unwrap();
+        assert!(
+            read == data,
+            "a file shorter than its length was not read as it is"
+        );
+    }
 }
