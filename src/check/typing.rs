@@ -51,8 +51,8 @@ pub(crate) fn type_tables<'a>(
         typed: BTreeMap::new(),
         hh_index: Vec::new(),
         households: 0,
-        household_id: Vec::with_capacity(n),
-        anchor: vec![false; n],
+        household_id: Vec::new(),
+        anchor: Vec::new(),
         id_valid: vec![false; n],
         id_comparable: vec![false; n],
         id_birth: vec![None; n],
@@ -81,89 +81,6 @@ pub(crate) fn type_tables<'a>(
         }
     }
 
-    // Households and anchors, per table in row order. Each key gets a dense index so the later
-    // per-row passes index vectors instead of hashing the key string (a million rows × every
-    // household field).
-    let mut index_of: PlHashMap<(u32, Cow<'a, str>), u32> = PlHashMap::default();
-    let mut first_of: Vec<usize> = Vec::new();
-    let mut head_of: Vec<Option<usize>> = Vec::new();
-    let mut hh_index: Vec<Option<u32>> = Vec::with_capacity(n);
-    let hid_pos = field_pos(&ds, "户编号");
-    let rel_pos = field_pos(&ds, "与户主关系");
-    for g in 0..n {
-        let hid = text_at(&ds, g, &hid_pos);
-        let idx = hid.as_ref().map(|h| {
-            let next = first_of.len() as u32;
-            let i = *index_of.entry((ds.t[g], h.clone())).or_insert(next);
-            if i == next {
-                first_of.push(g);
-                head_of.push(None);
-            }
-            i
-        });
-        if let Some(slot) = idx.and_then(|i| head_of.get_mut(i as usize))
-            && slot.is_none()
-            && text_at(&ds, g, &rel_pos).as_deref() == Some("户主")
-        {
-            *slot = Some(g);
-        }
-        ds.household_id.push(hid);
-        hh_index.push(idx);
-    }
-    drop(index_of);
-    for (g, idx) in hh_index.iter().enumerate() {
-        ds.anchor[g] = match idx {
-            None => true,
-            Some(i) => {
-                let i = *i as usize;
-                head_of[i].unwrap_or(first_of[i]) == g
-            }
-        };
-    }
-    ds.households = first_of.len();
-    ds.hh_index = hh_index;
-
-    crate::timing::timing("check: households", t0);
-    t0 = std::time::Instant::now();
-    // Inheritance of household fields: blanks take the household's first non-blank value.
-    // Fields are independent, so they are resolved in parallel.
-    // A field no row inherits gets no source map (every reader takes a missing one as "each
-    // row is its own source"): an export that writes household fields on every row allocates
-    // none of these 4-byte-a-row maps.
-    let sources: Vec<(String, Vec<u32>)> = schema
-        .fields
-        .par_iter()
-        .filter(|f| f.household)
-        .filter_map(|f| {
-            let pos = field_pos(&ds, &f.name);
-            let blank: Vec<bool> = (0..n).map(|g| blank_at(&ds, g, &pos)).collect();
-            let mut first_value: Vec<u32> = vec![u32::MAX; ds.households];
-            for (g, (idx, &is_blank)) in ds.hh_index.iter().zip(&blank).enumerate() {
-                if let Some(i) = *idx
-                    && !is_blank
-                    && let Some(v) = first_value.get_mut(i as usize)
-                    && *v == u32::MAX
-                {
-                    *v = g as u32;
-                }
-            }
-            let mut src: Option<Vec<u32>> = None;
-            for (g, (idx, &is_blank)) in ds.hh_index.iter().zip(&blank).enumerate() {
-                if let Some(i) = *idx
-                    && is_blank
-                    && let Some(&v) = first_value.get(i as usize)
-                    && v != u32::MAX
-                {
-                    src.get_or_insert_with(|| (0..n as u32).collect())[g] = v;
-                }
-            }
-            src.map(|src| (f.name.clone(), src))
-        })
-        .collect();
-    ds.source.extend(sources);
-
-    crate::timing::timing("check: inheritance", t0);
-    t0 = std::time::Instant::now();
     // C001: required columns missing, once per table.
     for (ti, table) in tables.iter().enumerate() {
         for f in schema.fields.iter().filter(|f| f.required_column) {
@@ -205,23 +122,55 @@ pub(crate) fn type_tables<'a>(
         .iter()
         .filter(|b| emit.enabled(b.code))
         .collect();
-    let outs: Vec<FieldOut> = schema
+    let type_one = |ds: &Dataset<'a>, f: &'a Field| {
+        let keep = keep.contains(&f.name)
+            || READ_BY_RUST.contains(&f.name.as_str())
+            || l204_codes.contains(&f.name.as_str());
+        let checks: Vec<(&'static str, types::ValueCheck)> = value_checks
+            .iter()
+            .filter_map(|b| Some((b.code, b.target.value_check(f.ty)?)))
+            .collect();
+        type_field(ds, f, keep, &checks, lang)
+    };
+    // Only household fields wait for the households and what their blank cells inherit: the
+    // other fields are typed meanwhile, so the households' pass (one core, a row at a time)
+    // does not leave the other core idle.
+    let (households, mut outs): (Households<'a>, Vec<(usize, FieldOut<'a>)>) = rayon::join(
+        || {
+            let hh = households_of(&ds);
+            crate::timing::timing("check: households", t0);
+            let t1 = std::time::Instant::now();
+            let sources = inherited_sources(&ds, schema, &hh);
+            crate::timing::timing("check: inheritance", t1);
+            Households { sources, ..hh }
+        },
+        || {
+            schema
+                .fields
+                .par_iter()
+                .enumerate()
+                .filter(|(_, f)| !f.household)
+                .map(|(k, f)| (k, type_one(&ds, f)))
+                .collect()
+        },
+    );
+    ds.households = households.count;
+    ds.hh_index = households.index;
+    ds.household_id = households.ids;
+    ds.anchor = households.anchor;
+    ds.source.extend(households.sources);
+    let household_outs: Vec<(usize, FieldOut)> = schema
         .fields
         .par_iter()
-        .map(|f| {
-            let keep = keep.contains(&f.name)
-                || READ_BY_RUST.contains(&f.name.as_str())
-                || l204_codes.contains(&f.name.as_str());
-            let checks: Vec<(&'static str, types::ValueCheck)> = value_checks
-                .iter()
-                .filter_map(|b| Some((b.code, b.target.value_check(f.ty)?)))
-                .collect();
-            type_field(&ds, f, keep, &checks, lang)
-        })
+        .enumerate()
+        .filter(|(_, f)| f.household)
+        .map(|(k, f)| (k, type_one(&ds, f)))
         .collect();
+    outs.extend(household_outs);
+    outs.sort_by_key(|(k, _)| *k);
     crate::timing::timing("check: type fields", t0);
     t0 = std::time::Instant::now();
-    for (f, out) in schema.fields.iter().zip(outs) {
+    for (f, (_, out)) in schema.fields.iter().zip(outs) {
         for (g, code, extra) in out.findings {
             emit.cell_finding(&ds, g as usize, code, &f.name, f.household, extra);
         }
@@ -257,6 +206,107 @@ pub(crate) fn type_tables<'a>(
     }
     crate::timing::timing("check: L204", t0);
     ds
+}
+
+/// The households of a dataset: what [`households_of`] and [`inherited_sources`] find.
+struct Households<'a> {
+    count: usize,
+    index: Vec<Option<u32>>,
+    ids: Vec<Option<Cow<'a, str>>>,
+    anchor: Vec<bool>,
+    sources: Vec<(String, Vec<u32>)>,
+}
+
+/// Households and anchors, per table in row order. Each key gets a dense index so the later
+/// per-row passes index vectors instead of hashing the key string (a million rows × every
+/// household field).
+fn households_of<'a>(ds: &Dataset<'a>) -> Households<'a> {
+    let n = ds.len();
+    let mut index_of: PlHashMap<(u32, Cow<'a, str>), u32> = PlHashMap::default();
+    let mut first_of: Vec<usize> = Vec::new();
+    let mut head_of: Vec<Option<usize>> = Vec::new();
+    let mut hh_index: Vec<Option<u32>> = Vec::with_capacity(n);
+    let mut ids: Vec<Option<Cow<'a, str>>> = Vec::with_capacity(n);
+    let hid_pos = field_pos(ds, "户编号");
+    let rel_pos = field_pos(ds, "与户主关系");
+    for g in 0..n {
+        let hid = text_at(ds, g, &hid_pos);
+        let idx = hid.as_ref().map(|h| {
+            let next = first_of.len() as u32;
+            let i = *index_of.entry((ds.t[g], h.clone())).or_insert(next);
+            if i == next {
+                first_of.push(g);
+                head_of.push(None);
+            }
+            i
+        });
+        if let Some(slot) = idx.and_then(|i| head_of.get_mut(i as usize))
+            && slot.is_none()
+            && text_at(ds, g, &rel_pos).as_deref() == Some("户主")
+        {
+            *slot = Some(g);
+        }
+        ids.push(hid);
+        hh_index.push(idx);
+    }
+    drop(index_of);
+    let anchor = hh_index
+        .iter()
+        .enumerate()
+        .map(|(g, idx)| match idx {
+            None => true,
+            Some(i) => {
+                let i = *i as usize;
+                head_of[i].unwrap_or(first_of[i]) == g
+            }
+        })
+        .collect();
+    Households {
+        count: first_of.len(),
+        index: hh_index,
+        ids,
+        anchor,
+        sources: Vec::new(),
+    }
+}
+
+/// Inheritance of household fields: blanks take the household's first non-blank value. Per
+/// household field, the row each row's value comes from. Fields are independent, so they are
+/// resolved in parallel. A field no row inherits gets no source map (every reader takes a
+/// missing one as "each row is its own source"): an export that writes household fields on
+/// every row allocates none of these 4-byte-a-row maps.
+fn inherited_sources(ds: &Dataset, schema: &Schema, hh: &Households) -> Vec<(String, Vec<u32>)> {
+    let n = ds.len();
+    schema
+        .fields
+        .par_iter()
+        .filter(|f| f.household)
+        .filter_map(|f| {
+            let pos = field_pos(ds, &f.name);
+            let blank: Vec<bool> = (0..n).map(|g| blank_at(ds, g, &pos)).collect();
+            let mut first_value: Vec<u32> = vec![u32::MAX; hh.count];
+            for (g, (idx, &is_blank)) in hh.index.iter().zip(&blank).enumerate() {
+                if let Some(i) = *idx
+                    && !is_blank
+                    && let Some(v) = first_value.get_mut(i as usize)
+                    && *v == u32::MAX
+                {
+                    *v = g as u32;
+                }
+            }
+            let mut src: Option<Vec<u32>> = None;
+            for (g, (idx, &is_blank)) in hh.index.iter().zip(&blank).enumerate() {
+                if let Some(i) = *idx
+                    && is_blank
+                    && let Some(&v) = first_value.get(i as usize)
+                    && v != u32::MAX
+                {
+                    src.get_or_insert_with(|| (0..n as u32).collect())[g] = v;
+                }
+            }
+            src.map(|src| (f.name.clone(), src))
+        })
+        .collect()
 }
 
 /// A code text's canonical value (None when not in the list) and the findings its checks gave.
