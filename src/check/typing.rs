@@ -199,13 +199,17 @@ pub(crate) fn type_tables<'a>(
     derive_person_facts(&mut ds, exclusions);
     emit.finish_households(&ds);
     crate::timing::timing("check: person facts", t0);
-    t0 = std::time::Instant::now();
-    // Nothing else reads what L204 computes: with it deselected (--select V1 …) it costs nothing.
+    ds
+}
+
+/// L204 over a typed dataset. Nothing else reads what it computes: with it deselected
+/// (--select V1 …) it costs nothing.
+pub(crate) fn household_conflicts(ds: &Dataset, emit: &mut Emitter) {
+    let t0 = std::time::Instant::now();
     if emit.enabled("L204") {
-        household_field_conflicts(&ds, emit);
+        household_field_conflicts(ds, emit);
     }
     crate::timing::timing("check: L204", t0);
-    ds
 }
 
 /// The households of a dataset: what [`households_of`] and [`inherited_sources`] find.
