@@ -235,6 +235,22 @@ mod tests {
     }
 
     #[test]
+    fn simple_numbers_round_as_the_full_parser_does() {
+        // A scaled product instead of the division once gave this one a different last bit.
+        for text in [
+            "300000000.8393",
+            "0.1",
+            "-2952.35",
+            "999999999999999",
+            "1.00000000000001",
+        ] {
+            let simple = simple_number(text).map(f64::to_bits);
+            assert!(simple.is_some(), "{text} is of the simple form");
+            assert_eq!(simple, grouped_number(text).map(f64::to_bits), "{text}");
+        }
+    }
+
+    #[test]
     fn parses_numbers_as_written() {
         let cases: &[(&str, f64)] = &[
             ("3", 3.0),
