@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use polars::prelude::{Float64Chunked, PlHashMap, StringChunked};
 
 use crate::read::{CellRef, Table};
-use crate::schema::Schema;
+use crate::schema::{Field, Schema};
 use crate::types;
 
 /// A typed column across the whole dataset, already in the form the rule frame takes (text as
@@ -254,4 +254,18 @@ pub(super) fn text_at<'a>(
         Cow::Owned(s) => Cow::Owned(types::trim_value(&s).value.into_owned()),
     };
     (!trimmed.is_empty()).then_some(trimmed)
+}
+
+/// A code field's value → canonical code, as `types::lookup` resolves it (a code wins over a
+/// variant of the same spelling), without the suggestion `lookup` computes for an unknown
+/// value: one hash per value instead of a comparison per code.
+pub(super) fn canonical_codes(f: &Field) -> PlHashMap<&str, &str> {
+    let mut map: PlHashMap<&str, &str> = PlHashMap::default();
+    for (variant, canonical) in &f.variants {
+        map.insert(variant, canonical);
+    }
+    for c in &f.codes {
+        map.insert(c, c);
+    }
+    map
 }

@@ -20,7 +20,9 @@ use crate::read::{CellRef, Table};
 use crate::schema::{Field, FieldType, Schema};
 use crate::types;
 
-use super::dataset::{Dataset, TypedCol, blank_at, cell_at, cell_str, field_pos, text_at};
+use super::dataset::{
+    Dataset, TypedCol, blank_at, canonical_codes, cell_at, cell_str, field_pos, text_at,
+};
 use super::emit::{Emitter, Extra};
 
 /// Fields whose typed values Rust reads itself (exit lines, exclusion lists, the cross-file
@@ -135,14 +137,14 @@ pub(crate) fn type_tables<'a>(
     // Only household fields wait for the households and what their blank cells inherit: the
     // other fields are typed meanwhile, so the households' pass (one core, a row at a time)
     // does not leave the other core idle.
-    let (households, mut outs): (Households<'a>, Vec<(usize, FieldOut<'a>)>) = rayon::join(
+    let ((households, sources), mut outs) = rayon::join(
         || {
             let hh = households_of(&ds);
             crate::timing::timing("check: households", t0);
             let t1 = std::time::Instant::now();
             let sources = inherited_sources(&ds, schema, &hh);
             crate::timing::timing("check: inheritance", t1);
-            Households { sources, ..hh }
+            (hh, sources)
         },
         || {
             schema
@@ -151,14 +153,14 @@ pub(crate) fn type_tables<'a>(
                 .enumerate()
                 .filter(|(_, f)| !f.household)
                 .map(|(k, f)| (k, type_one(&ds, f)))
-                .collect()
+                .collect::<Vec<_>>()
         },
     );
     ds.households = households.count;
     ds.hh_index = households.index;
     ds.household_id = households.ids;
     ds.anchor = households.anchor;
-    ds.source.extend(households.sources);
+    ds.source.extend(sources);
     let household_outs: Vec<(usize, FieldOut)> = schema
         .fields
         .par_iter()
@@ -212,13 +214,12 @@ pub(crate) fn household_conflicts(ds: &Dataset, emit: &mut Emitter) {
     crate::timing::timing("check: L204", t0);
 }
 
-/// The households of a dataset: what [`households_of`] and [`inherited_sources`] find.
+/// The households of a dataset, as [`households_of`] finds them.
 struct Households<'a> {
     count: usize,
     index: Vec<Option<u32>>,
     ids: Vec<Option<Cow<'a, str>>>,
     anchor: Vec<bool>,
-    sources: Vec<(String, Vec<u32>)>,
 }
 
 /// Households and anchors, per table in row order. Each key gets a dense index so the later
@@ -270,7 +271,6 @@ fn households_of<'a>(ds: &Dataset<'a>) -> Households<'a> {
         index: hh_index,
         ids,
         anchor,
-        sources: Vec::new(),
     }
 }
 
@@ -391,17 +391,11 @@ fn type_field<'s>(
     let source: Option<&Vec<u32>> = ds.source.get(&f.name);
     let pos = field_pos(ds, &f.name);
     let school = f.name == "在校生状况";
-    // Value → canonical code, as `types::lookup` resolves it (a code wins over a variant of the
-    // same spelling): one hash per cell instead of a comparison per code.
-    let mut codes: PlHashMap<&str, &'s str> = PlHashMap::default();
-    if f.ty == FieldType::Code {
-        for (variant, canonical) in &f.variants {
-            codes.insert(variant, canonical);
-        }
-        for c in &f.codes {
-            codes.insert(c, c);
-        }
-    }
+    let codes: PlHashMap<&str, &'s str> = if f.ty == FieldType::Code {
+        canonical_codes(f)
+    } else {
+        PlHashMap::default()
+    };
     let mut memo: Option<PlHashMap<&'s str, Memo<'s>>> =
         (f.ty == FieldType::Code).then(PlHashMap::default);
     let findings = &mut out.findings;
