@@ -1,7 +1,7 @@
 //! Attributing findings to responsible units (乡镇 → 行政村, and 帮扶单位 on its own), because
 //! Article 27(6) penalises units, not cells.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -90,62 +90,77 @@ pub fn attribute(
 ) -> Vec<UnitReport> {
     let mut out = Vec::new();
     for level in schema.unit_levels() {
-        let mut units: BTreeMap<Vec<String>, (usize, BTreeSet<&str>, UnitReport)> = BTreeMap::new();
-        let new = |path: &Vec<String>| UnitReport {
-            level: level.to_string(),
-            name: path.last().cloned().unwrap_or_default(),
-            path: path.clone(),
-            rows: 0,
-            households: 0,
-            households_with_errors: 0,
-            errors: 0,
-            warnings: 0,
-            error_rate: 0.0,
-            by_rule: BTreeMap::new(),
-            by_category: Category::ALL.iter().map(|c| (*c, 0)).collect(),
-            repeat: None,
+        let mut index: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+        let mut entries: Vec<(BTreeSet<&str>, UnitReport)> = Vec::new();
+        let mut entry = |path: Vec<String>| -> usize {
+            *index.entry(path).or_insert_with_key(|path| {
+                entries.push((
+                    BTreeSet::new(),
+                    UnitReport {
+                        level: level.to_string(),
+                        name: path.last().cloned().unwrap_or_default(),
+                        path: path.clone(),
+                        rows: 0,
+                        households: 0,
+                        households_with_errors: 0,
+                        errors: 0,
+                        warnings: 0,
+                        error_rate: 0.0,
+                        by_rule: BTreeMap::new(),
+                        by_category: Category::ALL.iter().map(|c| (*c, 0)).collect(),
+                        repeat: None,
+                    },
+                ));
+                entries.len() - 1
+            })
         };
+        let mut rows_households = Vec::new();
         for p in population {
             if let Some(path) = unit_path(schema, &p.unit, level) {
-                let e = units
-                    .entry(path.clone())
-                    .or_insert_with(|| (0, BTreeSet::new(), new(&path)));
-                e.2.rows += p.rows;
-                e.2.households += p.households.len();
+                rows_households.push((entry(path), p.rows, p.households.len()));
             }
         }
+        // A dataset's findings share a few unit combinations: each is resolved to its unit once
+        // (by address), not once per finding.
+        let mut seen: HashMap<*const (String, String), Option<usize>> = HashMap::new();
+        let mut finding_unit = Vec::with_capacity(findings.len());
         for f in findings {
-            let Some(cells) = &f.unit else { continue };
-            let Some(path) = unit_path(schema, cells, level) else {
+            let Some(cells) = &f.unit else {
+                finding_unit.push(None);
                 continue;
             };
-            // Most findings land in a unit already seen: look it up before cloning a key.
-            if !units.contains_key(&path) {
-                units.insert(path.clone(), (0, BTreeSet::new(), new(&path)));
-            }
-            let Some(e) = units.get_mut(&path) else {
-                continue;
-            };
+            let k = *seen
+                .entry(cells.as_ptr())
+                .or_insert_with(|| unit_path(schema, cells, level).map(&mut entry));
+            finding_unit.push(k);
+        }
+        for (k, rows, households) in rows_households {
+            entries[k].1.rows += rows;
+            entries[k].1.households += households;
+        }
+        for (f, k) in findings.iter().zip(finding_unit) {
+            let Some(k) = k else { continue };
+            let (hh, u) = &mut entries[k];
             match f.severity {
                 Severity::Error => {
-                    e.2.errors += 1;
+                    u.errors += 1;
                     if let Some(h) = &f.household {
-                        e.1.insert(h.as_str());
+                        hh.insert(h.as_str());
                     }
                 }
-                Severity::Warning => e.2.warnings += 1,
+                Severity::Warning => u.warnings += 1,
             }
-            match e.2.by_rule.get_mut(&f.rule) {
+            match u.by_rule.get_mut(&f.rule) {
                 Some(n) => *n += 1,
                 None => {
-                    e.2.by_rule.insert(f.rule.clone(), 1);
+                    u.by_rule.insert(f.rule.clone(), 1);
                 }
             }
-            *e.2.by_category.entry(f.category).or_default() += 1;
+            *u.by_category.entry(f.category).or_default() += 1;
         }
-        let mut level_units: Vec<UnitReport> = units
-            .into_values()
-            .map(|(_, hh, mut u)| {
+        let mut level_units: Vec<UnitReport> = entries
+            .into_iter()
+            .map(|(hh, mut u)| {
                 u.households_with_errors = hh.len();
                 u.error_rate = if u.rows == 0 {
                     0.0

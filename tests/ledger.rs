@@ -7,7 +7,7 @@ use std::process::Command;
 
 use povcheck::attribute::{self, Repeat, UnitReport};
 use povcheck::check::Population;
-use povcheck::finding::{Category, Finding, FindingScope, Lang, Severity};
+use povcheck::finding::{Category, Finding, FindingScope, Lang, Severity, UnitCells};
 use povcheck::ledger::{self, InputFile, Ledger, Period, Round};
 use povcheck::schema::{Ladder, Schema};
 
@@ -50,12 +50,13 @@ fn synthetic_id(seq: u32) -> String {
     format!("{body}{check}")
 }
 
-fn unit(town: &str, village: &str, bureau: &str) -> Vec<(String, String)> {
-    vec![
+fn unit(town: &str, village: &str, bureau: &str) -> UnitCells {
+    [
         ("乡镇".into(), town.into()),
         ("行政村".into(), village.into()),
         ("帮扶单位".into(), bureau.into()),
     ]
+    .into()
 }
 
 fn finding(town: &str, village: &str, rule: &str, household: &str, id: &str) -> Finding {

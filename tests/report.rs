@@ -675,9 +675,10 @@ mod injection {
         f.message = format!("{ESCAPES}{}", f.message);
         f.hint = format!("@SUM(A1){ESCAPES}");
         if let Some(cells) = f.unit.as_mut() {
-            for (_, v) in cells.iter_mut() {
-                *v = format!("+{v}{ESCAPES}");
-            }
+            *cells = cells
+                .iter()
+                .map(|(k, v)| (k.clone(), format!("+{v}{ESCAPES}")))
+                .collect();
         }
         let mut buf = Vec::new();
         write(&run, format, &mut buf).expect("write");

@@ -82,6 +82,11 @@ pub(crate) struct Dataset<'a> {
     /// 残疾人证, the 18-digit form of a 15-digit ID (one person, one key). Null otherwise.
     pub id_key: Vec<Option<String>>,
     pub excluded: Vec<Option<String>>,
+    /// The distinct responsible-unit combinations and, per row, which one is its
+    /// ([`Dataset::unit_index`]): found once, so a finding shares its unit instead of reading
+    /// three cells and building six strings.
+    pub units: Vec<crate::finding::UnitCells>,
+    pub row_unit: Vec<u32>,
 }
 
 impl Dataset<'_> {
@@ -123,16 +128,7 @@ impl Dataset<'_> {
 
     /// The row's responsible units in schema order; an empty cell is the unit `（未填）`.
     pub fn unit_cells(&self, g: usize) -> crate::finding::UnitCells {
-        self.schema
-            .unit_levels()
-            .map(|l| {
-                (
-                    l.to_string(),
-                    self.display(g, l)
-                        .unwrap_or_else(|| crate::finding::UNIT_BLANK.to_string()),
-                )
-            })
-            .collect()
+        self.units[self.row_unit[g] as usize].clone()
     }
 
     /// Every row's responsible units as an index into the distinct combinations (each as

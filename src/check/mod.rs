@@ -175,15 +175,16 @@ fn population_and_l204(ds: &dataset::Dataset, emit: &mut emit::Emitter) -> Vec<P
 fn population(ds: &dataset::Dataset) -> Vec<Population> {
     // Per unit combination: rows, and households as (dense id, a row of it). Strings for the
     // households are made once per household and unit at the end, not once per row.
-    let (units, row_unit) = ds.unit_index();
-    let mut per_unit: Vec<(usize, Vec<(u64, usize)>)> = vec![(0, Vec::new()); units.len()];
-    for (g, u) in row_unit.iter().enumerate() {
+    let mut per_unit: Vec<(usize, Vec<(u64, usize)>)> = vec![(0, Vec::new()); ds.units.len()];
+    for (g, u) in ds.row_unit.iter().enumerate() {
         let e = &mut per_unit[*u as usize];
         e.0 += 1;
         e.1.push((ds.household_number(g), g));
     }
-    let mut out: Vec<Population> = units
-        .into_iter()
+    let mut out: Vec<Population> = ds
+        .units
+        .iter()
+        .cloned()
         .zip(per_unit)
         .map(|(unit, (rows, mut hh))| {
             hh.sort_unstable_by_key(|(id, _)| *id);

@@ -290,8 +290,8 @@ fn key_frame(
         let v: Vec<Option<String>> = (0..n).map(f).collect();
         Column::new(name.into(), v)
     };
-    let (units, row_unit) = ds.unit_index();
-    let unit_id: Vec<String> = units
+    let unit_id: Vec<String> = ds
+        .units
         .iter()
         .map(|u| {
             registry
@@ -319,7 +319,7 @@ fn key_frame(
         ),
         text_col("household", &|g| typed("户编号", g).map(str::to_string)),
         text_col("unit_path", &|g| {
-            Some(unit_id[row_unit[g] as usize].clone())
+            Some(unit_id[ds.row_unit[g] as usize].clone())
         }),
         text_col("town", &|g| typed("乡镇", g).map(str::to_string)),
         text_col("village", &|g| typed("行政村", g).map(str::to_string)),

@@ -68,6 +68,8 @@ pub(crate) fn type_tables<'a>(
         data_year_line: vec![None; n],
         id_key: vec![None; n],
         excluded: vec![None; n],
+        units: Vec::new(),
+        row_unit: Vec::new(),
     };
     for (ti, table) in tables.iter().enumerate() {
         let mut present = HashMap::new();
@@ -161,13 +163,21 @@ pub(crate) fn type_tables<'a>(
     ds.household_id = households.ids;
     ds.anchor = households.anchor;
     ds.source.extend(sources);
-    let household_outs: Vec<(usize, FieldOut)> = schema
-        .fields
-        .par_iter()
-        .enumerate()
-        .filter(|(_, f)| f.household)
-        .map(|(k, f)| (k, type_one(&ds, f)))
-        .collect();
+    // The units need the inherited values too; finding them takes one core, row by row.
+    let (household_outs, (units, row_unit)) = rayon::join(
+        || {
+            schema
+                .fields
+                .par_iter()
+                .enumerate()
+                .filter(|(_, f)| f.household)
+                .map(|(k, f)| (k, type_one(&ds, f)))
+                .collect::<Vec<(usize, FieldOut)>>()
+        },
+        || ds.unit_index(),
+    );
+    ds.units = units;
+    ds.row_unit = row_unit;
     outs.extend(household_outs);
     outs.sort_by_key(|(k, _)| *k);
     crate::timing::timing("check: type fields", t0);

@@ -218,7 +218,7 @@ fn finding(
         severity,
         scope,
         household: row.map(|r| format!("44081110100{:05}", r / 3)),
-        unit,
+        unit: unit.map(Into::into),
         value: value.map(Into::into),
         message,
         hint: hint.into(),
@@ -384,12 +384,12 @@ pub fn sample_run(schema: &Schema) -> Run<'_> {
     ];
     let population = vec![
         Population {
-            unit: hg_east(),
+            unit: hg_east().into(),
             rows: 40,
             households: (0..12).map(|i| format!("44081110100{:05}", i)).collect(),
         },
         Population {
-            unit: lt_west(),
+            unit: lt_west().into(),
             rows: 25,
             households: (12..20).map(|i| format!("44081110100{:05}", i)).collect(),
         },
