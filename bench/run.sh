@@ -165,13 +165,28 @@ echo "growth 2M / 1M time                 $(ratio "check csv 2000000" "check csv
 n="$(for x in $ROWS; do echo "$x"; done | sort -g | awk '$1 <= 1000000' | tail -1)"
 if [ -n "$n" ]; then
   echo "== stages of one check of s$n.csv (POVCHECK_TIMINGS=1)"
-  POVCHECK_TIMINGS=1 $NICE "$POVCHECK" "${CHECK[@]}" "$TMP/s$n.csv" 2>&1 >/dev/null \
+  POVCHECK_TIMINGS=1 $NICE "$POVCHECK" check --format json -o "$TMP/stages-clean.json" "$TMP/s$n.csv" 2>&1 >/dev/null \
     | sed -n 's/^povcheck timing: /  /p' || true
 fi
 if [ "$DIRTY_ROWS" -gt 0 ]; then
   echo "== stages of one check of $(basename "$DIRTY") (POVCHECK_TIMINGS=1)"
-  POVCHECK_TIMINGS=1 $NICE "$POVCHECK" "${CHECK[@]}" "$DIRTY" 2>&1 >/dev/null \
+  POVCHECK_TIMINGS=1 $NICE "$POVCHECK" check --format json -o "$TMP/stages-dirty.json" "$DIRTY" 2>&1 >/dev/null \
     | sed -n 's/^povcheck timing: /  /p' || true
+fi
+# What one more finding costs: the dirty file's extra time over the clean file's, per extra
+# finding (both DIRTY_ROWS rows; the counts from the summary of the stage runs above).
+findings_in() {
+  awk '/"summary"/ {s = 1} s && /"errors"|"warnings"/ {gsub(/[^0-9]/, ""); n += $0; k++}
+       k == 2 {print n; exit}' "$1" 2>/dev/null
+}
+if [ "$DIRTY_ROWS" -gt 0 ] && [ "$n" = "$DIRTY_ROWS" ] && [ -s "$TMP/stages-clean.json" ] \
+  && [ -s "$TMP/stages-dirty.json" ]; then
+  fc="$(findings_in "$TMP/stages-clean.json")"; fd="$(findings_in "$TMP/stages-dirty.json")"
+  tc="$(get "check csv $DIRTY_ROWS" 2)"; td="$(get "check dirty csv $DIRTY_ROWS" 2)"
+  if [ -n "$fc" ] && [ -n "$fd" ] && [ "$fd" -gt "$fc" ] && [ -n "$tc" ] && [ -n "$td" ]; then
+    printf 'cost of a finding (dirty - clean) / (%s - %s findings): %.1f µs\n' "$fd" "$fc" \
+      "$(echo "($td - $tc) * 1000000 / ($fd - $fc)" | bc -l)"
+  fi
 fi
 
 if [ "$COMPARE" = 1 ]; then
