@@ -1,7 +1,7 @@
 //! Attributing findings to responsible units (乡镇 → 行政村, and 帮扶单位 on its own), because
 //! Article 27(6) penalises units, not cells.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -91,11 +91,12 @@ pub fn attribute(
     let mut out = Vec::new();
     for level in schema.unit_levels() {
         let mut index: BTreeMap<Vec<String>, usize> = BTreeMap::new();
-        let mut entries: Vec<(BTreeSet<&str>, UnitReport)> = Vec::new();
+        // Households only counted: a hash set, not an ordered one (one insert per error finding).
+        let mut entries: Vec<(HashSet<&str>, UnitReport)> = Vec::new();
         let mut entry = |path: Vec<String>| -> usize {
             *index.entry(path).or_insert_with_key(|path| {
                 entries.push((
-                    BTreeSet::new(),
+                    HashSet::new(),
                     UnitReport {
                         level: level.to_string(),
                         name: path.last().cloned().unwrap_or_default(),

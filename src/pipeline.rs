@@ -291,6 +291,13 @@ pub fn run_named(config: CheckConfig, names: Vec<String>, stdout: &mut dyn Write
             diagnostics.push(miette::Report::new(e));
         }
     }
+    // The run's findings and cells are freed on another thread: the command is done once its
+    // reports are written, and a process about to exit need not wait while a million
+    // allocations are handed back one by one. If no thread can be had, they are freed here.
+    let findings = std::mem::take(&mut run.findings);
+    let _ = std::thread::Builder::new()
+        .name("povcheck-free".into())
+        .spawn(move || drop((findings, tables, result.population)));
     RunOutcome { worst, diagnostics }
 }
 
