@@ -824,3 +824,53 @@ fn a_recorder_killed_with_sigkill_leaves_the_ledger_as_before() {
     integrity_ok(&path);
     assert_eq!(Ledger::open(&path).unwrap().load(None).unwrap(), before);
 }
+
+/// A check hands every finding of a unit the same shared unit; findings built elsewhere (key
+/// rows, other tools) carry equal but separate ones. Attribution must count both alike, and keep
+/// another village apart.
+#[test]
+fn attribution_counts_a_shared_unit_and_an_equal_separate_one_alike() {
+    let s = schema();
+    let shared = unit(TOWN, "甲村", BUREAU);
+    let mut findings: Vec<Finding> = (0..3)
+        .map(|i| Finding {
+            unit: Some(shared.clone()),
+            ..finding(TOWN, "甲村", "V101", &format!("h{i}"), &synthetic_id(i))
+        })
+        .collect();
+    // Equal to `shared` but its own allocation, in a household already counted.
+    findings.push(finding(TOWN, "甲村", "V102", "h0", &synthetic_id(9)));
+    findings.push(finding(TOWN, "乙村", "V101", "h7", &synthetic_id(7)));
+    assert!(std::sync::Arc::ptr_eq(
+        findings[0].unit.as_ref().unwrap(),
+        findings[2].unit.as_ref().unwrap()
+    ));
+    assert!(!std::sync::Arc::ptr_eq(
+        findings[0].unit.as_ref().unwrap(),
+        findings[3].unit.as_ref().unwrap()
+    ));
+    let population = vec![population(TOWN, "甲村", 100), population(TOWN, "乙村", 100)];
+    let units = attribute::attribute(&s, &findings, &population);
+    let get = |level: &str, name: &str| {
+        units
+            .iter()
+            .find(|u| u.level == level && u.name == name)
+            .unwrap_or_else(|| panic!("no unit {level} {name}"))
+    };
+    let a = get("行政村", "甲村");
+    assert_eq!((a.errors, a.households_with_errors, a.rows), (4, 3, 100));
+    assert_eq!(
+        (a.by_rule.get("V101"), a.by_rule.get("V102")),
+        (Some(&3), Some(&1))
+    );
+    assert_eq!(a.path, [TOWN, "甲村"]);
+    let b = get("行政村", "乙村");
+    assert_eq!((b.errors, b.households_with_errors, b.rows), (1, 1, 100));
+    let town = get("乡镇", TOWN);
+    assert_eq!(
+        (town.errors, town.households_with_errors, town.rows),
+        (5, 4, 200)
+    );
+    let bureau = get("帮扶单位", BUREAU);
+    assert_eq!((bureau.errors, bureau.households_with_errors), (5, 4));
+}
