@@ -82,6 +82,42 @@ fn unit_path(schema: &Schema, cells: &[(String, String)], level: &str) -> Option
     }
 }
 
+/// The units of one level as they are met, each with the households its errors fall in (only
+/// counted: a hash set, not an ordered one — one insert per error finding).
+struct LevelUnits<'a> {
+    level: &'a str,
+    index: BTreeMap<Vec<String>, usize>,
+    entries: Vec<(HashSet<&'a str>, UnitReport)>,
+}
+
+impl<'a> LevelUnits<'a> {
+    /// The position of the unit at `path`, added (with zero counts) when new.
+    fn slot(&mut self, path: Vec<String>) -> usize {
+        if let Some(&k) = self.index.get(&path) {
+            return k;
+        }
+        self.entries.push((
+            HashSet::new(),
+            UnitReport {
+                level: self.level.to_string(),
+                name: path.last().cloned().unwrap_or_default(),
+                path: path.clone(),
+                rows: 0,
+                households: 0,
+                households_with_errors: 0,
+                errors: 0,
+                warnings: 0,
+                error_rate: 0.0,
+                by_rule: BTreeMap::new(),
+                by_category: Category::ALL.iter().map(|c| (*c, 0)).collect(),
+                repeat: None,
+            },
+        ));
+        self.index.insert(path, self.entries.len() - 1);
+        self.entries.len() - 1
+    }
+}
+
 /// Per-unit counts at every level, sorted by level order then by errors (most first).
 pub fn attribute(
     schema: &Schema,
@@ -90,58 +126,29 @@ pub fn attribute(
 ) -> Vec<UnitReport> {
     let mut out = Vec::new();
     for level in schema.unit_levels() {
-        let mut index: BTreeMap<Vec<String>, usize> = BTreeMap::new();
-        // Households only counted: a hash set, not an ordered one (one insert per error finding).
-        let mut entries: Vec<(HashSet<&str>, UnitReport)> = Vec::new();
-        let mut entry = |path: Vec<String>| -> usize {
-            *index.entry(path).or_insert_with_key(|path| {
-                entries.push((
-                    HashSet::new(),
-                    UnitReport {
-                        level: level.to_string(),
-                        name: path.last().cloned().unwrap_or_default(),
-                        path: path.clone(),
-                        rows: 0,
-                        households: 0,
-                        households_with_errors: 0,
-                        errors: 0,
-                        warnings: 0,
-                        error_rate: 0.0,
-                        by_rule: BTreeMap::new(),
-                        by_category: Category::ALL.iter().map(|c| (*c, 0)).collect(),
-                        repeat: None,
-                    },
-                ));
-                entries.len() - 1
-            })
+        let mut units = LevelUnits {
+            level,
+            index: BTreeMap::new(),
+            entries: Vec::new(),
         };
-        let mut rows_households = Vec::new();
         for p in population {
             if let Some(path) = unit_path(schema, &p.unit, level) {
-                rows_households.push((entry(path), p.rows, p.households.len()));
+                let k = units.slot(path);
+                let u = &mut units.entries[k].1;
+                u.rows += p.rows;
+                u.households += p.households.len();
             }
         }
         // A dataset's findings share a few unit combinations: each is resolved to its unit once
         // (by address), not once per finding.
         let mut seen: HashMap<*const (String, String), Option<usize>> = HashMap::new();
-        let mut finding_unit = Vec::with_capacity(findings.len());
         for f in findings {
-            let Some(cells) = &f.unit else {
-                finding_unit.push(None);
-                continue;
-            };
+            let Some(cells) = &f.unit else { continue };
             let k = *seen
                 .entry(cells.as_ptr())
-                .or_insert_with(|| unit_path(schema, cells, level).map(&mut entry));
-            finding_unit.push(k);
-        }
-        for (k, rows, households) in rows_households {
-            entries[k].1.rows += rows;
-            entries[k].1.households += households;
-        }
-        for (f, k) in findings.iter().zip(finding_unit) {
+                .or_insert_with(|| unit_path(schema, cells, level).map(|p| units.slot(p)));
             let Some(k) = k else { continue };
-            let (hh, u) = &mut entries[k];
+            let (hh, u) = &mut units.entries[k];
             match f.severity {
                 Severity::Error => {
                     u.errors += 1;
@@ -159,7 +166,8 @@ pub fn attribute(
             }
             *u.by_category.entry(f.category).or_default() += 1;
         }
-        let mut level_units: Vec<UnitReport> = entries
+        let mut level_units: Vec<UnitReport> = units
+            .entries
             .into_iter()
             .map(|(hh, mut u)| {
                 u.households_with_errors = hh.len();

@@ -131,8 +131,9 @@ impl Dataset<'_> {
         self.units[self.row_unit[g] as usize].clone()
     }
 
-    /// Every row's responsible units as an index into the distinct combinations (each as
-    /// [`Dataset::unit_cells`] gives it), without building the combination per row.
+    /// Every row's responsible units (schema order, trimmed, a blank cell as `（未填）`) as an
+    /// index into the distinct combinations, without building the combination per row. Run
+    /// once by typing, into [`Dataset::units`] and [`Dataset::row_unit`].
     pub fn unit_index(&self) -> (Vec<crate::finding::UnitCells>, Vec<u32>) {
         let levels: Vec<&str> = self.schema.unit_levels().collect();
         let pos: Vec<Vec<Option<usize>>> = levels.iter().map(|l| field_pos(self, l)).collect();
