@@ -148,7 +148,10 @@ fn fact_column(
         Fact::HouseholdId => {
             let hhid: Vec<u64> = match ds.typed.get("户编号") {
                 Some(TypedCol::Str(ids)) => {
-                    let mut index: PlHashMap<&str, u64> = PlHashMap::default();
+                    // Sized once: a household per table is at least one per 户编号 across
+                    // files (growing to 300k entries rehashed them eighteen times).
+                    let mut index: PlHashMap<&str, u64> =
+                        PlHashMap::with_capacity_and_hasher(ds.households, Default::default());
                     ids.iter()
                         .enumerate()
                         .map(|(g, id)| match id {
