@@ -55,6 +55,9 @@ pub(crate) struct Dataset<'a> {
     /// cell was blank and inherited).
     pub source: HashMap<String, Vec<u32>>,
     pub typed: BTreeMap<String, TypedCol>,
+    /// Per field whose `_filled_<field>` column a rule reads: what [`Dataset::filled_column`]
+    /// gives, recorded by the typing pass as it reads the cells (the rule frame takes them out).
+    pub filled: BTreeMap<String, Vec<Option<bool>>>,
     /// The household (table + 户编号) as a dense index (0 .. `households`), for grouping without
     /// hashing; None when 户编号 is blank (the row is its own household).
     pub hh_index: Vec<Option<u32>>,

@@ -107,6 +107,8 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
     {
         keep.extend(columns::all_fields().into_iter().map(str::to_string));
         keep.extend(compiled.iter().flat_map(|c| c.fields.iter().cloned()));
+        // The filled flags the rules read, recorded while typing reads the cells.
+        keep.extend(engine::filled_names(compiled));
     }
     let t0 = std::time::Instant::now();
     let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &keep, &mut emit);

@@ -127,6 +127,8 @@ pub fn check_shard(
     {
         keep.extend(columns::all_fields().into_iter().map(str::to_string));
         keep.extend(compiled.iter().flat_map(|c| c.fields.iter().cloned()));
+        // The filled flags the rules read, recorded while typing reads the cells.
+        keep.extend(engine::filled_names(compiled));
     }
     let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &keep, &mut emit);
     let population = population_and_l204(&ds, &mut emit);

@@ -17,6 +17,7 @@ use polars::prelude::{
 use rayon::prelude::*;
 
 use crate::read::{CellRef, Table};
+use crate::schema::columns::FILLED_PREFIX;
 use crate::schema::{Field, FieldType, Schema};
 use crate::types;
 
@@ -31,7 +32,9 @@ const READ_BY_RUST: &[&str] = &["出生日期", "识别标准", "脱贫年度", 
 
 /// Type every row of every table. Built-in findings go to `emit`. Typed columns are kept for the
 /// fields in `keep` (what the rules read) and those Rust derives facts from; the others are
-/// checked and dropped, so an unused address column costs no memory.
+/// checked and dropped, so an unused address column costs no memory. A `_filled_<field>` name in
+/// `keep` has the field's filled flags recorded too (`Dataset::filled`), so the rule frame does
+/// not read every cell of the field once more.
 pub(crate) fn type_tables<'a>(
     tables: &'a [Table],
     schema: &'a Schema,
@@ -51,6 +54,7 @@ pub(crate) fn type_tables<'a>(
         present: Vec::with_capacity(tables.len()),
         source: HashMap::new(),
         typed: BTreeMap::new(),
+        filled: BTreeMap::new(),
         hh_index: Vec::new(),
         households: 0,
         household_id: Vec::new(),
@@ -126,6 +130,11 @@ pub(crate) fn type_tables<'a>(
         .iter()
         .filter(|b| emit.enabled(b.code))
         .collect();
+    // The fields whose filled flags the rule frame reads (`_filled_<field>` in `keep`).
+    let filled: Vec<&str> = keep
+        .iter()
+        .filter_map(|k| k.strip_prefix(FILLED_PREFIX))
+        .collect();
     let type_one = |ds: &Dataset<'a>, f: &'a Field| {
         let keep = keep.contains(&f.name)
             || READ_BY_RUST.contains(&f.name.as_str())
@@ -134,7 +143,14 @@ pub(crate) fn type_tables<'a>(
             .iter()
             .filter_map(|b| Some((b.code, b.target.value_check(f.ty)?)))
             .collect();
-        type_field(ds, f, keep, &checks, lang)
+        type_field(
+            ds,
+            f,
+            keep,
+            filled.contains(&f.name.as_str()),
+            &checks,
+            lang,
+        )
     };
     // Only household fields wait for the households and what their blank cells inherit: the
     // other fields are typed meanwhile, so the households' pass (one core, a row at a time)
@@ -199,6 +215,9 @@ pub(crate) fn type_tables<'a>(
         }
         if let Some(col) = out.col {
             ds.typed.insert(f.name.clone(), col);
+        }
+        if let Some(flags) = out.filled {
+            ds.filled.insert(f.name.clone(), flags);
         }
     }
 
@@ -339,6 +358,9 @@ struct FieldOut<'s> {
     school_blank: Vec<u32>,
     /// What the person's ID says, from the 证件号码 field.
     id: Option<IdFacts>,
+    /// Per row: None where the row's table has no column for the field, else whether the cell
+    /// (the one the row inherits from, for a household field) is filled. Only when asked for.
+    filled: Option<Vec<Option<bool>>>,
 }
 
 struct IdFacts {
@@ -358,6 +380,7 @@ fn type_field<'s>(
     ds: &Dataset<'s>,
     f: &'s Field,
     keep: bool,
+    filled: bool,
     checks: &[(&'static str, types::ValueCheck)],
     lang: crate::finding::Lang,
 ) -> FieldOut<'s> {
@@ -376,6 +399,7 @@ fn type_field<'s>(
             sex: vec![None; n],
             region: vec![None; n],
         }),
+        filled: filled.then(|| Vec::with_capacity(n)),
     };
     let cx = types::FieldCtx {
         ty: f.ty,
@@ -428,6 +452,9 @@ fn type_field<'s>(
         let inherited = src != g;
         let cell = cell_at(ds, src, &pos);
         let present = pos[ds.t[g] as usize].is_some();
+        if let Some(flags) = &mut out.filled {
+            flags.push(present.then(|| cell.is_some_and(|c| !c.is_blank())));
+        }
         let mut emit = |code: &'s str, extra: Extra| {
             if !inherited {
                 findings.push((g as u32, code, extra));
@@ -916,13 +943,20 @@ mod tests {
                 .collect()
         };
 
-        let out = type_field(&ds, phone, false, &[("X901", placeholder_phone)], Lang::En);
+        let out = type_field(
+            &ds,
+            phone,
+            false,
+            false,
+            &[("X901", placeholder_phone)],
+            Lang::En,
+        );
         assert_eq!(codes(&out), vec![(1, "X901".to_string())]);
         assert_eq!(out.findings[0].2.reason.as_deref(), Some("all zeros"));
 
         // What the pass itself runs on a phone field: every registered check for its type.
         let registered = checks_for(phone.ty);
-        let out = type_field(&ds, phone, false, &registered, Lang::En);
+        let out = type_field(&ds, phone, false, false, &registered, Lang::En);
         let found = codes(&out);
         assert!(found.contains(&(1, "V501".to_string())), "{found:?}");
         assert!(found.contains(&(2, "V602".to_string())), "{found:?}");
@@ -930,9 +964,76 @@ mod tests {
 
         let name = schema.field("姓名").expect("field");
         let registered = checks_for(name.ty);
-        let out = type_field(&ds, name, false, &registered, Lang::En);
+        let out = type_field(&ds, name, false, false, &registered, Lang::En);
         assert_eq!(codes(&out), vec![(2, "V601".to_string())]);
         assert_eq!(out.findings[0].2.reason.as_deref(), Some("contains digits"));
+    }
+
+    /// The filled flags typing records for the rule frame are what reading the cells again
+    /// gives: inherited household values count as filled, a blank or white-space cell does not,
+    /// and a table without the column has none.
+    #[test]
+    fn recorded_filled_flags_are_the_cells_filled_flags() {
+        let schema = crate::schema::load_str("default", crate::schema::DEFAULT_TOML)
+            .expect("default schema");
+        let build = |headers: &[&str], rows: &[&[&str]]| {
+            let columns = headers
+                .iter()
+                .enumerate()
+                .map(|(index, h)| Column {
+                    index,
+                    header: h.to_string(),
+                    field: Some(h.to_string()),
+                })
+                .collect();
+            let mut t = Table::new("t.csv", None, 1, columns);
+            for (i, r) in rows.iter().enumerate() {
+                let cells: Vec<Cell> = r.iter().map(|s| Cell::Text(s.to_string())).collect();
+                t.push_row(i as u32 + 2, cells.iter().map(Cell::as_ref))
+                    .expect("fits");
+            }
+            t
+        };
+        let tables = [
+            build(
+                &["户编号", "与户主关系", "姓名", "联系电话"],
+                &[
+                    &["H1", "户主", "甲", "13800138000"],
+                    &["H1", "配偶", "乙", ""],
+                    &["H2", "户主", "丙", "  "],
+                    &["H2", "之子", "丁", ""],
+                    &["", "户主", "", "13900139000"],
+                ],
+            ),
+            build(&["户编号", "与户主关系", "姓名"], &[&["H3", "户主", "戊"]]),
+        ];
+        let keep: BTreeSet<String> = ["_filled_联系电话", "_filled_姓名"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut emit = Emitter::new(&schema, Lang::En, HashSet::new());
+        let as_of = NaiveDate::from_ymd_opt(2017, 12, 31).expect("date");
+        let ds = type_tables(&tables, &schema, as_of, &HashMap::new(), &keep, &mut emit);
+        for field in ["联系电话", "姓名"] {
+            assert_eq!(
+                ds.filled.get(field),
+                Some(&ds.filled_column(field)),
+                "{field}"
+            );
+        }
+        assert_eq!(
+            ds.filled["联系电话"],
+            [
+                Some(true),
+                Some(true),
+                Some(false),
+                Some(false),
+                Some(true),
+                None
+            ]
+        );
+        // Only what was asked for is recorded.
+        assert!(!ds.filled.contains_key("户编号"));
     }
 
     /// A code text seen before has its value and findings replayed, not checked again: every
@@ -947,7 +1048,7 @@ mod tests {
         let ds = typed(&tables, &schema);
         let sex = schema.field("性别").expect("field");
         let registered = checks_for(sex.ty);
-        let out = type_field(&ds, sex, true, &registered, Lang::En);
+        let out = type_field(&ds, sex, true, false, &registered, Lang::En);
         let of_row = |g: u32| -> Vec<(String, Option<String>)> {
             out.findings
                 .iter()
