@@ -19,6 +19,42 @@ use super::columns::{self, Build, Fact};
 use super::dataset::{Dataset, TypedCol};
 use super::emit::{Emitter, Extra, fmt_num, placeholders};
 
+/// Every `x IN ('a', 'b', …)` of a short text list as `x = 'a' OR x = 'b' OR …`.
+///
+/// polars evaluates an IN list by hashing every row's text and collecting the answers one by
+/// one (a fifth of a CPU-second for the catalogue's 35 lists, of two to six codes, on a million
+/// rows); a few vectorised comparisons cost a fraction of that. The result is the same,
+/// nulls included: a null `x` gives null either way, and a list holding null is left as it is
+/// (SQL's "unknown" for a non-match is built around the IN by polars-sql).
+fn in_list_as_comparisons(e: Expr) -> Expr {
+    const MAX_ITEMS: usize = 8;
+    e.map_expr(|e| {
+        let replaced = match &e {
+            Expr::Function {
+                input,
+                function: FunctionExpr::Boolean(BooleanFunction::IsIn { nulls_equal: false }),
+            } if input.len() == 2 => match &input[1] {
+                Expr::Agg(AggExpr::Implode { input: list, .. }) => match list.as_ref() {
+                    Expr::Literal(LiteralValue::Series(s)) => s
+                        .str()
+                        .ok()
+                        .filter(|v| v.null_count() == 0 && v.len() <= MAX_ITEMS)
+                        .and_then(|v| {
+                            v.iter()
+                                .flatten()
+                                .map(|item| input[0].clone().eq(lit(item)))
+                                .reduce(Expr::or)
+                        }),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        replaced.unwrap_or(e)
+    })
+}
+
 /// A rule compiled into lazy expressions, with what it depends on.
 pub(crate) struct Compiled<'s> {
     pub rule: &'s Rule,
@@ -68,6 +104,8 @@ pub(crate) fn compile_rule<'s>(rule: &'s Rule, schema: &Schema) -> Result<Compil
             (when, assert)
         }
     };
+    let when = when.map(in_list_as_comparisons);
+    let assert = in_list_as_comparisons(assert);
     let mut names = BTreeSet::new();
     for e in when.iter().chain(std::iter::once(&assert)) {
         names.extend(root_names(e));
@@ -692,6 +730,44 @@ pub(crate) fn exit_line_skips(ds: &Dataset, compiled: &[Compiled], skipped: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An IN list rewritten as comparisons gives what polars' IN gives, on matches, misses and
+    /// nulls, negated or not; a list holding NULL and a long list are left to polars.
+    #[test]
+    fn in_lists_as_comparisons_give_what_in_gives() {
+        let df = df!(
+            "x" => [Some("是"), Some("否"), None, Some("其他"), Some("")],
+            "n" => [Some(1.0), None, Some(3.0), Some(4.0), Some(5.0)],
+        )
+        .expect("frame");
+        let params = std::collections::BTreeMap::new();
+        let long: Vec<String> = (0..12).map(|i| format!("'v{i}'")).collect();
+        for sql in [
+            "x IN ('是', '其他')".to_string(),
+            "x NOT IN ('是', '其他')".to_string(),
+            "x IN ('是')".to_string(),
+            "x IN ('是', NULL)".to_string(),
+            "x NOT IN ('否', NULL)".to_string(),
+            format!("x IN ({})", long.join(", ")),
+            "n IN (1, 3)".to_string(),
+            "x IN ('是', '否') AND n > 2".to_string(),
+        ] {
+            let polars = compile_sql(&sql, &params).expect("sql");
+            let ours = in_list_as_comparisons(polars.clone());
+            let out = df
+                .clone()
+                .lazy()
+                .select([polars.alias("polars"), ours.clone().alias("ours")])
+                .collect()
+                .expect("plan");
+            let (a, b) = (out.column("polars").unwrap(), out.column("ours").unwrap());
+            assert!(a.equals_missing(b), "{sql}: {a:?} != {b:?}");
+            // Short text lists without NULL are rewritten; the others stay IN.
+            let rewritten = !format!("{ours:?}").contains("is_in");
+            let expected = sql.starts_with("x") && !sql.contains("NULL") && !sql.contains("'v0'");
+            assert_eq!(rewritten, expected, "{sql}: {ours:?}");
+        }
+    }
 
     #[test]
     fn fired_rows_are_the_true_rows_across_chunks() {
