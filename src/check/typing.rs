@@ -874,7 +874,7 @@ mod tests {
         table_of(["姓名", "联系电话"], rows)
     }
 
-    fn table_of(headers: [&str; 2], rows: &[[&str; 2]]) -> Table {
+    fn table_of<const N: usize>(headers: [&str; N], rows: &[[&str; N]]) -> Table {
         let columns = headers
             .iter()
             .enumerate()
@@ -976,36 +976,18 @@ mod tests {
     fn recorded_filled_flags_are_the_cells_filled_flags() {
         let schema = crate::schema::load_str("default", crate::schema::DEFAULT_TOML)
             .expect("default schema");
-        let build = |headers: &[&str], rows: &[&[&str]]| {
-            let columns = headers
-                .iter()
-                .enumerate()
-                .map(|(index, h)| Column {
-                    index,
-                    header: h.to_string(),
-                    field: Some(h.to_string()),
-                })
-                .collect();
-            let mut t = Table::new("t.csv", None, 1, columns);
-            for (i, r) in rows.iter().enumerate() {
-                let cells: Vec<Cell> = r.iter().map(|s| Cell::Text(s.to_string())).collect();
-                t.push_row(i as u32 + 2, cells.iter().map(Cell::as_ref))
-                    .expect("fits");
-            }
-            t
-        };
         let tables = [
-            build(
-                &["户编号", "与户主关系", "姓名", "联系电话"],
+            table_of(
+                ["户编号", "与户主关系", "姓名", "联系电话"],
                 &[
-                    &["H1", "户主", "甲", "13800138000"],
-                    &["H1", "配偶", "乙", ""],
-                    &["H2", "户主", "丙", "  "],
-                    &["H2", "之子", "丁", ""],
-                    &["", "户主", "", "13900139000"],
+                    ["H1", "户主", "甲", "13800138000"],
+                    ["H1", "配偶", "乙", ""],
+                    ["H2", "户主", "丙", "  "],
+                    ["H2", "之子", "丁", ""],
+                    ["", "户主", "", "13900139000"],
                 ],
             ),
-            build(&["户编号", "与户主关系", "姓名"], &[&["H3", "户主", "戊"]]),
+            table_of(["户编号", "与户主关系", "姓名"], &[["H3", "户主", "戊"]]),
         ];
         let keep: BTreeSet<String> = ["_filled_联系电话", "_filled_姓名"]
             .iter()
