@@ -214,19 +214,32 @@ impl<'s> Emitter<'s> {
         columns: &[String],
         extra: Extra,
     ) {
-        if !self.enabled(code) {
-            return;
+        if let Some(f) = self.rule_finding_value(ds, g, code, columns, extra) {
+            self.findings.push(f);
         }
-        let Some(rule) = self.rule(code) else { return };
+    }
+
+    /// The finding [`Emitter::rule_finding`] adds, without adding it (None when the rule is not
+    /// reported): findings built on several threads are added in order afterwards.
+    pub fn rule_finding_value(
+        &self,
+        ds: &Dataset,
+        g: usize,
+        code: &str,
+        columns: &[String],
+        extra: Extra,
+    ) -> Option<Finding> {
+        if !self.enabled(code) {
+            return None;
+        }
+        let rule = self.rule(code)?;
         let scope = match rule.scope {
             RuleScope::Row if columns.len() == 1 => FindingScope::Cell,
             RuleScope::Row => FindingScope::Row,
             RuleScope::Household => FindingScope::Household,
             RuleScope::Dataset => FindingScope::Dataset,
         };
-        if let Some(f) = self.build(ds, g, code, columns, &extra, scope) {
-            self.findings.push(f);
-        }
+        self.build(ds, g, code, columns, &extra, scope)
     }
 
     fn build(

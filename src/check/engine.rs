@@ -533,40 +533,60 @@ pub(crate) fn run_rules_deferring(
         .iter()
         .filter_map(|p| out.column(p).ok().map(|c| (p.clone(), c.clone())))
         .collect();
-    for k in active {
-        let c = &compiled[k];
-        let mask = out.column(&format!("\u{1}{k}"))?.bool()?.clone();
-        // The placeholder columns this rule shows, decided once per rule, not per finding.
-        let shown: Vec<&(String, Column)> = ph
-            .iter()
-            .filter(|(name, _)| c.names.contains(name) || mentions(c.rule, name))
-            .collect();
-        for g in fired_rows(&mask) {
-            let mut computed_vals: Vec<(String, String)> = shown
-                .iter()
-                .filter_map(|(name, colv)| {
-                    display_any(colv.get(g).ok()?).map(|s| (name.clone(), s))
-                })
-                .collect();
-            let empty = empty_columns(ds, g, &c.rule.empty_items);
-            let columns = if empty.is_empty() {
-                &c.rule.columns
-            } else {
-                let sep = emit.lang().pick("、", ", ");
-                computed_vals.push((EMPTY_COLUMNS.to_string(), empty.join(sep)));
-                &empty
-            };
-            emit.rule_finding(
-                ds,
-                g,
-                &c.rule.code,
-                columns,
-                Extra {
-                    computed: computed_vals,
-                    ..Extra::default()
-                },
-            );
-        }
+    // Findings are built on every core (each is a function of the dataset, the rule and its
+    // row: 0.3 s on one core for a dirty 1M-row file's 110k rule findings) and added in rule
+    // and row order, so the output does not depend on scheduling.
+    let masks: Vec<(usize, BooleanChunked)> = active
+        .iter()
+        .map(|&k| Ok((k, out.column(&format!("\u{1}{k}"))?.bool()?.clone())))
+        .collect::<PolarsResult<_>>()?;
+    let shared: &Dataset = ds;
+    let built: Vec<Vec<crate::finding::Finding>> = {
+        use rayon::prelude::*;
+        let emit: &Emitter = emit;
+        masks
+            .par_iter()
+            .map(|(k, mask)| {
+                let c = &compiled[*k];
+                // The placeholder columns this rule shows, decided once per rule.
+                let shown: Vec<&(String, Column)> = ph
+                    .iter()
+                    .filter(|(name, _)| c.names.contains(name) || mentions(c.rule, name))
+                    .collect();
+                fired_rows(mask)
+                    .into_iter()
+                    .filter_map(|g| {
+                        let mut computed_vals: Vec<(String, String)> = shown
+                            .iter()
+                            .filter_map(|(name, colv)| {
+                                display_any(colv.get(g).ok()?).map(|s| (name.clone(), s))
+                            })
+                            .collect();
+                        let empty = empty_columns(shared, g, &c.rule.empty_items);
+                        let columns = if empty.is_empty() {
+                            &c.rule.columns
+                        } else {
+                            let sep = emit.lang().pick("、", ", ");
+                            computed_vals.push((EMPTY_COLUMNS.to_string(), empty.join(sep)));
+                            &empty
+                        };
+                        emit.rule_finding_value(
+                            shared,
+                            g,
+                            &c.rule.code,
+                            columns,
+                            Extra {
+                                computed: computed_vals,
+                                ..Extra::default()
+                            },
+                        )
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    for findings in built {
+        emit.findings.extend(findings);
     }
     Ok(())
 }
