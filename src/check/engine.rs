@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use polars::prelude::*;
 
+use crate::finding::Finding;
 use crate::schema::load::EMPTY_COLUMNS;
 use crate::schema::{Rule, RuleKind, RuleScope, Schema};
 
@@ -29,29 +30,24 @@ use super::emit::{Emitter, Extra, fmt_num, placeholders};
 fn in_list_as_comparisons(e: Expr) -> Expr {
     const MAX_ITEMS: usize = 8;
     e.map_expr(|e| {
-        let replaced = match &e {
-            Expr::Function {
-                input,
-                function: FunctionExpr::Boolean(BooleanFunction::IsIn { nulls_equal: false }),
-            } if input.len() == 2 => match &input[1] {
-                Expr::Agg(AggExpr::Implode { input: list, .. }) => match list.as_ref() {
-                    Expr::Literal(LiteralValue::Series(s)) => s
-                        .str()
-                        .ok()
-                        .filter(|v| v.null_count() == 0 && v.len() <= MAX_ITEMS)
-                        .and_then(|v| {
-                            v.iter()
-                                .flatten()
-                                .map(|item| input[0].clone().eq(lit(item)))
-                                .reduce(Expr::or)
-                        }),
-                    _ => None,
-                },
-                _ => None,
-            },
-            _ => None,
-        };
-        replaced.unwrap_or(e)
+        if let Expr::Function {
+            input,
+            function: FunctionExpr::Boolean(BooleanFunction::IsIn { nulls_equal: false }),
+        } = &e
+            && let [x, Expr::Agg(AggExpr::Implode { input: list, .. })] = input.as_slice()
+            && let Expr::Literal(LiteralValue::Series(s)) = list.as_ref()
+            && let Ok(items) = s.str()
+            && items.null_count() == 0
+            && items.len() <= MAX_ITEMS
+            && let Some(any) = items
+                .iter()
+                .flatten()
+                .map(|item| x.clone().eq(lit(item)))
+                .reduce(Expr::or)
+        {
+            return any;
+        }
+        e
     })
 }
 
@@ -402,8 +398,25 @@ fn computed(mut lf: LazyFrame, schema: &Schema) -> PolarsResult<LazyFrame> {
     Ok(lf)
 }
 
+/// What typing keeps for the rule frame of `compiled` (nothing when no SQL rule runs): the
+/// typed columns of the rules' fields and of every field a computed column is built from (the
+/// frame builds them all), and the `_filled_<field>` names whose flags typing records as it
+/// reads the cells.
+pub(crate) fn frame_needs(compiled: &[Compiled]) -> BTreeSet<String> {
+    if compiled.is_empty() {
+        return BTreeSet::new();
+    }
+    let mut needs: BTreeSet<String> = columns::all_fields()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    needs.extend(compiled.iter().flat_map(|c| c.fields.iter().cloned()));
+    needs.extend(filled_names(compiled));
+    needs
+}
+
 /// The `_filled_<field>` columns the rules read.
-pub(crate) fn filled_names(compiled: &[Compiled]) -> BTreeSet<String> {
+fn filled_names(compiled: &[Compiled]) -> BTreeSet<String> {
     compiled
         .iter()
         .flat_map(|c| c.names.iter())
@@ -540,55 +553,57 @@ pub(crate) fn run_rules_deferring(
         .iter()
         .map(|&k| Ok((k, out.column(&format!("\u{1}{k}"))?.bool()?.clone())))
         .collect::<PolarsResult<_>>()?;
-    let shared: &Dataset = ds;
-    let built: Vec<Vec<crate::finding::Finding>> = {
+    let built: Vec<Vec<Finding>> = {
         use rayon::prelude::*;
-        let emit: &Emitter = emit;
+        let (shared, emit): (&Dataset, &Emitter) = (ds, emit);
         masks
             .par_iter()
-            .map(|(k, mask)| {
-                let c = &compiled[*k];
-                // The placeholder columns this rule shows, decided once per rule.
-                let shown: Vec<&(String, Column)> = ph
-                    .iter()
-                    .filter(|(name, _)| c.names.contains(name) || mentions(c.rule, name))
-                    .collect();
-                fired_rows(mask)
-                    .into_iter()
-                    .filter_map(|g| {
-                        let mut computed_vals: Vec<(String, String)> = shown
-                            .iter()
-                            .filter_map(|(name, colv)| {
-                                display_any(colv.get(g).ok()?).map(|s| (name.clone(), s))
-                            })
-                            .collect();
-                        let empty = empty_columns(shared, g, &c.rule.empty_items);
-                        let columns = if empty.is_empty() {
-                            &c.rule.columns
-                        } else {
-                            let sep = emit.lang().pick("、", ", ");
-                            computed_vals.push((EMPTY_COLUMNS.to_string(), empty.join(sep)));
-                            &empty
-                        };
-                        emit.rule_finding_value(
-                            shared,
-                            g,
-                            &c.rule.code,
-                            columns,
-                            Extra {
-                                computed: computed_vals,
-                                ..Extra::default()
-                            },
-                        )
-                    })
-                    .collect()
-            })
+            .map(|(k, mask)| rule_findings(shared, emit, &compiled[*k], mask, &ph))
             .collect()
     };
     for findings in built {
         emit.findings.extend(findings);
     }
     Ok(())
+}
+
+/// The findings of one rule on the rows its mask marks, in row order.
+fn rule_findings(
+    ds: &Dataset,
+    emit: &Emitter,
+    c: &Compiled,
+    mask: &BooleanChunked,
+    ph: &[(String, Column)],
+) -> Vec<Finding> {
+    // The placeholder columns this rule shows, decided once per rule, not per finding.
+    let shown: Vec<&(String, Column)> = ph
+        .iter()
+        .filter(|(name, _)| c.names.contains(name) || mentions(c.rule, name))
+        .collect();
+    fired_rows(mask)
+        .into_iter()
+        .filter_map(|g| {
+            let mut computed_vals: Vec<(String, String)> = shown
+                .iter()
+                .filter_map(|(name, colv)| {
+                    display_any(colv.get(g).ok()?).map(|s| (name.clone(), s))
+                })
+                .collect();
+            let empty = empty_columns(ds, g, &c.rule.empty_items);
+            let columns = if empty.is_empty() {
+                &c.rule.columns
+            } else {
+                let sep = emit.lang().pick("、", ", ");
+                computed_vals.push((EMPTY_COLUMNS.to_string(), empty.join(sep)));
+                &empty
+            };
+            let extra = Extra {
+                computed: computed_vals,
+                ..Extra::default()
+            };
+            emit.rule_finding_value(ds, g, &c.rule.code, columns, extra)
+        })
+        .collect()
 }
 
 /// The rows where a rule's mask is true, in order: only the set bits are visited (a rule

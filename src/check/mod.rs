@@ -98,17 +98,11 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
     let mut emit = emit::Emitter::new(schema, opts.lang, enabled.clone());
     let mut skipped = Vec::new();
     let compiled = engine::compile_all(schema, &|c| enabled.contains(c));
-    // Typed columns the rule frame reads: the rules' fields, and every field a computed column
-    // is built from (the frame builds them all).
-    // With no SQL rule selected there is no frame, and only what Rust reads is kept.
+    // What the rule frame reads ([`engine::frame_needs`]); with no SQL rule selected there is
+    // no frame, and only what Rust reads is kept.
     let mut keep: BTreeSet<String> = BTreeSet::new();
-    if let Ok(compiled) = &compiled
-        && !compiled.is_empty()
-    {
-        keep.extend(columns::all_fields().into_iter().map(str::to_string));
-        keep.extend(compiled.iter().flat_map(|c| c.fields.iter().cloned()));
-        // The filled flags the rules read, recorded while typing reads the cells.
-        keep.extend(engine::filled_names(compiled));
+    if let Ok(compiled) = &compiled {
+        keep.extend(engine::frame_needs(compiled));
     }
     let t0 = std::time::Instant::now();
     let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &keep, &mut emit);

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use polars::prelude::*;
 
 use super::dataset::{Dataset, TypedCol};
-use super::{CheckOptions, CheckResult, columns, emit, engine, population_and_l204, typing};
+use super::{CheckOptions, CheckResult, emit, engine, population_and_l204, typing};
 use crate::read::Table;
 use crate::schema::{RuleKind, Schema};
 
@@ -122,13 +122,8 @@ pub fn check_shard(
         .filter(|f| schema.field(f).is_some())
         .map(|f| f.to_string())
         .collect();
-    if let Ok(compiled) = &compiled
-        && !compiled.is_empty()
-    {
-        keep.extend(columns::all_fields().into_iter().map(str::to_string));
-        keep.extend(compiled.iter().flat_map(|c| c.fields.iter().cloned()));
-        // The filled flags the rules read, recorded while typing reads the cells.
-        keep.extend(engine::filled_names(compiled));
+    if let Ok(compiled) = &compiled {
+        keep.extend(engine::frame_needs(compiled));
     }
     let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &keep, &mut emit);
     let population = population_and_l204(&ds, &mut emit);

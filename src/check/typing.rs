@@ -17,7 +17,6 @@ use polars::prelude::{
 use rayon::prelude::*;
 
 use crate::read::{CellRef, Table};
-use crate::schema::columns::FILLED_PREFIX;
 use crate::schema::{Field, FieldType, Schema};
 use crate::types;
 
@@ -133,7 +132,7 @@ pub(crate) fn type_tables<'a>(
     // The fields whose filled flags the rule frame reads (`_filled_<field>` in `keep`).
     let filled: Vec<&str> = keep
         .iter()
-        .filter_map(|k| k.strip_prefix(FILLED_PREFIX))
+        .filter_map(|k| crate::schema::columns::filled_field(k))
         .collect();
     let type_one = |ds: &Dataset<'a>, f: &'a Field| {
         let keep = keep.contains(&f.name)
