@@ -124,63 +124,77 @@ pub fn attribute(
     findings: &[Finding],
     population: &[Population],
 ) -> Vec<UnitReport> {
-    let mut out = Vec::new();
-    for level in schema.unit_levels() {
-        let mut units = LevelUnits {
-            level,
-            index: BTreeMap::new(),
-            entries: Vec::new(),
-        };
-        for p in population {
-            if let Some(path) = unit_path(schema, &p.unit, level) {
-                let k = units.slot(path);
-                let u = &mut units.entries[k].1;
-                u.rows += p.rows;
-                u.households += p.households.len();
-            }
+    // Levels are independent (three passes over every finding on a dirty file's ~120k):
+    // counted on every core, kept in level order.
+    use rayon::prelude::*;
+    let levels: Vec<&str> = schema.unit_levels().collect();
+    let per_level: Vec<Vec<UnitReport>> = levels
+        .par_iter()
+        .map(|&level| level_reports(schema, level, findings, population))
+        .collect();
+    per_level.into_iter().flatten().collect()
+}
+
+/// The units of one level, sorted by errors (most first), then path.
+fn level_reports(
+    schema: &Schema,
+    level: &str,
+    findings: &[Finding],
+    population: &[Population],
+) -> Vec<UnitReport> {
+    let mut units = LevelUnits {
+        level,
+        index: BTreeMap::new(),
+        entries: Vec::new(),
+    };
+    for p in population {
+        if let Some(path) = unit_path(schema, &p.unit, level) {
+            let k = units.slot(path);
+            let u = &mut units.entries[k].1;
+            u.rows += p.rows;
+            u.households += p.households.len();
         }
-        // A dataset's findings share a few unit combinations: each is resolved to its unit once
-        // (by address), not once per finding.
-        let mut seen: HashMap<*const (String, String), Option<usize>> = HashMap::new();
-        for f in findings {
-            let Some(cells) = &f.unit else { continue };
-            let k = *seen
-                .entry(cells.as_ptr())
-                .or_insert_with(|| unit_path(schema, cells, level).map(|p| units.slot(p)));
-            let Some(k) = k else { continue };
-            let (hh, u) = &mut units.entries[k];
-            match f.severity {
-                Severity::Error => {
-                    u.errors += 1;
-                    if let Some(h) = &f.household {
-                        hh.insert(h.as_str());
-                    }
-                }
-                Severity::Warning => u.warnings += 1,
-            }
-            match u.by_rule.get_mut(&f.rule) {
-                Some(n) => *n += 1,
-                None => {
-                    u.by_rule.insert(f.rule.clone(), 1);
-                }
-            }
-            *u.by_category.entry(f.category).or_default() += 1;
-        }
-        let mut level_units: Vec<UnitReport> = units
-            .entries
-            .into_iter()
-            .map(|(hh, mut u)| {
-                u.households_with_errors = hh.len();
-                u.error_rate = if u.rows == 0 {
-                    0.0
-                } else {
-                    (u.errors as f64 * 10000.0 / u.rows as f64).round() / 100.0
-                };
-                u
-            })
-            .collect();
-        level_units.sort_by(|a, b| b.errors.cmp(&a.errors).then_with(|| a.path.cmp(&b.path)));
-        out.extend(level_units);
     }
-    out
+    // A dataset's findings share a few unit combinations: each is resolved to its unit once
+    // (by address), not once per finding.
+    let mut seen: HashMap<*const (String, String), Option<usize>> = HashMap::new();
+    for f in findings {
+        let Some(cells) = &f.unit else { continue };
+        let k = *seen
+            .entry(cells.as_ptr())
+            .or_insert_with(|| unit_path(schema, cells, level).map(|p| units.slot(p)));
+        let Some(k) = k else { continue };
+        let (hh, u) = &mut units.entries[k];
+        match f.severity {
+            Severity::Error => {
+                u.errors += 1;
+                if let Some(h) = &f.household {
+                    hh.insert(h.as_str());
+                }
+            }
+            Severity::Warning => u.warnings += 1,
+        }
+        match u.by_rule.get_mut(&f.rule) {
+            Some(n) => *n += 1,
+            None => {
+                u.by_rule.insert(f.rule.clone(), 1);
+            }
+        }
+        *u.by_category.entry(f.category).or_default() += 1;
+    }
+    let mut level_units: Vec<UnitReport> = units
+        .entries
+        .into_iter()
+        .map(|(hh, mut u)| {
+            u.households_with_errors = hh.len();
+            u.error_rate = if u.rows == 0 {
+                0.0
+            } else {
+                (u.errors as f64 * 10000.0 / u.rows as f64).round() / 100.0
+            };
+            u
+        })
+        .collect();
+    level_units.sort_by(|a, b| b.errors.cmp(&a.errors).then_with(|| a.path.cmp(&b.path)));
+    level_units
 }
