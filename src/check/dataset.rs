@@ -58,6 +58,11 @@ pub(crate) struct Dataset<'a> {
     /// Per field whose `_filled_<field>` column a rule reads: what [`Dataset::filled_column`]
     /// gives, recorded by the typing pass as it reads the cells (the rule frame takes them out).
     pub filled: BTreeMap<String, Vec<Option<bool>>>,
+    /// Per household field L204 compares: per household, whether every cell of the household
+    /// it was read from is written the same (recorded by the typing pass). L204 looks only at
+    /// households where it is not: a value is a function of its cell, so alike cells cannot
+    /// conflict.
+    pub written_alike: BTreeMap<String, Vec<bool>>,
     /// The household (table + 户编号) as a dense index (0 .. `households`), for grouping without
     /// hashing; None when 户编号 is blank (the row is its own household).
     pub hh_index: Vec<Option<u32>>,

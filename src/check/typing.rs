@@ -54,6 +54,7 @@ pub(crate) fn type_tables<'a>(
         source: HashMap::new(),
         typed: BTreeMap::new(),
         filled: BTreeMap::new(),
+        written_alike: BTreeMap::new(),
         hh_index: Vec::new(),
         households: 0,
         household_id: Vec::new(),
@@ -123,6 +124,11 @@ pub(crate) fn type_tables<'a>(
         .filter(|f| f.ty == FieldType::Code && emit.enabled("L204"))
         .map(|f| f.name.as_str())
         .collect();
+    // The fields L204 compares, whose cells typing notes as alike or not per household.
+    let l204_fields: Vec<&str> = household_conflict_fields(schema)
+        .filter(|_| emit.enabled("L204"))
+        .map(|f| f.name.as_str())
+        .collect();
     let lang = emit.lang();
     // The registry's value checks that this run reports; each field takes those for its type.
     let value_checks: Vec<&types::Builtin> = types::BUILTINS
@@ -147,6 +153,7 @@ pub(crate) fn type_tables<'a>(
             f,
             keep,
             filled.contains(&f.name.as_str()),
+            l204_fields.contains(&f.name.as_str()),
             &checks,
             lang,
         )
@@ -217,6 +224,9 @@ pub(crate) fn type_tables<'a>(
         }
         if let Some(flags) = out.filled {
             ds.filled.insert(f.name.clone(), flags);
+        }
+        if let Some(alike) = out.alike {
+            ds.written_alike.insert(f.name.clone(), alike);
         }
     }
 
@@ -360,6 +370,9 @@ struct FieldOut<'s> {
     /// Per row: None where the row's table has no column for the field, else whether the cell
     /// (the one the row inherits from, for a household field) is filled. Only when asked for.
     filled: Option<Vec<Option<bool>>>,
+    /// Per household: whether its own (not inherited) cells are all written the same. Only
+    /// when asked for ([`Dataset::written_alike`]).
+    alike: Option<Vec<bool>>,
 }
 
 struct IdFacts {
@@ -380,6 +393,7 @@ fn type_field<'s>(
     f: &'s Field,
     keep: bool,
     filled: bool,
+    alike: bool,
     checks: &[(&'static str, types::ValueCheck)],
     lang: crate::finding::Lang,
 ) -> FieldOut<'s> {
@@ -399,6 +413,12 @@ fn type_field<'s>(
             region: vec![None; n],
         }),
         filled: filled.then(|| Vec::with_capacity(n)),
+        alike: (alike && household).then(|| vec![true; ds.households]),
+    };
+    // Each household's first own cell, which its other own cells are compared with as written.
+    let mut first_written: Vec<Option<CellRef<'s>>> = match out.alike {
+        Some(_) => vec![None; ds.households],
+        None => Vec::new(),
     };
     let cx = types::FieldCtx {
         ty: f.ty,
@@ -453,6 +473,19 @@ fn type_field<'s>(
         let present = pos[ds.t[g] as usize].is_some();
         if let Some(flags) = &mut out.filled {
             flags.push(present.then(|| cell.is_some_and(|c| !c.is_blank())));
+        }
+        // A row's own cell (an inherited one is the household's, alike by construction); a
+        // blank own cell means the household has no value, so it is alike too.
+        if let Some(alike) = &mut out.alike
+            && !inherited
+            && let (Some(c), Some(k)) = (cell, ds.hh_index[g])
+        {
+            let k = k as usize;
+            match first_written[k] {
+                None => first_written[k] = Some(c),
+                Some(first) if first != c => alike[k] = false,
+                Some(_) => {}
+            }
         }
         let mut emit = |code: &'s str, extra: Extra| {
             if !inherited {
@@ -731,9 +764,16 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
     let n = ds.len();
     // Per field, independently and in parallel: for each household the row of its first value
     // and the first row whose value differs from it.
+    // Empty for a field where no household differs.
     let per_field: Vec<(Vec<u32>, Vec<u32>)> = fields
         .par_iter()
         .map(|f| {
+            let alike = ds.written_alike.get(&f.name);
+            // No household with cells written two ways: nothing to compare, nothing allocated
+            // (the usual case on a clean file for most fields).
+            if alike.is_some_and(|a| a.iter().all(|&x| x)) {
+                return (Vec::new(), Vec::new());
+            }
             let pos = field_pos(ds, &f.name);
             let typed = ds.typed.get(&f.name);
             let mut first = vec![u32::MAX; ds.households];
@@ -748,7 +788,7 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
                 let Some(k) = ds.hh_index[g].map(|i| i as usize) else {
                     continue;
                 };
-                if differs[k] != u32::MAX {
+                if differs[k] != u32::MAX || alike.is_some_and(|a| a[k]) {
                     continue;
                 }
                 let cell = cell_at(ds, g, &pos);
@@ -774,15 +814,14 @@ fn household_field_conflicts(ds: &Dataset, emit: &mut Emitter) {
     // A household is reported once, on the first row where any field differs, naming every
     // field that differs there (each such field's first difference is that very row).
     for k in 0..ds.households {
-        let Some(g) = per_field.iter().map(|(_, d)| d[k]).min() else {
+        let differs_at = |j: usize| per_field[j].1.get(k).copied().unwrap_or(u32::MAX);
+        let Some(g) = (0..fields.len()).map(differs_at).min() else {
             continue;
         };
         if g == u32::MAX {
             continue;
         }
-        let differing: Vec<usize> = (0..fields.len())
-            .filter(|&j| per_field[j].1[k] == g)
-            .collect();
+        let differing: Vec<usize> = (0..fields.len()).filter(|&j| differs_at(j) == g).collect();
         let cols: Vec<String> = differing.iter().map(|j| fields[*j].name.clone()).collect();
         let j0 = differing[0];
         let expected = conflict_value(
@@ -947,6 +986,7 @@ mod tests {
             phone,
             false,
             false,
+            false,
             &[("X901", placeholder_phone)],
             Lang::En,
         );
@@ -955,7 +995,7 @@ mod tests {
 
         // What the pass itself runs on a phone field: every registered check for its type.
         let registered = checks_for(phone.ty);
-        let out = type_field(&ds, phone, false, false, &registered, Lang::En);
+        let out = type_field(&ds, phone, false, false, false, &registered, Lang::En);
         let found = codes(&out);
         assert!(found.contains(&(1, "V501".to_string())), "{found:?}");
         assert!(found.contains(&(2, "V602".to_string())), "{found:?}");
@@ -963,7 +1003,7 @@ mod tests {
 
         let name = schema.field("姓名").expect("field");
         let registered = checks_for(name.ty);
-        let out = type_field(&ds, name, false, false, &registered, Lang::En);
+        let out = type_field(&ds, name, false, false, false, &registered, Lang::En);
         assert_eq!(codes(&out), vec![(2, "V601".to_string())]);
         assert_eq!(out.findings[0].2.reason.as_deref(), Some("contains digits"));
     }
@@ -1017,6 +1057,69 @@ mod tests {
         assert!(!ds.filled.contains_key("户编号"));
     }
 
+    /// Typing notes per household whether a field's own cells are written alike; L204 then
+    /// skips those households, and finds exactly what it finds comparing every household.
+    #[test]
+    fn l204_skips_only_households_written_alike() {
+        let schema = crate::schema::load_str("default", crate::schema::DEFAULT_TOML)
+            .expect("default schema");
+        let tables = [table_of(
+            ["户编号", "与户主关系", "是否危房户", "住房面积"],
+            &[
+                ["H1", "户主", "是", "80"],
+                ["H1", "配偶", "是", "80"],
+                // The same value written two ways: not alike, and no conflict.
+                ["H2", "户主", "是", "80"],
+                ["H2", "配偶", " 是", "80 "],
+                // A blank cell inherits: still alike.
+                ["H3", "户主", "是", "60"],
+                ["H3", "配偶", "", ""],
+                ["H3", "之子", "是", "60"],
+                ["H4", "户主", "是", "70"],
+                ["H4", "配偶", "否", "70"],
+                // The blank row first.
+                ["H5", "户主", "", "50"],
+                ["H5", "配偶", "否", "50"],
+                ["H5", "之子", "是", "50"],
+            ],
+        )];
+        let enabled: HashSet<String> = ["L204".to_string()].into();
+        let mut emit = Emitter::new(&schema, Lang::En, enabled.clone());
+        let as_of = NaiveDate::from_ymd_opt(2017, 12, 31).expect("date");
+        let mut ds = type_tables(
+            &tables,
+            &schema,
+            as_of,
+            &HashMap::new(),
+            &BTreeSet::new(),
+            &mut emit,
+        );
+        assert_eq!(
+            ds.written_alike["是否危房户"],
+            [true, false, true, false, false]
+        );
+        assert_eq!(
+            ds.written_alike["住房面积"],
+            [true, false, true, true, true]
+        );
+        let l204 = |ds: &Dataset| {
+            let mut emit = Emitter::new(&schema, Lang::En, enabled.clone());
+            household_conflicts(ds, &mut emit);
+            emit.findings
+                .iter()
+                .map(|f| (f.row, f.columns.clone(), f.message.clone()))
+                .collect::<Vec<_>>()
+        };
+        let skipping = l204(&ds);
+        assert_eq!(
+            skipping.iter().map(|f| f.0).collect::<Vec<_>>(),
+            [Some(10), Some(13)],
+            "{skipping:?}"
+        );
+        ds.written_alike.clear();
+        assert_eq!(l204(&ds), skipping);
+    }
+
     /// A code text seen before has its value and findings replayed, not checked again: every
     /// row with the same text gets the same findings and the same typed value.
     #[test]
@@ -1029,7 +1132,7 @@ mod tests {
         let ds = typed(&tables, &schema);
         let sex = schema.field("性别").expect("field");
         let registered = checks_for(sex.ty);
-        let out = type_field(&ds, sex, true, false, &registered, Lang::En);
+        let out = type_field(&ds, sex, true, false, false, &registered, Lang::En);
         let of_row = |g: u32| -> Vec<(String, Option<String>)> {
             out.findings
                 .iter()
