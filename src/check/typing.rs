@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use polars::prelude::{
-    ChunkedBuilder, Float64Type, PlHashMap, PlSmallStr, PrimitiveChunkedBuilder,
-    StringChunkedBuilder,
+    ChunkTake, ChunkedBuilder, Float64Type, IdxCa, IdxSize, IdxType, NewChunkedArray, PlHashMap,
+    PlSmallStr, PrimitiveChunkedBuilder, StringChunked, StringChunkedBuilder,
 };
 use rayon::prelude::*;
 
@@ -351,8 +351,56 @@ fn inherited_sources(ds: &Dataset, schema: &Schema, hh: &Households) -> Vec<(Str
         .collect()
 }
 
-/// A code text's canonical value (None when not in the list) and the findings its checks gave.
-type Memo<'s> = (Option<&'s str>, Vec<(&'static str, Extra)>);
+/// A code text's canonical value as its position in the field's [`CodeColumn`] (None when not
+/// in the list, or when the column is not kept) and the findings its checks gave.
+type Memo = (Option<IdxSize>, Vec<(&'static str, Extra)>);
+
+/// A code field's typed column as it is built: per row, the position of its canonical value
+/// among the field's distinct values, which polars gathers at the end. The rows then share the
+/// values' bytes: a builder of strings copies every value longer than 12 bytes (丧失劳动力,
+/// 长期慢性病 …) once per row, a million rows for each of ~25 code fields.
+struct CodeColumn<'s> {
+    values: Vec<&'s str>,
+    position: PlHashMap<&'s str, IdxSize>,
+    rows: PrimitiveChunkedBuilder<IdxType>,
+}
+
+impl<'s> CodeColumn<'s> {
+    fn new(name: PlSmallStr, n: usize) -> Self {
+        CodeColumn {
+            values: Vec::new(),
+            position: PlHashMap::default(),
+            rows: PrimitiveChunkedBuilder::new(name, n),
+        }
+    }
+
+    /// The position of `value`, added when new.
+    fn position(&mut self, value: &'s str) -> IdxSize {
+        *self.position.entry(value).or_insert_with(|| {
+            self.values.push(value);
+            (self.values.len() - 1) as IdxSize
+        })
+    }
+
+    fn push(&mut self, value: Option<&'s str>) {
+        let at = value.map(|v| self.position(v));
+        self.rows.append_option(at);
+    }
+
+    fn finish(self) -> StringChunked {
+        let rows: IdxCa = self.rows.finish();
+        let values = StringChunked::from_slice(rows.name().clone(), &self.values);
+        // Every position is one of `values`' (pushed by `position`), so the gather cannot go
+        // out of bounds; were it ever to, the rows are looked up one by one instead.
+        values.take(&rows).unwrap_or_else(|_| {
+            StringChunked::from_iter_options(
+                rows.name().clone(),
+                rows.iter()
+                    .map(|p| p.and_then(|p| self.values.get(p as usize).copied())),
+            )
+        })
+    }
+}
 
 /// Distinct texts remembered per code field; a column of free text typed as a code stops
 /// being remembered there (memory stays bounded, results are the same).
@@ -432,8 +480,10 @@ fn type_field<'s>(
     let name: PlSmallStr = f.name.as_str().into();
     let is_num = matches!(f.ty, FieldType::Integer | FieldType::Decimal);
     let is_date = f.ty == FieldType::Date;
-    let mut strs =
-        (keep && !is_num && !is_date).then(|| StringChunkedBuilder::new(name.clone(), n));
+    let is_code = f.ty == FieldType::Code;
+    let mut strs = (keep && !is_num && !is_date && !is_code)
+        .then(|| StringChunkedBuilder::new(name.clone(), n));
+    let mut code_col = (keep && is_code).then(|| CodeColumn::new(name.clone(), n));
     let mut nums =
         (keep && is_num).then(|| PrimitiveChunkedBuilder::<Float64Type>::new(name.clone(), n));
     let mut dates: Vec<Option<NaiveDate>> = Vec::new();
@@ -449,14 +499,18 @@ fn type_field<'s>(
     } else {
         PlHashMap::default()
     };
-    let mut memo: Option<PlHashMap<&'s str, Memo<'s>>> =
+    let mut memo: Option<PlHashMap<&'s str, Memo>> =
         (f.ty == FieldType::Code).then(PlHashMap::default);
     let findings = &mut out.findings;
     let null = |strs: &mut Option<StringChunkedBuilder>,
+                code_col: &mut Option<CodeColumn>,
                 nums: &mut Option<PrimitiveChunkedBuilder<Float64Type>>,
                 dates: &mut Vec<Option<NaiveDate>>| {
         if let Some(b) = strs {
             b.append_null();
+        }
+        if let Some(c) = code_col {
+            c.rows.append_null();
         }
         if let Some(b) = nums {
             b.append_null();
@@ -546,7 +600,7 @@ fn type_field<'s>(
                         lang.pick("单元格是错误值 ", "the cell holds the error value ")
                     )),
                 );
-                null(&mut strs, &mut nums, &mut dates);
+                null(&mut strs, &mut code_col, &mut nums, &mut dates);
                 continue;
             }
             Some(c) if !c.is_blank() => (cell_str(c).unwrap_or_default(), types::is_numeric(c)),
@@ -557,7 +611,7 @@ fn type_field<'s>(
                 if school && present {
                     out.school_blank.push(g as u32);
                 }
-                null(&mut strs, &mut nums, &mut dates);
+                null(&mut strs, &mut code_col, &mut nums, &mut dates);
                 continue;
             }
         };
@@ -574,8 +628,8 @@ fn type_field<'s>(
             for (code, extra) in found {
                 emit(code, extra.clone());
             }
-            if let Some(b) = &mut strs {
-                b.append_option(*value);
+            if let Some(c) = &mut code_col {
+                c.rows.append_option(*value);
             }
             continue;
         }
@@ -595,7 +649,7 @@ fn type_field<'s>(
             if present && f.required {
                 emit(empty_rule, Extra::default());
             }
-            null(&mut strs, &mut nums, &mut dates);
+            null(&mut strs, &mut code_col, &mut nums, &mut dates);
             continue;
         }
         // The conversion per field type; the checks then read its result.
@@ -646,12 +700,13 @@ fn type_field<'s>(
             for (code, extra) in &found {
                 emit(code, extra.clone());
             }
-            let canonical = c.as_ref().ok().copied();
-            if let Some(b) = &mut strs {
-                b.append_option(canonical);
-            }
+            let position = code_col.as_mut().and_then(|col| {
+                let at = c.as_ref().ok().map(|v| col.position(v));
+                col.rows.append_option(at);
+                at
+            });
             if memo.len() < MEMO_MAX {
-                memo.insert(key, (canonical, found));
+                memo.insert(key, (position, found));
             }
             continue;
         }
@@ -659,7 +714,12 @@ fn type_field<'s>(
         let value: Option<Cow<'s, str>> = match parsed {
             types::Parsed::Blank => None,
             types::Parsed::Text => Some(trimmed),
-            types::Parsed::Code(c) => c.ok().map(Cow::Borrowed),
+            types::Parsed::Code(c) => {
+                if let Some(col) = &mut code_col {
+                    col.push(c.ok());
+                }
+                continue;
+            }
             types::Parsed::Number(v) => {
                 if let Some(b) = &mut nums {
                     b.append_option(v.ok());
@@ -701,6 +761,7 @@ fn type_field<'s>(
     }
     out.col = match (strs, nums) {
         (Some(b), _) => Some(TypedCol::Str(b.finish())),
+        _ if let Some(c) = code_col => Some(TypedCol::Str(c.finish())),
         (_, Some(b)) => Some(TypedCol::Num(b.finish())),
         _ => (keep && is_date).then_some(TypedCol::Date(dates)),
     };
