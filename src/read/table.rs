@@ -322,14 +322,6 @@ impl Table {
         }
         for (j, col) in self.cells.iter_mut().enumerate() {
             let column = cells.iter().skip(j).step_by(width).take(numbers.len());
-            let bytes: usize = column
-                .clone()
-                .map(|c| match c {
-                    CellRef::Text(s) => s.len(),
-                    _ => 0,
-                })
-                .sum();
-            col.text.reserve(bytes);
             col.ends.reserve(numbers.len());
             for c in column {
                 col.push(*c)?;
