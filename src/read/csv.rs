@@ -165,11 +165,15 @@ fn read_csv_in(
                 if found != width && !fields.iter().all(|s| s.trim().is_empty()) {
                     return Err(CsvProblem::Bad(Reason::CsvWidth { line, found, width }));
                 }
-                let cells = record_cells(fields.iter().copied());
-                if builder
-                    .admit(line, cells, numbers.len(), &mut block)
-                    .map_err(add_problem)?
+                let admitted = match builder.admit_fields(line, &fields, numbers.len(), &mut block)
                 {
+                    Some(admitted) => admitted,
+                    None => {
+                        let cells = record_cells(fields.iter().copied());
+                        builder.admit(line, cells, numbers.len(), &mut block)
+                    }
+                };
+                if admitted.map_err(add_problem)? {
                     numbers.push(line);
                     if numbers.len() == BLOCK_ROWS {
                         builder.push_rows(&numbers, &block).map_err(add_problem)?;
@@ -488,7 +492,12 @@ mod tests {
     /// A quote-free CSV with every line ending (LF, CRLF, a lone CR inside an LF file), blank
     /// and white-space-only lines, empty trailing fields and totals rows.
     fn plain_csv(rows: usize, sep: &str) -> String {
-        let mut s = format!("某县花名册\r\n户编号{sep}姓名{sep}证件号码{sep}备注\n");
+        plain_csv_under(rows, sep, &format!("户编号{sep}姓名{sep}证件号码{sep}备注"))
+    }
+
+    /// [`plain_csv`] under another header line (four fields).
+    fn plain_csv_under(rows: usize, sep: &str, header: &str) -> String {
+        let mut s = format!("某县花名册\r\n{header}\n");
         // A zero-width no-break space leading the first record: data, not a BOM.
         s.push_str(&format!("\u{feff}{sep}{sep}{sep} \n"));
         for i in 0..rows {
@@ -500,6 +509,8 @@ mod tests {
                 4 => format!("  {sep} {sep}\u{3000}{sep}\n"),
                 5 => format!("合计{sep}{sep}{sep}\n"),
                 6 => format!("{i}{sep}丙{i}{sep}x{i}{sep}备注\r\n\r\n"),
+                // Data in the last column only.
+                8 => format!("{sep}{sep}{sep}备注{i}\n"),
                 _ => format!("{i}{sep}丁{i}{sep}x{i}{sep}备注{i}\n"),
             };
             s.push_str(&line);
@@ -512,15 +523,42 @@ mod tests {
     fn plain_split_reads_what_the_csv_crate_reads() {
         let opts = ReadOptions::default();
         for sep in [",", "\t"] {
-            for rows in [0, 1, 30, 150_000] {
-                let csv = plain_csv(rows, sep);
-                let crate_read = read_csv_in(csv.as_bytes(), "a.csv", &opts, &matcher(), 1, false);
-                for parts in [1, 7] {
-                    let plain =
-                        read_csv_in(csv.as_bytes(), "a.csv", &opts, &matcher(), parts, true);
-                    assert_eq!(plain, crate_read, "{rows} rows, {sep:?}, {parts} parts");
+            // Header columns from the first without a gap (the fields are the cells); with a
+            // gap; with the last column headerless (its data is outside the table).
+            let headers = [
+                format!("户编号{sep}姓名{sep}证件号码{sep}备注"),
+                format!("户编号{sep}姓名{sep}{sep}证件号码"),
+                format!("户编号{sep}姓名{sep}证件号码{sep}"),
+            ];
+            for header in &headers {
+                for rows in [0, 1, 30, 150_000] {
+                    let csv = plain_csv_under(rows, sep, header);
+                    let crate_read =
+                        read_csv_in(csv.as_bytes(), "a.csv", &opts, &matcher(), 1, false);
+                    for parts in [1, 7] {
+                        let plain =
+                            read_csv_in(csv.as_bytes(), "a.csv", &opts, &matcher(), parts, true);
+                        assert_eq!(plain, crate_read, "{rows} rows, {header:?}, {parts} parts");
+                    }
                 }
             }
+            for header in &headers {
+                let csv = plain_csv_under(3, sep, header);
+                let read = read_csv_in(csv.as_bytes(), "a.csv", &opts, &matcher(), 1, true);
+                assert!(read.is_ok(), "{header:?}: {read:?}");
+            }
+            // The headerless column's rows are reported, not lost.
+            let csv = plain_csv_under(30, sep, &headers[2]);
+            let table =
+                read_csv_in(csv.as_bytes(), "a.csv", &opts, &matcher(), 3, true).expect("read");
+            assert!(
+                table
+                    .skipped_rows
+                    .iter()
+                    .any(|r| r.reason.contains("没有表头的列")),
+                "{:?}",
+                table.skipped_rows
+            );
         }
         // Ragged records are refused with the same line either way.
         let mut csv = plain_csv(30, ",");

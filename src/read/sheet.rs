@@ -386,6 +386,8 @@ pub(crate) struct TableBuilder {
     progress: Option<RowProgress>,
     /// Rows offered since progress was last reported.
     unreported: u64,
+    /// The header's columns are the sheet's first ones, without a gap.
+    dense: bool,
 }
 
 impl TableBuilder {
@@ -393,6 +395,7 @@ impl TableBuilder {
         TableBuilder {
             name_col: table.column_of("姓名"),
             id_col: table.column_of("证件号码"),
+            dense: table.columns.iter().enumerate().all(|(i, c)| c.index == i),
             table,
             max_cells,
             progress: None,
@@ -476,6 +479,62 @@ impl TableBuilder {
         if let Some((c, _)) = it.next() {
             headerless.get_or_insert(c);
         }
+        self.settle(number, from, headerless, pending, out)
+    }
+
+    /// [`TableBuilder::admit`] for a record whose fields are the sheet's columns from the
+    /// first, empty ones included (a CSV record), when the header's columns are the first
+    /// ones without a gap, as in nearly every export: the fields are the row's cells in order,
+    /// with no walk matching cells to columns. None when the header has gaps.
+    pub fn admit_fields<'c>(
+        &mut self,
+        number: u32,
+        fields: &[&'c str],
+        pending: usize,
+        out: &mut Vec<CellRef<'c>>,
+    ) -> Option<Result<bool, SheetProblem>> {
+        let width = self.table.columns.len();
+        if !self.dense {
+            return None;
+        }
+        if let Some(p) = &self.progress {
+            self.unreported += 1;
+            if self.unreported == RowProgress::EVERY {
+                self.unreported = 0;
+                (p.0)(RowProgress::EVERY);
+            }
+        }
+        if fields.iter().all(|s| CellRef::Text(s).is_blank()) {
+            return Some(Ok(false));
+        }
+        let from = out.len();
+        let (inside, outside) = fields.split_at(width.min(fields.len()));
+        out.extend(inside.iter().map(|&s| {
+            if s.is_empty() {
+                CellRef::Empty
+            } else {
+                CellRef::Text(s)
+            }
+        }));
+        out.extend(std::iter::repeat_n(CellRef::Empty, width - inside.len()));
+        let headerless = outside
+            .iter()
+            .position(|s| !s.is_empty())
+            .map(|p| u32::try_from(width + p).unwrap_or(u32::MAX));
+        Some(self.settle(number, from, headerless, pending, out))
+    }
+
+    /// The rest of [`TableBuilder::admit`], once the row's cells from `from` on are in `out`:
+    /// a row with data only outside the header's columns or a totals row is taken out again and
+    /// reported; the cell limit is checked.
+    fn settle<'c>(
+        &mut self,
+        number: u32,
+        from: usize,
+        headerless: Option<u32>,
+        pending: usize,
+        out: &mut Vec<CellRef<'c>>,
+    ) -> Result<bool, SheetProblem> {
         let row_cells = out.get(from..).unwrap_or_default();
         if row_cells.iter().all(CellRef::is_blank) {
             let where_ = headerless
