@@ -854,14 +854,7 @@ mod tests {
             .collect();
         let mut emit = Emitter::new(&schema, crate::finding::Lang::En, Default::default());
         let as_of = chrono::NaiveDate::from_ymd_opt(2017, 12, 31).expect("date");
-        let ds = super::super::typing::type_tables(
-            &tables,
-            &schema,
-            as_of,
-            &HashMap::new(),
-            &keep,
-            &mut emit,
-        );
+        let ds = super::super::typing::type_tables(&tables, &schema, as_of, &keep, &mut emit);
         let got = helper_members(&ds);
         let want = |g: usize| -> Option<String> {
             match rows[g][0].as_str() {

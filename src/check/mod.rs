@@ -105,11 +105,11 @@ pub fn check(tables: &[Table], schema: &Schema, opts: &CheckOptions) -> CheckRes
         keep.extend(engine::frame_needs(compiled));
     }
     let t0 = std::time::Instant::now();
-    let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &keep, &mut emit);
+    let mut ds = typing::type_tables(tables, schema, opts.as_of, &keep, &mut emit);
     crate::timing::timing("check: typing", t0);
     let t0 = std::time::Instant::now();
-    let population = population_and_l204(&ds, &mut emit);
-    crate::timing::timing("check: population + L204", t0);
+    let population = facts_population_and_l204(&mut ds, &exclusions, &mut emit);
+    crate::timing::timing("check: person facts + population + L204", t0);
     let t0 = std::time::Instant::now();
     // Distinct keys plus one household per row without 户编号.
     let households = ds.households + ds.hh_index.iter().filter(|i| i.is_none()).count();
@@ -163,8 +163,24 @@ fn sort_findings(findings: &mut [Finding]) {
 
 /// L204 and the rows and households per unit: both only read the typed dataset, so they run
 /// side by side (the counts take one core, row by row).
-fn population_and_l204(ds: &dataset::Dataset, emit: &mut emit::Emitter) -> Vec<Population> {
-    let (population, ()) = rayon::join(|| population(ds), || typing::household_conflicts(ds, emit));
+/// The passes that only read the typed dataset, side by side (each is one core over every
+/// row): the person facts (stored before returning), the population per unit, and L204.
+fn facts_population_and_l204(
+    ds: &mut dataset::Dataset,
+    exclusions: &HashMap<String, String>,
+    emit: &mut emit::Emitter,
+) -> Vec<Population> {
+    let shared: &dataset::Dataset = ds;
+    let ((facts, population), ()) = rayon::join(
+        || {
+            rayon::join(
+                || typing::person_facts(shared, exclusions),
+                || population(shared),
+            )
+        },
+        || typing::household_conflicts(shared, emit),
+    );
+    facts.apply(ds);
     population
 }
 

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use polars::prelude::*;
 
 use super::dataset::{Dataset, TypedCol};
-use super::{CheckOptions, CheckResult, emit, engine, population_and_l204, typing};
+use super::{CheckOptions, CheckResult, emit, engine, facts_population_and_l204, typing};
 use crate::read::Table;
 use crate::schema::{RuleKind, Schema};
 
@@ -125,8 +125,8 @@ pub fn check_shard(
     if let Ok(compiled) = &compiled {
         keep.extend(engine::frame_needs(compiled));
     }
-    let mut ds = typing::type_tables(tables, schema, opts.as_of, &exclusions, &keep, &mut emit);
-    let population = population_and_l204(&ds, &mut emit);
+    let mut ds = typing::type_tables(tables, schema, opts.as_of, &keep, &mut emit);
+    let population = facts_population_and_l204(&mut ds, &exclusions, &mut emit);
     let households = ds.households + ds.hh_index.iter().filter(|i| i.is_none()).count();
     // Cut into buckets on disk right away in a many-file run; held (one shard) otherwise.
     let frame = key_frame(&ds, spec, units)?;

@@ -38,7 +38,6 @@ pub(crate) fn type_tables<'a>(
     tables: &'a [Table],
     schema: &'a Schema,
     as_of: NaiveDate,
-    exclusions: &HashMap<String, String>,
     keep: &BTreeSet<String>,
     emit: &mut Emitter,
 ) -> Dataset<'a> {
@@ -234,11 +233,8 @@ pub(crate) fn type_tables<'a>(
     for g in 0..n {
         ds.work_filled[g] = !blank_at(&ds, g, &work_pos);
     }
-    crate::timing::timing("check: apply findings", t0);
-    t0 = std::time::Instant::now();
-    derive_person_facts(&mut ds, exclusions);
     emit.finish_households(&ds);
-    crate::timing::timing("check: person facts", t0);
+    crate::timing::timing("check: apply findings", t0);
     ds
 }
 
@@ -769,10 +765,30 @@ fn type_field<'s>(
 }
 
 /// Birth date, age, the exit line and exclusion-list hits per person.
-fn derive_person_facts(ds: &mut Dataset, exclusions: &HashMap<String, String>) {
+pub(crate) struct PersonFacts {
+    birth: Vec<Option<NaiveDate>>,
+    age: Vec<Option<i32>>,
+    exit_line: Vec<Option<f64>>,
+    data_year_line: Vec<Option<f64>>,
+    excluded: Vec<Option<String>>,
+}
+
+impl PersonFacts {
+    pub(crate) fn apply(self, ds: &mut Dataset) {
+        ds.birth = self.birth;
+        ds.age = self.age;
+        ds.exit_line = self.exit_line;
+        ds.data_year_line = self.data_year_line;
+        ds.excluded = self.excluded;
+    }
+}
+
+/// Read from the typed dataset only, so it can run beside the other passes that read it
+/// (population, L204); [`PersonFacts::apply`] stores them.
+pub(crate) fn person_facts(ds: &Dataset, exclusions: &HashMap<String, String>) -> PersonFacts {
     let n = ds.len();
     let dob = match ds.typed.get("出生日期") {
-        Some(TypedCol::Date(d)) => Some(d.clone()),
+        Some(TypedCol::Date(d)) => Some(d),
         _ => None,
     };
     let std_col = ds.typed.get("识别标准");
@@ -799,14 +815,20 @@ fn derive_person_facts(ds: &mut Dataset, exclusions: &HashMap<String, String>) {
             excluded[g] = exclusions.get(id).cloned();
         }
     }
-    for g in 0..n {
-        let b = ds.id_birth[g].or_else(|| dob.as_ref().and_then(|d| d[g]));
-        ds.birth[g] = b;
-        ds.age[g] = b.map(|b| types::age_at(b, ds.as_of));
+    let birth: Vec<Option<NaiveDate>> = (0..n)
+        .map(|g| ds.id_birth[g].or_else(|| dob.and_then(|d| d[g])))
+        .collect();
+    let age = birth
+        .iter()
+        .map(|b| b.map(|b| types::age_at(b, ds.as_of)))
+        .collect();
+    PersonFacts {
+        birth,
+        age,
+        exit_line,
+        data_year_line,
+        excluded,
     }
-    ds.exit_line = exit_line;
-    ds.data_year_line = data_year_line;
-    ds.excluded = excluded;
 }
 
 /// The household fields L204 compares: all but the location, which is D102's.
@@ -996,14 +1018,7 @@ mod tests {
     fn typed<'a>(tables: &'a [Table], schema: &'a Schema) -> Dataset<'a> {
         let mut emit = Emitter::new(schema, Lang::En, HashSet::new());
         let as_of = NaiveDate::from_ymd_opt(2017, 12, 31).expect("date");
-        type_tables(
-            tables,
-            schema,
-            as_of,
-            &HashMap::new(),
-            &BTreeSet::new(),
-            &mut emit,
-        )
+        type_tables(tables, schema, as_of, &BTreeSet::new(), &mut emit)
     }
 
     /// Every registered value check for a field type, as the typing pass builds the list.
@@ -1095,7 +1110,7 @@ mod tests {
             .collect();
         let mut emit = Emitter::new(&schema, Lang::En, HashSet::new());
         let as_of = NaiveDate::from_ymd_opt(2017, 12, 31).expect("date");
-        let ds = type_tables(&tables, &schema, as_of, &HashMap::new(), &keep, &mut emit);
+        let ds = type_tables(&tables, &schema, as_of, &keep, &mut emit);
         for field in ["联系电话", "姓名"] {
             assert_eq!(
                 ds.filled.get(field),
@@ -1147,14 +1162,7 @@ mod tests {
         let enabled: HashSet<String> = ["L204".to_string()].into();
         let mut emit = Emitter::new(&schema, Lang::En, enabled.clone());
         let as_of = NaiveDate::from_ymd_opt(2017, 12, 31).expect("date");
-        let mut ds = type_tables(
-            &tables,
-            &schema,
-            as_of,
-            &HashMap::new(),
-            &BTreeSet::new(),
-            &mut emit,
-        );
+        let mut ds = type_tables(&tables, &schema, as_of, &BTreeSet::new(), &mut emit);
         assert_eq!(
             ds.written_alike["是否危房户"],
             [true, false, true, false, false]
