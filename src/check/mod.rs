@@ -163,24 +163,20 @@ fn sort_findings(findings: &mut [Finding]) {
 
 /// L204 and the rows and households per unit: both only read the typed dataset, so they run
 /// side by side (the counts take one core, row by row).
-/// The passes that only read the typed dataset, side by side (each is one core over every
-/// row): the person facts (stored before returning), the population per unit, and L204.
+/// The person facts and the population per unit, side by side (each is one core over every
+/// row and only reads the typed dataset); then L204, whose messages may show the facts.
 fn facts_population_and_l204(
     ds: &mut dataset::Dataset,
     exclusions: &HashMap<String, String>,
     emit: &mut emit::Emitter,
 ) -> Vec<Population> {
     let shared: &dataset::Dataset = ds;
-    let ((facts, population), ()) = rayon::join(
-        || {
-            rayon::join(
-                || typing::person_facts(shared, exclusions),
-                || population(shared),
-            )
-        },
-        || typing::household_conflicts(shared, emit),
+    let (facts, population) = rayon::join(
+        || typing::person_facts(shared, exclusions),
+        || population(shared),
     );
     facts.apply(ds);
+    typing::household_conflicts(ds, emit);
     population
 }
 
