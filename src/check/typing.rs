@@ -495,6 +495,7 @@ fn type_field<'s>(
     } else {
         PlHashMap::default()
     };
+    let mut last_clean: Option<(&'s str, Option<IdxSize>)> = None;
     let mut memo: Option<PlHashMap<&'s str, Memo>> =
         (f.ty == FieldType::Code).then(PlHashMap::default);
     let findings = &mut out.findings;
@@ -618,6 +619,16 @@ fn type_field<'s>(
             (&Cow::Borrowed(s), Some(_)) => Some(s),
             _ => None,
         };
+        // Neighbouring rows often hold the same text (a household's rows, a column of 是):
+        // the last text without findings is compared before the memo is hashed.
+        if let (Some(key), Some((last, value))) = (memo_key, last_clean)
+            && key == last
+        {
+            if let Some(c) = &mut code_col {
+                c.rows.append_option(value);
+            }
+            continue;
+        }
         if let (Some(key), Some(memo)) = (memo_key, &memo)
             && let Some((value, found)) = memo.get(key)
         {
@@ -627,6 +638,7 @@ fn type_field<'s>(
             if let Some(c) = &mut code_col {
                 c.rows.append_option(*value);
             }
+            last_clean = found.is_empty().then_some((key, *value));
             continue;
         }
         let trimmed: Cow<'s, str> = match &text {
@@ -701,6 +713,7 @@ fn type_field<'s>(
                 col.rows.append_option(at);
                 at
             });
+            last_clean = found.is_empty().then_some((key, position));
             if memo.len() < MEMO_MAX {
                 memo.insert(key, (position, found));
             }
@@ -1195,7 +1208,11 @@ mod tests {
     fn repeated_code_texts_get_the_same_verdict_on_every_row() {
         let schema = crate::schema::load_str("default", crate::schema::DEFAULT_TOML)
             .expect("default schema");
-        let texts = ["男", " 男", "男人", "女", " 男", "男人", "", "男人"];
+        // Repeated texts next to each other too: a clean one (男, 男) and one with findings
+        // (男人, 男人), which must be reported on both rows.
+        let texts = [
+            "男", "男", " 男", "男人", "男人", "女", " 男", "男人", "", "男人",
+        ];
         let rows: Vec<[&str; 2]> = texts.iter().map(|t| ["张三", *t]).collect();
         let tables = [table_of(["姓名", "性别"], &rows)];
         let ds = typed(&tables, &schema);
@@ -1210,17 +1227,20 @@ mod tests {
                 .collect()
         };
         // White space around a code (V602) on both padded rows; an unknown code with its
-        // suggestion on all three 男人 rows.
+        // suggestion on all four 男人 rows.
         assert!(
-            of_row(1).iter().any(|(c, _)| c == "V602"),
+            of_row(2).iter().any(|(c, _)| c == "V602"),
             "{:?}",
-            of_row(1)
+            of_row(2)
         );
-        assert_eq!(of_row(1), of_row(4));
-        assert!(!of_row(2).is_empty());
-        assert_eq!(of_row(2), of_row(5));
-        assert_eq!(of_row(2), of_row(7));
-        assert!(of_row(0).is_empty() && of_row(3).is_empty());
+        assert_eq!(of_row(2), of_row(6));
+        assert!(!of_row(3).is_empty());
+        for g in [4, 7, 9] {
+            assert_eq!(of_row(3), of_row(g), "row {g}");
+        }
+        for g in [0, 1, 5] {
+            assert!(of_row(g).is_empty(), "row {g}: {:?}", of_row(g));
+        }
         let Some(TypedCol::Str(col)) = &out.col else {
             panic!("a kept code field is a text column");
         };
@@ -1230,6 +1250,8 @@ mod tests {
             [
                 Some("男"),
                 Some("男"),
+                Some("男"),
+                None,
                 None,
                 Some("女"),
                 Some("男"),
