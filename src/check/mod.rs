@@ -161,8 +161,6 @@ fn sort_findings(findings: &mut [Finding]) {
     });
 }
 
-/// L204 and the rows and households per unit: both only read the typed dataset, so they run
-/// side by side (the counts take one core, row by row).
 /// The person facts and the population per unit, side by side (each is one core over every
 /// row and only reads the typed dataset); then L204, whose messages may show the facts.
 fn facts_population_and_l204(
